@@ -1,0 +1,216 @@
+// DeviceSpec: the validated, immutable description of one CIM device, read
+// from a device YAML (configs/*.yaml). Every key is declared once in the
+// schema (device/src/schema.cpp); docs/device-schema.md is generated from it.
+//
+// The hierarchy is chip -> tiles -> macros, where a macro is one crossbar
+// array with its converters and shift-add logic. Units are part of the names
+// (_pj, _ns, _um2, _mhz, _mw, _s). Models take a `const DeviceSpec&`, never YAML.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cim {
+
+enum class Technology { sram_analog, sram_digital, mram, nor_flash, rram, pcm, fefet };
+
+// How a signed weight code is stored in unsigned cell conductances.
+enum class WeightEncoding {
+    differential,     // W = W+ - W-, magnitudes on two columns
+    offset,           // W + 2^(bits-1) stored unsigned; a reference column removes the offset
+    twos_complement,  // two's-complement bit slices; the top slice weighs negative in shift-add
+    native_signed,    // the cell stores the signed code itself (WTM2101)
+};
+
+enum class InputMode { bit_serial, multi_bit };
+
+// How signed activations reach an array that only takes unsigned inputs.
+enum class SignedInputHandling {
+    unsigned_only,    // signed activations are an error (the layer needs a ReLU before it)
+    offset,           // x + 2^(bits-1), the offset times the weight sum is subtracted digitally
+    pos_neg_split,    // x = x+ - x-: x- drives a second row set holding -W (doubles the rows)
+    twos_complement,  // bit-serial planes, the MSB plane is subtracted in shift-add
+};
+
+// Where the ADC's conversion range comes from. `none`: no ADC, the column sum
+// is read exactly (digital macros).
+enum class AdcRange { none, full_scale, calibrated_layer, calibrated_array, calibrated_column };
+
+// `relative`: sigma scales with the programmed conductance (sigma * g);
+// `absolute`: sigma is a fraction of the full conductance range (sigma * (g_on - g_off)).
+enum class NoiseMode { relative, absolute };
+
+enum class CalibrationMethod { minmax, percentile, mse, kl };
+
+// One per-component energy, latency or area figure and where it came from.
+struct Cost {
+    double value = 0;
+    std::string source;  // the YAML `source:` citation; empty if the YAML gave a bare number
+};
+
+struct ChipSpec {
+    int tiles = 1;                  // tiles per chip
+    int macros_per_tile = 1;        // macros (arrays) per tile
+    std::optional<int> max_chips;   // nullopt: as many chips as the model needs
+    double clock_mhz = 0;           // digital clock
+};
+
+struct AdcSpec {
+    AdcRange range = AdcRange::none;
+    int bits = 0;                   // 0 exactly when range == none
+    int cols_per_adc = 1;           // columns sharing one ADC (converted one after another)
+};
+
+struct ArraySpec {
+    int rows = 0, cols = 0;                   // physical
+    int usable_rows = 0, usable_cols = 0;     // what the mapper may use
+    int max_active_rows = 0;                  // rows summed in one read (<= usable_rows)
+    int bias_rows = 0;                        // extra rows for the bias, not counted in rows
+    int bias_row_input = 0;                   // input code driven on bias rows
+    std::optional<std::int64_t> capacity_bits;  // stated capacity, cross-checked when given
+    AdcSpec adc;
+};
+
+struct CellSpec {
+    int bits = 1;                   // bits stored per cell (levels = 2^bits)
+    double on_off_ratio = 0;        // g_on / g_off; +inf means off cells conduct nothing
+};
+
+struct WeightSpec {
+    int bits = 8;                   // code width including the sign
+    int clip = 127;                 // codes are clipped to [-clip, clip]
+    WeightEncoding encoding = WeightEncoding::differential;
+};
+
+struct InputSpec {
+    int bits = 8;                   // activation code width entering the array
+    InputMode mode = InputMode::bit_serial;
+    int dac_bits = 1;               // bits applied per array cycle (== bits for multi_bit)
+    SignedInputHandling signed_handling = SignedInputHandling::offset;
+};
+
+struct OutputSpec {
+    std::optional<int> bits;        // result width after the shift; nullopt: full precision
+    int shift_bits_min = 0;         // the result is divided by G = 2^n, n in [min, max]
+    int shift_bits_max = 0;
+};
+
+struct EnergySpec {
+    std::optional<Cost> array_read_pj_per_column;  // at least one of these two is given
+    std::optional<Cost> array_read_pj_per_cell;
+    Cost row_drive_pj_per_row;                     // per active row per input cycle
+    std::optional<Cost> adc_pj_per_conversion;     // given exactly when there is an ADC
+    Cost shift_add_pj_per_op;
+    Cost input_buffer_pj_per_byte;
+    Cost output_buffer_pj_per_byte;
+    Cost interconnect_pj_per_byte;                 // per byte per hop between tiles
+    std::optional<Cost> chip_link_pj_per_byte;     // nullopt only when max_chips == 1
+    Cost digital_pj_per_op;
+    std::optional<Cost> weight_program_pj_per_cell;  // nullopt: unknown
+    Cost leakage_mw_per_tile;
+};
+
+struct LatencySpec {
+    Cost array_read_ns;                            // one array cycle (one input cycle)
+    std::optional<Cost> adc_ns_per_conversion;     // given exactly when there is an ADC
+    bool pipelined = true;                         // array read overlaps the previous cycle's conversions
+    Cost buffer_ns_per_byte;
+    Cost interconnect_ns_per_byte;
+    std::optional<Cost> chip_link_ns_per_byte;     // nullopt only when max_chips == 1
+    Cost digital_ns_per_op;
+    std::optional<Cost> weight_program_ns_per_row; // nullopt: unknown
+};
+
+struct AreaSpec {
+    Cost array_um2;                 // per array: cells (and drivers when not split out)
+    Cost row_driver_um2;            // per row of an array
+    std::optional<Cost> adc_um2;    // per ADC; given exactly when there is an ADC
+    Cost shift_add_um2;             // per array
+    Cost macro_other_um2;           // per array: S&H, registers, capacitors, ...
+    Cost tile_buffer_um2;           // per tile
+    Cost tile_other_um2;            // per tile: router, digital units, control
+    Cost chip_other_um2;            // per chip: I/O, chip links
+};
+
+struct NoiseSpec {
+    double programming_sigma = 0;
+    NoiseMode programming_sigma_mode = NoiseMode::relative;
+    double read_sigma = 0;          // per read, fraction of the conductance range
+    double stuck_on_rate = 0, stuck_off_rate = 0;
+    double drift_nu = 0, drift_t0_s = 1, drift_time_s = 1;  // g(t) = g * (t / t0)^-nu
+    double ir_drop = 0;
+    double adc_sigma_lsb = 0, adc_offset_lsb = 0;
+};
+
+// Defaults for quant/ (the quantizer may override them per run).
+struct QuantDefaults {
+    int weight_bits = 8, activation_bits = 8;
+    bool per_channel = true;
+    bool symmetric = true;
+    CalibrationMethod calibration = CalibrationMethod::minmax;
+    double percentile = 99.99;
+    int calibration_samples = 256;
+    bool power_of_two_scales = false;
+    int bias_bits = 32;
+};
+
+struct DeviceSpec {
+    std::string name;
+    std::string description;
+    Technology technology = Technology::sram_analog;
+    int node_nm = 0;
+    ChipSpec chip;
+    ArraySpec array;
+    CellSpec cell;
+    WeightSpec weight;
+    InputSpec input;
+    OutputSpec output;
+    EnergySpec energy;
+    LatencySpec latency;
+    AreaSpec area;
+    NoiseSpec noise;
+    QuantDefaults quant;
+
+    std::string source_path;             // file it came from
+    std::vector<std::string> overrides;  // the --set strings applied, in order
+};
+
+// Loads a device by name ("wtm2101") or path, applies `--set path=value`
+// overrides and validates. Throws cim::InputError listing every problem as
+// `FILE:LINE:COL: path.to.key: problem`.
+DeviceSpec load_device(const std::string& name_or_path,
+                       const std::vector<std::string>& set_overrides = {});
+
+// Same, from YAML text; `source_name` stands in for the file in messages.
+DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,
+                        const std::vector<std::string>& set_overrides = {});
+
+// The argument as a path if it exists, else `<configs>/<name>.yaml`, where
+// <configs> is $CIMFORGE_CONFIGS, else the source tree's configs/, else
+// `<exe dir>/../share/cimforge/configs`. Throws InputError naming the bundled devices.
+std::string resolve_device_path(const std::string& name_or_path);
+
+// Names of the bundled configs (file stems), sorted.
+std::vector<std::string> bundled_device_names();
+
+// Markdown reference of every key, generated from the schema declarations.
+std::string device_schema_markdown();
+
+// Derived geometry the mapper and cost model share.
+int weight_slices(const DeviceSpec& d);       // cell digits per weight (per sign for differential)
+int columns_per_weight(const DeviceSpec& d);  // slices, twice for differential
+int adcs_per_array(const DeviceSpec& d);      // 0 without an ADC
+int input_cycles(const DeviceSpec& d);        // array cycles per input vector: ceil(bits / dac_bits)
+
+std::string_view to_string(Technology v);
+std::string_view to_string(WeightEncoding v);
+std::string_view to_string(InputMode v);
+std::string_view to_string(SignedInputHandling v);
+std::string_view to_string(AdcRange v);
+std::string_view to_string(NoiseMode v);
+std::string_view to_string(CalibrationMethod v);
+
+}  // namespace cim

@@ -1,0 +1,101 @@
+// Name tables of the DeviceSpec enums: the YAML spelling of every value.
+// Each table lists the values in declaration order; the static_asserts below
+// make a new enumerator without a name a compile error.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cim/device/device_spec.h"
+
+namespace cim::device_detail {
+
+template <class E>
+using NameTable = std::pair<E, std::string_view>;
+
+inline constexpr std::array kTechnologyNames{
+    NameTable<Technology>{Technology::sram_analog, "sram_analog"},
+    NameTable<Technology>{Technology::sram_digital, "sram_digital"},
+    NameTable<Technology>{Technology::mram, "mram"},
+    NameTable<Technology>{Technology::nor_flash, "nor_flash"},
+    NameTable<Technology>{Technology::rram, "rram"},
+    NameTable<Technology>{Technology::pcm, "pcm"},
+    NameTable<Technology>{Technology::fefet, "fefet"},
+};
+inline constexpr std::array kWeightEncodingNames{
+    NameTable<WeightEncoding>{WeightEncoding::differential, "differential"},
+    NameTable<WeightEncoding>{WeightEncoding::offset, "offset"},
+    NameTable<WeightEncoding>{WeightEncoding::twos_complement, "twos_complement"},
+    NameTable<WeightEncoding>{WeightEncoding::native_signed, "native_signed"},
+};
+inline constexpr std::array kInputModeNames{
+    NameTable<InputMode>{InputMode::bit_serial, "bit_serial"},
+    NameTable<InputMode>{InputMode::multi_bit, "multi_bit"},
+};
+inline constexpr std::array kSignedInputHandlingNames{
+    NameTable<SignedInputHandling>{SignedInputHandling::unsigned_only, "unsigned_only"},
+    NameTable<SignedInputHandling>{SignedInputHandling::offset, "offset"},
+    NameTable<SignedInputHandling>{SignedInputHandling::pos_neg_split, "pos_neg_split"},
+    NameTable<SignedInputHandling>{SignedInputHandling::twos_complement, "twos_complement"},
+};
+inline constexpr std::array kAdcRangeNames{
+    NameTable<AdcRange>{AdcRange::none, "none"},
+    NameTable<AdcRange>{AdcRange::full_scale, "full_scale"},
+    NameTable<AdcRange>{AdcRange::calibrated_layer, "calibrated_layer"},
+    NameTable<AdcRange>{AdcRange::calibrated_array, "calibrated_array"},
+    NameTable<AdcRange>{AdcRange::calibrated_column, "calibrated_column"},
+};
+inline constexpr std::array kNoiseModeNames{
+    NameTable<NoiseMode>{NoiseMode::relative, "relative"},
+    NameTable<NoiseMode>{NoiseMode::absolute, "absolute"},
+};
+inline constexpr std::array kCalibrationMethodNames{
+    NameTable<CalibrationMethod>{CalibrationMethod::minmax, "minmax"},
+    NameTable<CalibrationMethod>{CalibrationMethod::percentile, "percentile"},
+    NameTable<CalibrationMethod>{CalibrationMethod::mse, "mse"},
+    NameTable<CalibrationMethod>{CalibrationMethod::kl, "kl"},
+};
+
+template <class Table>
+constexpr bool in_declaration_order(const Table& table) {
+    for (std::size_t i = 0; i < table.size(); ++i)
+        if (static_cast<std::size_t>(table[i].first) != i) return false;
+    return true;
+}
+static_assert(in_declaration_order(kTechnologyNames) &&
+              kTechnologyNames.size() == std::size_t(Technology::fefet) + 1);
+static_assert(in_declaration_order(kWeightEncodingNames) &&
+              kWeightEncodingNames.size() == std::size_t(WeightEncoding::native_signed) + 1);
+static_assert(in_declaration_order(kInputModeNames) &&
+              kInputModeNames.size() == std::size_t(InputMode::multi_bit) + 1);
+static_assert(in_declaration_order(kSignedInputHandlingNames) &&
+              kSignedInputHandlingNames.size() ==
+                  std::size_t(SignedInputHandling::twos_complement) + 1);
+static_assert(in_declaration_order(kAdcRangeNames) &&
+              kAdcRangeNames.size() == std::size_t(AdcRange::calibrated_column) + 1);
+static_assert(in_declaration_order(kNoiseModeNames) &&
+              kNoiseModeNames.size() == std::size_t(NoiseMode::absolute) + 1);
+static_assert(in_declaration_order(kCalibrationMethodNames) &&
+              kCalibrationMethodNames.size() == std::size_t(CalibrationMethod::kl) + 1);
+
+template <class Table>
+std::vector<std::string> names_of(const Table& table) {
+    std::vector<std::string> out;
+    for (const auto& [value, name] : table) out.emplace_back(name);
+    return out;
+}
+
+template <class Table>
+auto value_of(const Table& table, std::string_view name)
+    -> std::optional<typename Table::value_type::first_type> {
+    for (const auto& [value, n] : table)
+        if (n == name) return value;
+    return std::nullopt;
+}
+
+}  // namespace cim::device_detail

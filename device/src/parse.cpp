@@ -1,0 +1,467 @@
+// Reading a device YAML: parse the text, apply --set overrides to the tree,
+// walk the tree against the schema (types, bounds, unknown, duplicate and
+// missing keys), fill derived defaults, run the cross-field rules, and throw
+// every problem at once.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "cim/device/device_spec.h"
+#include "cim/error.h"
+#include "diagnostics.h"
+#include "rules.h"
+#include "schema.h"
+
+namespace cim {
+namespace device_detail {
+namespace {
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+// Plain scalars carry the tag "?", quoted ones "!": `rows: "64"` is a string.
+bool is_quoted(const YAML::Node& n) { return n.Tag() == "!"; }
+
+std::string describe(const YAML::Node& n) {
+    switch (n.Type()) {
+        case YAML::NodeType::Null: return "nothing (null)";
+        case YAML::NodeType::Sequence: return "a list";
+        case YAML::NodeType::Map: return "a mapping";
+        case YAML::NodeType::Scalar:
+            return is_quoted(n) ? "the quoted string \"" + n.Scalar() + "\"" : quote(n.Scalar());
+        case YAML::NodeType::Undefined: return "nothing";
+    }
+    return "?";
+}
+
+std::optional<long long> parse_integer(std::string text) {
+    if (!text.empty() && text[0] == '+') text.erase(0, 1);
+    long long v = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+    return v;
+}
+
+std::optional<double> parse_number(std::string text) {
+    if (text == ".inf" || text == ".Inf" || text == ".INF" || text == "+.inf" || text == "+.Inf")
+        return std::numeric_limits<double>::infinity();
+    if (text == "-.inf" || text == "-.Inf" || text == "-.INF") return -std::numeric_limits<double>::infinity();
+    if (!text.empty() && text[0] == '+') text.erase(0, 1);
+    double v = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc() || ptr != end || std::isnan(v)) return std::nullopt;
+    return v;
+}
+
+std::string format_number(double v) {
+    if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+    return fmt::format("{}", v);
+}
+
+std::string bounds_text(const KeyDecl& k) {
+    auto num = [&](double v) {
+        return k.kind == ValueKind::integer ? fmt::format("{}", static_cast<long long>(v)) : format_number(v);
+    };
+    if (k.min && k.max)
+        return fmt::format("must be in {}{}, {}]", k.min->exclusive ? "(" : "[", num(k.min->value), num(k.max->value));
+    if (k.min) return fmt::format("must be {} {}", k.min->exclusive ? ">" : ">=", num(k.min->value));
+    if (k.max) return fmt::format("must be <= {}", num(k.max->value));
+    return "";
+}
+
+class TreeReader {
+public:
+    TreeReader(const Schema& schema, Diagnostics& diag, DeviceSpec& spec)
+        : schema_(schema), diag_(diag), spec_(spec) {}
+
+    void read_section(const YAML::Node& map, const std::string& section);
+    void fill_derived_defaults();
+
+private:
+    void read_key(const KeyDecl& k, const YAML::Node& value);
+    std::optional<Value> convert(const KeyDecl& k, const YAML::Node& value);
+    std::optional<double> convert_number(const KeyDecl& k, const std::string& path, const YAML::Node& value);
+    std::optional<Cost> convert_cost(const KeyDecl& k, const YAML::Node& value);
+    bool in_bounds(const KeyDecl& k, const std::string& path, double v);
+    std::string unknown_key_problem(const std::string& section, const std::string& name) const;
+    void mark_subtree_failed(const std::string& path);
+
+    const Schema& schema_;
+    Diagnostics& diag_;
+    DeviceSpec& spec_;
+};
+
+void TreeReader::mark_subtree_failed(const std::string& path) { diag_.mark_failed(path); }
+
+std::string TreeReader::unknown_key_problem(const std::string& section, const std::string& name) const {
+    // 1. Something declared under this section, compared with '.' written as
+    //    '_' so that `adc_bits` inside `array` finds `adc.bits`.
+    const std::string prefix = section.empty() ? "" : section + ".";
+    std::vector<std::string> relative, flattened;
+    auto consider = [&](const std::string& path) {
+        if (path.compare(0, prefix.size(), prefix) != 0) return;
+        std::string rel = path.substr(prefix.size());
+        std::string flat = rel;
+        for (char& c : flat)
+            if (c == '.') c = '_';
+        relative.push_back(rel);
+        flattened.push_back(flat);
+    };
+    for (const auto& s : schema_.sections()) consider(s.path);
+    for (const auto& k : schema_.keys()) consider(k.path);
+    std::string suggestion;
+    if (std::string best = closest(name, flattened); !best.empty()) {
+        for (size_t i = 0; i < flattened.size(); ++i)
+            if (flattened[i] == best) suggestion = prefix + relative[i];
+    }
+    // 2. The same (or a close) key name in another section: `dac_bits` under `array`.
+    if (suggestion.empty()) {
+        std::vector<std::string> leaves;
+        for (const auto& k : schema_.keys()) leaves.push_back(leaf_name(k.path));
+        if (std::string best = closest(name, leaves); !best.empty()) {
+            for (const auto& k : schema_.keys())
+                if (leaf_name(k.path) == best) { suggestion = k.path; break; }
+        }
+    }
+    if (!suggestion.empty()) return "unknown key; did you mean " + suggestion + "?";
+    std::string expected;
+    for (const auto& kid : schema_.children(section)) expected += (expected.empty() ? "" : ", ") + kid;
+    return "unknown key; expected one of: " + expected;
+}
+
+void TreeReader::read_section(const YAML::Node& map, const std::string& section) {
+    const auto& kids = schema_.children(section);
+    std::vector<std::pair<std::string, YAML::Node>> present;
+    auto find_present = [&](const std::string& name) -> const YAML::Node* {
+        for (const auto& [n, node] : present)
+            if (n == name) return &node;
+        return nullptr;
+    };
+
+    if (map.IsDefined() && map.IsMap()) {
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            const YAML::Node key = it->first;
+            const YAML::Node value = it->second;
+            if (!key.IsScalar()) {
+                diag_.error_at(key.Mark(), section, "keys must be plain names, got " + describe(key));
+                continue;
+            }
+            const std::string name = key.Scalar();
+            const std::string path = join_path(section, name);
+            if (find_present(name)) {
+                diag_.error_at(key.Mark(), path,
+                               fmt::format("duplicate key (first given at {})", diag_.key_position(path)));
+                continue;
+            }
+            diag_.record(path, key.Mark(), value.Mark());
+            present.emplace_back(name, value);
+            if (std::find(kids.begin(), kids.end(), name) == kids.end())
+                diag_.error_at_key(path, unknown_key_problem(section, name));
+        }
+    }
+
+    for (const auto& name : kids) {
+        const std::string path = join_path(section, name);
+        const YAML::Node* node = find_present(name);
+        if (schema_.find_section(path)) {
+            if (!node) {
+                if (schema_.section_required(path)) {
+                    diag_.error(path, "required section is missing");
+                    mark_subtree_failed(path);
+                } else {
+                    read_section(YAML::Node(), path);  // every key takes its default
+                }
+            } else if (!node->IsMap()) {
+                diag_.error(path, "expected a section (a mapping of keys), got " + describe(*node));
+                mark_subtree_failed(path);
+            } else {
+                read_section(*node, path);
+            }
+            continue;
+        }
+        const KeyDecl* k = schema_.find_key(path);
+        CIM_INTERNAL_CHECK(k != nullptr, "device schema child without declaration: " + path);
+        const bool may_be_null = k->presence == Presence::optional || k->presence == Presence::conditional;
+        if (node && !(node->IsNull() && may_be_null)) {
+            read_key(*k, *node);
+            continue;
+        }
+        switch (k->presence) {
+            case Presence::required:
+                diag_.error(path, k->unit.empty() ? "required key is missing"
+                                                  : "required key is missing (" + k->unit + ")");
+                diag_.mark_failed(path);
+                break;
+            case Presence::defaulted: k->set_default(spec_); break;
+            case Presence::derived:      // filled after the walk, see fill_derived_defaults()
+            case Presence::optional:     // stays unset
+            case Presence::conditional:  // the rules decide
+                break;
+        }
+    }
+}
+
+void TreeReader::read_key(const KeyDecl& k, const YAML::Node& value) {
+    if (auto v = convert(k, value)) {
+        k.assign(spec_, *v);
+        diag_.mark_given(k.path);
+    } else {
+        diag_.mark_failed(k.path);
+    }
+}
+
+bool TreeReader::in_bounds(const KeyDecl& k, const std::string& path, double v) {
+    const bool low = k.min && (k.min->exclusive ? v <= k.min->value : v < k.min->value);
+    const bool high = k.max && v > k.max->value;
+    if (!low && !high) return true;
+    const std::string shown = k.kind == ValueKind::integer ? fmt::format("{}", static_cast<long long>(v))
+                                                           : format_number(v);
+    diag_.error(path, shown + " is out of range: " + bounds_text(k));
+    return false;
+}
+
+std::optional<double> TreeReader::convert_number(const KeyDecl& k, const std::string& path,
+                                                 const YAML::Node& value) {
+    std::optional<double> v;
+    if (value.IsScalar() && !is_quoted(value)) v = parse_number(value.Scalar());
+    if (!v) {
+        diag_.error(path, "expected a number, got " + describe(value));
+        return std::nullopt;
+    }
+    if (!in_bounds(k, path, *v)) return std::nullopt;
+    return v;
+}
+
+std::optional<Cost> TreeReader::convert_cost(const KeyDecl& k, const YAML::Node& value) {
+    Cost cost;
+    if (value.IsScalar()) {
+        auto v = convert_number(k, k.path, value);
+        if (!v) return std::nullopt;
+        cost.value = *v;
+    } else if (value.IsMap()) {
+        bool ok = true, has_value = false;
+        std::vector<std::string> seen;
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            const YAML::Node key = it->first;
+            const YAML::Node field = it->second;
+            const std::string name = key.IsScalar() ? key.Scalar() : "?";
+            const std::string path = k.path + "." + name;
+            if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+                diag_.error_at(key.Mark(), path,
+                               fmt::format("duplicate key (first given at {})", diag_.key_position(path)));
+                ok = false;
+                continue;
+            }
+            seen.push_back(name);
+            diag_.record(path, key.Mark(), field.Mark());
+            if (name == "value") {
+                has_value = true;
+                auto v = convert_number(k, path, field);
+                if (v) cost.value = *v; else ok = false;
+            } else if (name == "source") {
+                if (field.IsScalar()) {
+                    cost.source = field.Scalar();
+                } else {
+                    diag_.error(path, "expected a string, got " + describe(field));
+                    ok = false;
+                }
+            } else {
+                const std::string best = closest(name, {"value", "source"});
+                diag_.error_at_key(path, best.empty() ? "unknown key; a cost has only `value` and `source`"
+                                                      : "unknown key; did you mean " + k.path + "." + best + "?");
+                ok = false;
+            }
+        }
+        if (!has_value) {
+            diag_.error(k.path, "a cost mapping needs `value` (" + k.unit + ")");
+            ok = false;
+        }
+        if (!ok) return std::nullopt;
+    } else {
+        diag_.error(k.path, "expected a number or {value: N, source: \"...\"}, got " + describe(value));
+        return std::nullopt;
+    }
+    if (cost.source.empty())
+        if (const std::string* set_text = diag_.override_for(k.path)) cost.source = "--set " + *set_text;
+    return cost;
+}
+
+std::optional<Value> TreeReader::convert(const KeyDecl& k, const YAML::Node& value) {
+    const std::string& path = k.path;
+    switch (k.kind) {
+        case ValueKind::integer: {
+            std::optional<long long> v;
+            if (value.IsScalar() && !is_quoted(value)) v = parse_integer(value.Scalar());
+            if (!v) {
+                diag_.error(path, "expected an integer, got " + describe(value));
+                return std::nullopt;
+            }
+            if (!in_bounds(k, path, static_cast<double>(*v))) return std::nullopt;
+            return Value{*v};
+        }
+        case ValueKind::number: {
+            auto v = convert_number(k, path, value);
+            if (!v) return std::nullopt;
+            return Value{*v};
+        }
+        case ValueKind::boolean: {
+            // YAML 1.2 booleans only: `yes`/`no`/`on` are rejected, not guessed.
+            const std::string s = value.IsScalar() && !is_quoted(value) ? value.Scalar() : "";
+            if (s == "true" || s == "True" || s == "TRUE") return Value{true};
+            if (s == "false" || s == "False" || s == "FALSE") return Value{false};
+            diag_.error(path, "expected true or false, got " + describe(value));
+            return std::nullopt;
+        }
+        case ValueKind::string: {
+            if (!value.IsScalar()) {
+                diag_.error(path, "expected a string, got " + describe(value));
+                return std::nullopt;
+            }
+            return Value{value.Scalar()};
+        }
+        case ValueKind::enumeration: {
+            std::string allowed;
+            for (const auto& a : k.allowed) allowed += (allowed.empty() ? "" : ", ") + a;
+            if (!value.IsScalar()) {
+                diag_.error(path, "expected one of " + allowed + ", got " + describe(value));
+                return std::nullopt;
+            }
+            const std::string s = value.Scalar();
+            if (std::find(k.allowed.begin(), k.allowed.end(), s) != k.allowed.end()) return Value{s};
+            const std::string best = closest(s, k.allowed);
+            diag_.error(path, quote(s) + " is not one of " + allowed +
+                                  (best.empty() ? "" : "; did you mean " + best + "?"));
+            return std::nullopt;
+        }
+        case ValueKind::cost: {
+            auto c = convert_cost(k, value);
+            if (!c) return std::nullopt;
+            return Value{*c};
+        }
+    }
+    return std::nullopt;
+}
+
+void TreeReader::fill_derived_defaults() {
+    for (const auto& k : schema_.keys()) {
+        if (k.presence != Presence::derived || diag_.given(k.path) || diag_.failed(k.path)) continue;
+        bool inputs_ok = true;
+        for (const auto& from : k.derived_from) inputs_ok = inputs_ok && !diag_.failed(from);
+        if (inputs_ok) k.set_default(spec_);
+        else diag_.mark_failed(k.path);
+    }
+}
+
+// --set path.to.key=value: the value is parsed as YAML (so `6` is a number
+// and `none` a name) and replaces or creates the node before validation.
+void apply_override(YAML::Node& root, const std::string& text, Diagnostics& diag) {
+    const auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        diag.error_in_override(text, "", "expected path.to.key=value");
+        return;
+    }
+    const std::string path = text.substr(0, eq);
+    const std::string value_text = text.substr(eq + 1);
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+        const size_t dot = path.find('.', start);
+        parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    for (const auto& p : parts) {
+        if (p.empty() || p.find_first_of(" \t[]{}:,#") != std::string::npos) {
+            diag.error_in_override(text, path, "not a key path (expected names joined by '.')");
+            return;
+        }
+    }
+    YAML::Node value;
+    try {
+        value = YAML::Load(value_text);
+    } catch (const YAML::Exception& e) {
+        diag.error_in_override(text, path, "the value is not valid YAML: " + e.msg);
+        return;
+    }
+    if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+    YAML::Node cur = root;
+    std::string walked;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        walked = join_path(walked, parts[i]);
+        YAML::Node next = cur[parts[i]];
+        if (!next.IsDefined() || next.IsNull()) {
+            cur[parts[i]] = YAML::Node(YAML::NodeType::Map);
+            diag.record_override(walked, text);  // created by this --set
+        } else if (!next.IsMap()) {
+            diag.error_in_override(text, walked, "is not a section; cannot set " + path + " inside it");
+            return;
+        }
+        YAML::Node child = cur[parts[i]];
+        cur.reset(child);
+    }
+    cur[parts.back()] = value;
+    diag.record_override(path, text);
+}
+
+}  // namespace
+
+DeviceSpec read_device(std::string_view yaml_text, const std::string& source_name,
+                       const std::vector<std::string>& set_overrides) {
+    Diagnostics diag(source_name);
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml_text));
+    } catch (const YAML::Exception& e) {
+        diag.error_at(e.mark, "", "invalid YAML: " + e.msg);
+        throw InputError(diag.message());
+    }
+    if (root.IsNull() && set_overrides.empty()) {
+        diag.error("", "the device description is empty");
+        throw InputError(diag.message());
+    }
+    if (!root.IsNull() && !root.IsMap()) {
+        diag.error_at(root.Mark(), "", "expected a mapping of keys at the top level, got " + describe(root));
+        throw InputError(diag.message());
+    }
+    diag.record("", root.Mark(), root.Mark());
+    for (const auto& text : set_overrides) apply_override(root, text, diag);
+
+    DeviceSpec spec;
+    try {
+        TreeReader reader(device_schema(), diag, spec);
+        reader.read_section(root, "");
+        reader.fill_derived_defaults();
+        check_cross_field_rules(spec, diag);
+    } catch (const YAML::Exception& e) {
+        // yaml-cpp should not throw here; if it does, still report a place, never crash.
+        diag.error_at(e.mark, "", "invalid YAML: " + e.msg);
+    }
+    if (!diag.empty()) throw InputError(diag.message());
+    spec.source_path = source_name;
+    spec.overrides = set_overrides;
+    return spec;
+}
+
+}  // namespace device_detail
+
+DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,
+                        const std::vector<std::string>& set_overrides) {
+    return device_detail::read_device(yaml_text, source_name, set_overrides);
+}
+
+DeviceSpec load_device(const std::string& name_or_path, const std::vector<std::string>& set_overrides) {
+    const std::string path = resolve_device_path(name_or_path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open the device file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return device_detail::read_device(text.str(), path, set_overrides);
+}
+
+}  // namespace cim

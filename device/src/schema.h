@@ -1,0 +1,207 @@
+// The device schema: every YAML key declared once with its type, unit,
+// default (or "required"), bounds or allowed values, description, and the
+// DeviceSpec member it fills. The parser, the --set overrides and the
+// generated docs/device-schema.md all read these declarations.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "cim/device/device_spec.h"
+#include "cim/error.h"
+
+namespace cim::device_detail {
+
+enum class ValueKind { integer, number, boolean, string, enumeration, cost };
+
+enum class Presence {
+    required,     // missing is an error
+    defaulted,    // missing takes a fixed default
+    derived,      // missing takes a value computed from other keys
+    optional,     // missing stays unset (std::optional member)
+    conditional,  // required or forbidden depending on other keys (checked in the post-pass)
+};
+
+struct Bound {
+    double value = 0;
+    bool exclusive = false;
+};
+
+// A parsed, type-checked YAML value before it is stored in the DeviceSpec.
+using Value = std::variant<long long, double, bool, std::string, Cost>;
+
+struct KeyDecl {
+    std::string path;  // "array.adc.bits"
+    ValueKind kind = ValueKind::integer;
+    std::string unit;  // "" when dimensionless
+    Presence presence = Presence::required;
+    std::string default_text;  // for the docs: the default, or the rule behind it
+    std::optional<Bound> min, max;
+    std::vector<std::string> allowed;  // names of an enumeration
+    std::string description;
+
+    std::function<void(DeviceSpec&, const Value&)> assign;
+    std::function<void(DeviceSpec&)> set_default;          // Presence::defaulted / derived
+    std::vector<std::string> derived_from;                 // Presence::derived
+};
+
+struct SectionDecl {
+    std::string path;  // "array.adc"
+    std::string description;
+};
+
+// Builder handle returned by Schema::integer() etc.; T is the member type
+// without std::optional.
+template <class T, class Access>
+class KeyBuilder {
+public:
+    KeyBuilder(KeyDecl& decl, Access access) : decl_(decl), access_(access) {}
+
+    KeyBuilder& unit(std::string u) { decl_.unit = std::move(u); return *this; }
+    KeyBuilder& doc(std::string d) { decl_.description = std::move(d); return *this; }
+    KeyBuilder& min(double v) { decl_.min = Bound{v, false}; return *this; }
+    KeyBuilder& above(double v) { decl_.min = Bound{v, true}; return *this; }
+    KeyBuilder& max(double v) { decl_.max = Bound{v, false}; return *this; }
+    KeyBuilder& required() { decl_.presence = Presence::required; return *this; }
+    KeyBuilder& optional(std::string meaning) {
+        decl_.presence = Presence::optional;
+        decl_.default_text = std::move(meaning);
+        return *this;
+    }
+    KeyBuilder& conditional(std::string rule) {
+        decl_.presence = Presence::conditional;
+        decl_.default_text = std::move(rule);
+        return *this;
+    }
+    KeyBuilder& default_value(T value, std::string text) {
+        decl_.presence = Presence::defaulted;
+        decl_.default_text = std::move(text);
+        auto access = access_;
+        decl_.set_default = [access, value](DeviceSpec& d) { access(d) = value; };
+        return *this;
+    }
+    // The default is computed from `from` keys (filled before the cross-field rules).
+    KeyBuilder& derived(std::string text, std::vector<std::string> from,
+                        std::function<T(const DeviceSpec&)> compute) {
+        decl_.presence = Presence::derived;
+        decl_.default_text = std::move(text);
+        decl_.derived_from = std::move(from);
+        auto access = access_;
+        decl_.set_default = [access, compute](DeviceSpec& d) { access(d) = compute(d); };
+        return *this;
+    }
+
+private:
+    KeyDecl& decl_;
+    Access access_;
+};
+
+template <class T>
+struct Unwrap { using type = T; };
+template <class T>
+struct Unwrap<std::optional<T>> { using type = T; };
+
+class Schema {
+public:
+    void section(std::string path, std::string description);
+
+    template <class Access>
+    auto integer(std::string path, Access access) {
+        using T = member_t<Access>;
+        static_assert(std::is_integral_v<T>);
+        KeyDecl& k = add(std::move(path), ValueKind::integer);
+        k.assign = [access](DeviceSpec& d, const Value& v) {
+            access(d) = static_cast<T>(std::get<long long>(v));
+        };
+        return KeyBuilder<T, Access>(k, access);
+    }
+    template <class Access>
+    auto number(std::string path, Access access) {
+        using T = member_t<Access>;
+        static_assert(std::is_same_v<T, double>);
+        KeyDecl& k = add(std::move(path), ValueKind::number);
+        k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<double>(v); };
+        return KeyBuilder<T, Access>(k, access);
+    }
+    template <class Access>
+    auto boolean(std::string path, Access access) {
+        using T = member_t<Access>;
+        static_assert(std::is_same_v<T, bool>);
+        KeyDecl& k = add(std::move(path), ValueKind::boolean);
+        k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<bool>(v); };
+        return KeyBuilder<T, Access>(k, access);
+    }
+    template <class Access>
+    auto string(std::string path, Access access) {
+        using T = member_t<Access>;
+        static_assert(std::is_same_v<T, std::string>);
+        KeyDecl& k = add(std::move(path), ValueKind::string);
+        k.assign = [access](DeviceSpec& d, const Value& v) {
+            access(d) = std::get<std::string>(v);
+        };
+        return KeyBuilder<T, Access>(k, access);
+    }
+    template <class Access, class Table>
+    auto enumeration(std::string path, Access access, const Table& names) {
+        using T = member_t<Access>;
+        static_assert(std::is_enum_v<T>);
+        KeyDecl& k = add(std::move(path), ValueKind::enumeration);
+        for (const auto& entry : names) k.allowed.emplace_back(entry.second);
+        k.assign = [access, &names](DeviceSpec& d, const Value& v) {
+            const auto& name = std::get<std::string>(v);
+            for (const auto& [value, n] : names)
+                if (n == name) { access(d) = value; return; }
+            CIM_INTERNAL_CHECK(false, "enumeration value not in table: " + name);
+        };
+        return KeyBuilder<T, Access>(k, access);
+    }
+    template <class Access>
+    auto cost(std::string path, Access access) {
+        using T = member_t<Access>;
+        static_assert(std::is_same_v<T, Cost>);
+        KeyDecl& k = add(std::move(path), ValueKind::cost);
+        k.min = Bound{0, false};  // no negative energy, latency or area
+        k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<Cost>(v); };
+        return KeyBuilder<T, Access>(k, access);
+    }
+
+    // Declaration order is documentation order.
+    const std::deque<KeyDecl>& keys() const { return keys_; }
+    const std::vector<SectionDecl>& sections() const { return sections_; }
+    const KeyDecl* find_key(const std::string& path) const;
+    const SectionDecl* find_section(const std::string& path) const;
+    // Direct children (keys and sections) of a section, in declaration order;
+    // "" is the top level.
+    const std::vector<std::string>& children(const std::string& section_path) const;
+    // A section is required when a required key lies below it.
+    bool section_required(const std::string& path) const;
+
+private:
+    template <class Access>
+    using member_t = typename Unwrap<
+        std::remove_reference_t<decltype(std::declval<Access>()(std::declval<DeviceSpec&>()))>>::type;
+
+    KeyDecl& add(std::string path, ValueKind kind);
+    void add_child(const std::string& path);
+
+    std::deque<KeyDecl> keys_;  // deque: builders hold references while more are added
+    std::vector<SectionDecl> sections_;
+    std::vector<std::pair<std::string, std::vector<std::string>>> children_;
+};
+
+// The one schema of device YAML files.
+const Schema& device_schema();
+
+// "array.adc.bits" -> "array.adc"; "name" -> "".
+std::string parent_path(const std::string& path);
+// "array.adc.bits" -> "bits".
+std::string leaf_name(const std::string& path);
+std::string join_path(const std::string& parent, const std::string& name);
+
+}  // namespace cim::device_detail

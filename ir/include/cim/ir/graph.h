@@ -1,0 +1,74 @@
+// The graph IR: what the network computes, nothing about how it is mapped.
+//
+// Nodes are in topological order; every value has an element type and a shape
+// (-1 for a dimension known only at run time, typically the batch); constants
+// (initializers and folded subgraphs) hold their tensors.
+#pragma once
+
+#include <cim/ir/ops.h>
+#include <cim/ir/tensor.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cim {
+
+struct Attribute {
+    // Exactly one alternative is set, as in ONNX's AttributeProto.
+    std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>,
+                 std::vector<std::string>, Tensor>
+        value;
+};
+
+struct Value {
+    std::string name;
+    ElemType type = ElemType::Undefined;
+    Shape shape;
+    bool rank_known = false;                  // false: nothing is known of the shape
+    std::shared_ptr<const Tensor> constant;   // set for initializers and folded values
+    int producer = -1;                        // index of the producing node, -1 if none
+};
+
+struct Node {
+    std::string name;      // ONNX node name, or "<op_type>_<index>" when the file gives none
+    OpKind op = OpKind::Identity;
+    std::vector<int> inputs;   // value ids; -1 for an omitted optional input
+    std::vector<int> outputs;  // value ids; -1 for an omitted optional output
+    std::map<std::string, Attribute> attrs;
+
+    bool has(const std::string& key) const { return attrs.count(key) != 0; }
+    int64_t attr_int(const std::string& key, int64_t fallback) const;
+    float attr_float(const std::string& key, float fallback) const;
+    std::string attr_string(const std::string& key, const std::string& fallback) const;
+    std::vector<int64_t> attr_ints(const std::string& key, const std::vector<int64_t>& fallback = {}) const;
+    std::vector<float> attr_floats(const std::string& key, const std::vector<float>& fallback = {}) const;
+    const Tensor* attr_tensor(const std::string& key) const;
+    // Number of inputs actually given (trailing omitted ones dropped).
+    size_t input_count() const;
+    bool has_input(size_t k) const { return k < inputs.size() && inputs[k] >= 0; }
+};
+
+struct Graph {
+    std::string source_file;  // the ONNX file it came from, for messages
+    int opset = 0;            // default-domain opset
+    std::vector<Value> values;
+    std::vector<Node> nodes;  // topological order
+    std::vector<int> inputs;  // graph inputs that are not constants
+    std::vector<int> outputs;
+    std::map<std::string, std::string> metadata;  // ONNX metadata_props
+
+    const Value& value(int id) const { return values.at(size_t(id)); }
+    Value& value(int id) { return values.at(size_t(id)); }
+    const Tensor* constant(int id) const { return id < 0 ? nullptr : values.at(size_t(id)).constant.get(); }
+    int find_value(const std::string& name) const;  // -1 if absent
+    const Node* find_node(const std::string& name) const;
+    // Each value's consumers (node indices), for passes.
+    std::vector<std::vector<int>> consumers() const;
+    // Human-readable dump, one node per line with shapes (for --dump-after=import).
+    std::string dump() const;
+};
+
+}  // namespace cim

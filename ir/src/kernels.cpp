@@ -1,0 +1,55 @@
+#include "kernels.h"
+
+#include <array>
+
+namespace cim::kern {
+
+void fail(const Node& n, const std::string& msg) {
+    throw InputError("node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + msg);
+}
+
+void unsupported(const Node& n, const std::string& reason) {
+    throw Unsupported(n.name, std::string(op_name(n.op)), reason, "node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + reason + " is not supported");
+}
+
+void require_floating(const Node& n, std::span<const InValue> in, size_t count) {
+    for (size_t k = 0; k < in.size() && k < count; ++k)
+        if (in[k].present && in[k].type != ElemType::Undefined && !is_floating(in[k].type))
+            unsupported(n, "element type " + elem_type_name(in[k].type));
+}
+
+Shape broadcast(const Node& n, const Shape& a, const Shape& b) {
+    const size_t r = std::max(a.size(), b.size());
+    Shape out(r);
+    for (size_t d = 0; d < r; ++d) {
+        int64_t x = d < r - a.size() ? 1 : a[d - (r - a.size())];
+        int64_t y = d < r - b.size() ? 1 : b[d - (r - b.size())];
+        if (x == y) out[d] = x;
+        else if (x == 1) out[d] = y;
+        else if (y == 1) out[d] = x;
+        else if (x < 0 || y < 0) out[d] = x < 0 ? y : x;  // the unknown one must match the known
+        else fail(n, "shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast");
+    }
+    return out;
+}
+
+int64_t norm_axis(const Node& n, int64_t axis, int64_t rank) {
+    if (axis < -rank || axis >= rank && !(rank == 0 && axis == 0))
+        fail(n, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return axis < 0 ? axis + rank : axis;
+}
+
+const OpDef& op_def(OpKind op) {
+    static const std::array<OpDef, size_t(OpKind::Count)> table = [] {
+        std::array<OpDef, size_t(OpKind::Count)> t{};
+        register_elementwise(t.data());
+        register_nn(t.data());
+        register_shape(t.data());
+        return t;
+    }();
+    const OpDef& d = table.at(size_t(op));
+    CIM_INTERNAL_CHECK(d.infer && d.compute, "op " + std::string(op_name(op)) + " has no kernel registered");
+    return d;
+}
+
+}  // namespace cim::kern

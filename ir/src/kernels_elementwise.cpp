@@ -1,0 +1,327 @@
+// Elementwise ops with ONNX (numpy) broadcasting, unary activations, Clip, Cast.
+#include "kernels.h"
+
+#include <array>
+#include <cmath>
+#include <limits>
+
+namespace cim::kern {
+
+namespace {
+
+// Calls f(out_index, in_index[N]) for every output element, with numpy broadcasting.
+template <size_t N, class F>
+void broadcast_for(const Shape& out, const std::array<const Shape*, N>& ins, F&& f) {
+    const size_t r = out.size();
+    int64_t total = shape_numel(out);
+    if (total == 0) return;
+    std::array<std::vector<int64_t>, N> strides;
+    bool all_same = true;
+    for (size_t k = 0; k < N; ++k) {
+        const Shape& s = *ins[k];
+        if (s != out) all_same = false;
+        strides[k].assign(r, 0);
+        int64_t st = 1;
+        for (size_t d = 0; d < s.size(); ++d) {
+            size_t od = r - 1 - d;
+            size_t sd = s.size() - 1 - d;
+            strides[k][od] = (s[sd] == 1 && out[od] != 1) ? 0 : st;
+            st *= s[sd];
+        }
+    }
+    std::array<int64_t, N> idx{};
+    if (all_same) {
+        for (int64_t o = 0; o < total; ++o) {
+            idx.fill(o);
+            f(o, idx);
+        }
+        return;
+    }
+    if (r == 0) {
+        f(0, idx);
+        return;
+    }
+    const int64_t inner = out[r - 1];
+    std::vector<int64_t> counter(r, 0);
+    std::array<int64_t, N> inner_stride;
+    for (size_t k = 0; k < N; ++k) inner_stride[k] = strides[k][r - 1];
+    for (int64_t o = 0; o < total; o += inner) {
+        std::array<int64_t, N> base{};
+        for (size_t k = 0; k < N; ++k)
+            for (size_t d = 0; d + 1 < r; ++d) base[k] += counter[d] * strides[k][d];
+        for (int64_t j = 0; j < inner; ++j) {
+            for (size_t k = 0; k < N; ++k) idx[k] = base[k] + j * inner_stride[k];
+            f(o + j, idx);
+        }
+        for (int d = int(r) - 2; d >= 0; --d) {
+            if (++counter[size_t(d)] < out[size_t(d)]) break;
+            counter[size_t(d)] = 0;
+        }
+    }
+}
+
+bool is_compare(OpKind op) { return op == OpKind::Equal || op == OpKind::Less || op == OpKind::Greater; }
+
+std::vector<OutInfo> infer_binary(const Node& n, std::span<const InValue> in, int) {
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs two inputs");
+    ElemType t = is_compare(n.op) ? ElemType::Bool : in[0].type;
+    if (!in[0].rank_known || !in[1].rank_known) return {unknown_rank(t)};
+    if (n.op != OpKind::Pow && in[0].type != in[1].type && in[0].type != ElemType::Undefined &&
+        in[1].type != ElemType::Undefined)
+        fail(n, "input types differ (" + elem_type_name(in[0].type) + " and " + elem_type_name(in[1].type) + ")");
+    return {OutInfo{t, broadcast(n, in[0].shape, in[1].shape)}};
+}
+
+template <class T>
+T int_pow(T base, T e) {
+    T r = 1;
+    for (T k = 0; k < e; ++k) r *= base;
+    return r;
+}
+
+void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& a = *in[0];
+    const Tensor& b = *in[1];
+    Tensor& y = out[0];
+    std::array<const Shape*, 2> shapes{&a.shape, &b.shape};
+    const OpKind op = n.op;
+    if (is_compare(op)) {
+        broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+            double x = a.get(k[0]), z = b.get(k[1]);
+            bool r = op == OpKind::Equal ? x == z : op == OpKind::Less ? x < z : x > z;
+            y.i[size_t(o)] = r;
+        });
+        return;
+    }
+    if (a.floating()) {
+        const float* pa = a.f.data();
+        float* py = y.f.data();
+        auto run = [&](auto fn) {
+            if (b.floating()) {
+                const float* pb = b.f.data();
+                broadcast_for<2>(y.shape, shapes,
+                                 [&](int64_t o, const std::array<int64_t, 2>& k) { py[o] = fn(pa[k[0]], pb[k[1]]); });
+            } else {
+                broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+                    py[o] = fn(pa[k[0]], float(b.i[size_t(k[1])]));
+                });
+            }
+        };
+        switch (op) {
+            case OpKind::Add: run([](float x, float z) { return x + z; }); break;
+            case OpKind::Sub: run([](float x, float z) { return x - z; }); break;
+            case OpKind::Mul: run([](float x, float z) { return x * z; }); break;
+            case OpKind::Div: run([](float x, float z) { return x / z; }); break;
+            case OpKind::Pow: run([](float x, float z) { return z == 2.0f ? x * x : std::pow(x, z); }); break;
+            default: fail(n, "not a binary arithmetic op");
+        }
+        return;
+    }
+    // Integer types compute in int64 (Div truncates toward zero, as C and ONNX do).
+    int64_t* py = y.i.data();
+    auto runi = [&](auto fn) {
+        broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+            py[o] = fn(a.i[size_t(k[0])], b.get_int(k[1]));
+        });
+    };
+    switch (op) {
+        case OpKind::Add: runi([](int64_t x, int64_t z) { return x + z; }); break;
+        case OpKind::Sub: runi([](int64_t x, int64_t z) { return x - z; }); break;
+        case OpKind::Mul: runi([](int64_t x, int64_t z) { return x * z; }); break;
+        case OpKind::Div:
+            runi([&](int64_t x, int64_t z) {
+                if (z == 0) fail(n, "integer division by zero");
+                return x / z;
+            });
+            break;
+        case OpKind::Pow:
+            if (b.floating())
+                broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+                    py[o] = int64_t(std::pow(double(a.i[size_t(k[0])]), double(b.f[size_t(k[1])])));
+                });
+            else
+                runi([](int64_t x, int64_t z) { return z < 0 ? int64_t(std::pow(double(x), double(z))) : int_pow(x, z); });
+            break;
+        default: fail(n, "not a binary arithmetic op");
+    }
+}
+
+// Wrap integer results to the element type's width (e.g. uint8 arithmetic).
+}  // namespace
+
+// ---- Where ----
+static std::vector<OutInfo> infer_where(const Node& n, std::span<const InValue> in, int) {
+    if (in.size() < 3) fail(n, "needs three inputs");
+    if (!in[0].rank_known || !in[1].rank_known || !in[2].rank_known) return {unknown_rank(in[1].type)};
+    return {OutInfo{in[1].type, broadcast(n, broadcast(n, in[0].shape, in[1].shape), in[2].shape)}};
+}
+static void compute_where(const Node&, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &c = *in[0], &x = *in[1], &z = *in[2];
+    Tensor& y = out[0];
+    std::array<const Shape*, 3> shapes{&c.shape, &x.shape, &z.shape};
+    if (y.floating())
+        broadcast_for<3>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 3>& k) {
+            y.f[size_t(o)] = c.get_int(k[0]) ? x.f[size_t(k[1])] : z.f[size_t(k[2])];
+        });
+    else
+        broadcast_for<3>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 3>& k) {
+            y.i[size_t(o)] = c.get_int(k[0]) ? x.i[size_t(k[1])] : z.i[size_t(k[2])];
+        });
+}
+
+// ---- unary ----
+static std::vector<OutInfo> infer_same(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    switch (n.op) {  // ops defined on integers too
+        case OpKind::Neg: case OpKind::Abs: case OpKind::Relu: case OpKind::Not: case OpKind::Identity:
+        case OpKind::Floor: case OpKind::Ceil: case OpKind::Clip: case OpKind::Dropout: break;
+        default: require_floating(n, in, 1);
+    }
+    ElemType t = n.op == OpKind::Not ? ElemType::Bool : in[0].type;
+    return {OutInfo{t, in[0].shape, in[0].rank_known}};
+}
+
+static std::string check_float_only(const Node&, int) { return ""; }
+
+static void compute_unary(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const size_t count = size_t(x.numel());
+    if (!x.floating()) {
+        for (size_t k = 0; k < count; ++k) {
+            int64_t v = x.i[k];
+            switch (n.op) {
+                case OpKind::Neg: y.i[k] = -v; break;
+                case OpKind::Abs: y.i[k] = v < 0 ? -v : v; break;
+                case OpKind::Relu: y.i[k] = v < 0 ? 0 : v; break;
+                case OpKind::Not: y.i[k] = !v; break;
+                case OpKind::Floor:
+                case OpKind::Ceil:
+                case OpKind::Identity:
+                case OpKind::Dropout: y.i[k] = v; break;
+                default: fail(n, "needs a floating-point input, got " + elem_type_name(x.type));
+            }
+        }
+        return;
+    }
+    const float* px = x.f.data();
+    float* py = y.f.data();
+    const float alpha_leaky = n.attr_float("alpha", 0.01f);
+    const float hs_alpha = n.attr_float("alpha", 0.2f), hs_beta = n.attr_float("beta", 0.5f);
+    (void)opset;
+    auto apply = [&](auto fn) {
+        for (size_t k = 0; k < count; ++k) py[k] = fn(px[k]);
+    };
+    switch (n.op) {
+        case OpKind::Sqrt: apply([](float v) { return std::sqrt(v); }); break;
+        case OpKind::Neg: apply([](float v) { return -v; }); break;
+        case OpKind::Reciprocal: apply([](float v) { return 1.0f / v; }); break;
+        case OpKind::Exp: apply([](float v) { return std::exp(v); }); break;
+        case OpKind::Log: apply([](float v) { return std::log(v); }); break;
+        case OpKind::Abs: apply([](float v) { return std::fabs(v); }); break;
+        case OpKind::Floor: apply([](float v) { return std::floor(v); }); break;
+        case OpKind::Ceil: apply([](float v) { return std::ceil(v); }); break;
+        case OpKind::Relu: apply([](float v) { return v > 0.0f ? v : 0.0f; }); break;
+        case OpKind::LeakyRelu: apply([&](float v) { return v >= 0.0f ? v : alpha_leaky * v; }); break;
+        case OpKind::Sigmoid:
+            apply([](float v) { return v >= 0 ? 1.0f / (1.0f + std::exp(-v)) : std::exp(v) / (1.0f + std::exp(v)); });
+            break;
+        case OpKind::Tanh: apply([](float v) { return std::tanh(v); }); break;
+        case OpKind::HardSigmoid:
+            apply([&](float v) { return std::max(0.0f, std::min(1.0f, hs_alpha * v + hs_beta)); });
+            break;
+        case OpKind::HardSwish:
+            apply([](float v) { return v * std::max(0.0f, std::min(1.0f, v / 6.0f + 0.5f)); });
+            break;
+        case OpKind::Erf: apply([](float v) { return std::erf(v); }); break;
+        case OpKind::Softplus:
+            apply([](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); });
+            break;
+        case OpKind::Identity:
+        case OpKind::Dropout: apply([](float v) { return v; }); break;
+        default: fail(n, "not a unary op");
+    }
+}
+
+// ---- Clip: min/max as attributes before opset 11, as optional inputs after ----
+static void compute_clip(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    if (opset < 11) {
+        lo = n.attr_float("min", -std::numeric_limits<float>::infinity());
+        hi = n.attr_float("max", std::numeric_limits<float>::infinity());
+    } else {
+        if (in.size() > 1 && in[1]) lo = in[1]->get(0);
+        if (in.size() > 2 && in[2]) hi = in[2]->get(0);
+    }
+    if (x.floating()) {
+        for (size_t k = 0; k < x.f.size(); ++k) {
+            float v = x.f[k];
+            if (v < lo) v = float(lo);
+            if (v > hi) v = float(hi);
+            y.f[k] = v;
+        }
+    } else {
+        for (size_t k = 0; k < x.i.size(); ++k) {
+            double v = double(x.i[k]);
+            y.i[k] = int64_t(std::min(std::max(v, lo), hi));
+        }
+    }
+}
+
+// ---- Cast ----
+static std::vector<OutInfo> infer_cast(const Node& n, std::span<const InValue> in, int) {
+    return {OutInfo{ElemType(n.attr_int("to", 1)), in[0].shape, in[0].rank_known}};
+}
+static std::string check_cast(const Node& n, int) {
+    int64_t to = n.attr_int("to", 0);
+    if (!is_supported_type(int(to))) return "Cast to element type " + elem_type_name(ElemType(to)) + " is not supported";
+    return "";
+}
+static int64_t wrap_int(int64_t v, ElemType t) {
+    switch (t) {
+        case ElemType::UInt8: return int64_t(uint8_t(v));
+        case ElemType::Int8: return int64_t(int8_t(v));
+        case ElemType::UInt16: return int64_t(uint16_t(v));
+        case ElemType::Int16: return int64_t(int16_t(v));
+        case ElemType::Int32: return int64_t(int32_t(v));
+        case ElemType::UInt32: return int64_t(uint32_t(v));
+        case ElemType::Bool: return v != 0;
+        default: return v;
+    }
+}
+static void compute_cast(const Node&, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const size_t count = size_t(x.numel());
+    for (size_t k = 0; k < count; ++k) {
+        if (y.floating()) {
+            y.f[k] = x.floating() ? x.f[k] : float(x.i[k]);
+        } else if (x.floating()) {
+            float v = x.f[k];
+            if (y.type == ElemType::Bool)
+                y.i[k] = v != 0.0f;
+            else
+                y.i[k] = std::isfinite(v) ? wrap_int(int64_t(v), y.type) : 0;
+        } else {
+            y.i[k] = wrap_int(x.i[k], y.type);
+        }
+    }
+}
+
+void register_elementwise(OpDef* t) {
+    for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow, OpKind::Equal, OpKind::Less,
+                      OpKind::Greater})
+        t[size_t(op)] = {infer_binary, compute_binary, nullptr};
+    for (OpKind op : {OpKind::Sqrt, OpKind::Neg, OpKind::Reciprocal, OpKind::Exp, OpKind::Log, OpKind::Abs,
+                      OpKind::Floor, OpKind::Ceil, OpKind::Relu, OpKind::LeakyRelu, OpKind::Sigmoid, OpKind::Tanh,
+                      OpKind::HardSigmoid, OpKind::HardSwish, OpKind::Erf, OpKind::Softplus, OpKind::Not,
+                      OpKind::Identity})
+        t[size_t(op)] = {infer_same, compute_unary, check_float_only};
+    t[size_t(OpKind::Where)] = {infer_where, compute_where, nullptr};
+    t[size_t(OpKind::Clip)] = {infer_same, compute_clip, nullptr};
+    t[size_t(OpKind::Cast)] = {infer_cast, compute_cast, check_cast};
+}
+
+}  // namespace cim::kern

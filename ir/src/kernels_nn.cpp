@@ -1,0 +1,758 @@
+// Neural-network ops: convolution (im2col + Eigen GEMM), Gemm, MatMul, pooling,
+// normalizations, softmax, nearest resize.
+#include "kernels.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace cim::kern {
+
+namespace {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapM = Eigen::Map<RowMat>;
+using CMapM = Eigen::Map<const RowMat>;
+
+// Sliding-window geometry for 1 to 3 spatial dims, padded to 3 with size-1 dims.
+struct Window {
+    int spatial = 0;
+    int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1};
+    int64_t pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0}, out[3] = {1, 1, 1};
+    int64_t in_size() const { return in[0] * in[1] * in[2]; }
+    int64_t out_size() const { return out[0] * out[1] * out[2]; }
+    int64_t k_size() const { return k[0] * k[1] * k[2]; }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// in_spatial may hold -1 (unknown) during static inference; out is then -1.
+Window make_window(const Node& n, const Shape& in_spatial, const std::vector<int64_t>& kernel, bool ceil_mode) {
+    Window w;
+    const int S = int(in_spatial.size());
+    if (S < 1 || S > 3) fail(n, "supports 1 to 3 spatial dimensions, got " + std::to_string(S));
+    if (int(kernel.size()) != S) fail(n, "kernel_shape has " + std::to_string(kernel.size()) + " dims, input has " + std::to_string(S) + " spatial dims");
+    w.spatial = S;
+    auto strides = n.attr_ints("strides", std::vector<int64_t>(size_t(S), 1));
+    auto dil = n.attr_ints("dilations", std::vector<int64_t>(size_t(S), 1));
+    auto pads = n.attr_ints("pads", std::vector<int64_t>(size_t(2 * S), 0));
+    if (int(strides.size()) != S || int(dil.size()) != S || int(pads.size()) != 2 * S)
+        fail(n, "strides/dilations/pads do not match the " + std::to_string(S) + " spatial dims");
+    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+    const int off = 3 - S;
+    for (int i = 0; i < S; ++i) {
+        int64_t I = in_spatial[size_t(i)], K = kernel[size_t(i)], St = strides[size_t(i)], D = dil[size_t(i)];
+        if (K < 1 || St < 1 || D < 1) fail(n, "kernel, strides and dilations must be positive");
+        int64_t eff = (K - 1) * D + 1;
+        int64_t pb = pads[size_t(i)], pe = pads[size_t(i + S)], O = -1;
+        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            if (I >= 0) {
+                O = ceil_div(I, St);
+                int64_t total = std::max<int64_t>(0, (O - 1) * St + eff - I);
+                pb = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                pe = total - pb;
+            }
+        } else if (auto_pad == "VALID") {
+            pb = pe = 0;
+            if (I >= 0) O = (I - eff) / St + 1;
+        } else if (auto_pad == "NOTSET") {
+            if (I >= 0) {
+                int64_t span = I + pb + pe - eff;
+                O = (ceil_mode ? ceil_div(span, St) : (span >= 0 ? span / St : -1)) + 1;
+                // A window may not start inside the end padding (PyTorch and ONNX agree).
+                if (ceil_mode && O > 0 && (O - 1) * St >= I + pb) --O;
+            }
+        } else {
+            fail(n, "unknown auto_pad '" + auto_pad + "'");
+        }
+        if (I >= 0 && O < 1) fail(n, "output spatial size would be " + std::to_string(O) + " (input " + std::to_string(I) + ", kernel " + std::to_string(K) + ")");
+        w.in[off + i] = I;
+        w.k[off + i] = K;
+        w.s[off + i] = St;
+        w.d[off + i] = D;
+        w.pb[off + i] = pb;
+        w.pe[off + i] = pe;
+        w.out[off + i] = O;
+    }
+    return w;
+}
+
+Shape spatial_of(const Shape& s) { return Shape(s.begin() + 2, s.end()); }
+
+// col[(c*K3 + kk) * O3 + o] = x[c, input position of (kk, o)] or 0 in padding.
+void im2col(const float* x, int64_t channels, const Window& w, float* col) {
+    const int64_t O3 = w.out_size(), I3 = w.in_size();
+    for (int64_t c = 0; c < channels; ++c) {
+        const float* xc = x + c * I3;
+        for (int64_t kd = 0; kd < w.k[0]; ++kd)
+            for (int64_t kh = 0; kh < w.k[1]; ++kh)
+                for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+                    float* row = col + ((c * w.k[0] + kd) * w.k[1] * w.k[2] + kh * w.k[2] + kw) * O3;
+                    for (int64_t od = 0; od < w.out[0]; ++od) {
+                        int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+                        for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+                            int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+                            float* r = row + (od * w.out[1] + oh) * w.out[2];
+                            if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+                                std::fill(r, r + w.out[2], 0.0f);
+                                continue;
+                            }
+                            const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
+                            for (int64_t ow = 0; ow < w.out[2]; ++ow) {
+                                int64_t iw = ow * w.s[2] - w.pb[2] + kw * w.d[2];
+                                r[ow] = (iw >= 0 && iw < w.in[2]) ? xr[iw] : 0.0f;
+                            }
+                        }
+                    }
+                }
+    }
+}
+
+bool is_pointwise(const Window& w) {
+    for (int i = 0; i < 3; ++i)
+        if (w.k[i] != 1 || w.s[i] != 1 || w.pb[i] != 0 || w.pe[i] != 0) return false;
+    return true;
+}
+
+std::vector<int64_t> conv_kernel(const Node& n, const Shape& wshape) {
+    auto ks = n.attr_ints("kernel_shape");
+    if (ks.empty()) ks.assign(wshape.begin() + 2, wshape.end());
+    return ks;
+}
+
+}  // namespace
+
+// ---------------- Conv ----------------
+static std::vector<OutInfo> infer_conv(const Node& n, std::span<const InValue> in, int) {
+    require_floating(n, in);
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs inputs X and W");
+    const InValue &x = in[0], &wt = in[1];
+    if (!x.rank_known || !wt.rank_known) return {unknown_rank(x.type)};
+    if (x.shape.size() < 3) fail(n, "input X must have rank >= 3, got " + shape_str(x.shape));
+    if (wt.shape.size() != x.shape.size()) fail(n, "weight rank " + std::to_string(wt.shape.size()) + " differs from input rank " + std::to_string(x.shape.size()));
+    const int64_t group = n.attr_int("group", 1);
+    if (x.shape[1] >= 0 && wt.shape[1] >= 0 && x.shape[1] != wt.shape[1] * group)
+        fail(n, "input has " + std::to_string(x.shape[1]) + " channels but weight " + shape_str(wt.shape) + " with group " + std::to_string(group) + " expects " + std::to_string(wt.shape[1] * group));
+    if (wt.shape[0] >= 0 && wt.shape[0] % group != 0) fail(n, "output channels not divisible by group");
+    if (in.size() > 2 && in[2].present && in[2].rank_known && (in[2].shape.size() != 1 || in[2].shape[0] != wt.shape[0]))
+        fail(n, "bias shape " + shape_str(in[2].shape) + " does not match " + std::to_string(wt.shape[0]) + " output channels");
+    Window w = make_window(n, spatial_of(x.shape), conv_kernel(n, wt.shape), false);
+    Shape out{x.shape[0], wt.shape[0]};
+    for (int i = 3 - w.spatial; i < 3; ++i) out.push_back(w.out[i]);
+    return {OutInfo{x.type, out}};
+}
+
+static void compute_conv(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &X = *in[0], &W = *in[1];
+    const Tensor* B = in.size() > 2 ? in[2] : nullptr;
+    Tensor& Y = out[0];
+    const int64_t N = X.shape[0], C = X.shape[1], M = W.shape[0], G = n.attr_int("group", 1);
+    const Window w = make_window(n, spatial_of(X.shape), conv_kernel(n, W.shape), false);
+    const int64_t Cg = C / G, Mg = M / G, K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
+    const int64_t Kdim = Cg * K3;
+    const bool pointwise = is_pointwise(w);
+    const int64_t jobs = N * G;
+#pragma omp parallel if (jobs > 1)
+    {
+        std::vector<float> col(pointwise ? 0 : size_t(Kdim * O3));
+#pragma omp for schedule(static)
+        for (int64_t job = 0; job < jobs; ++job) {
+            const int64_t b = job / G, g = job % G;
+            const float* xg = X.f.data() + (b * C + g * Cg) * I3;
+            const float* src = xg;
+            if (!pointwise) {
+                im2col(xg, Cg, w, col.data());
+                src = col.data();
+            }
+            CMapM Wg(W.f.data() + g * Mg * Kdim, Mg, Kdim);
+            CMapM colm(src, Kdim, O3);
+            MapM Yg(Y.f.data() + (b * M + g * Mg) * O3, Mg, O3);
+            Yg.noalias() = Wg * colm;
+            if (B)
+                for (int64_t m = 0; m < Mg; ++m) Yg.row(m).array() += B->f[size_t(g * Mg + m)];
+        }
+    }
+}
+
+// ---------------- ConvTranspose ----------------
+namespace {
+struct TransposeGeom {
+    Window w;  // in = input spatial, out = output spatial, pads as used
+};
+TransposeGeom convtranspose_geom(const Node& n, const Shape& x, const Shape& wshape) {
+    const int S = int(x.size()) - 2;
+    if (S < 1 || S > 3) fail(n, "supports 1 to 3 spatial dimensions");
+    auto ks = conv_kernel(n, wshape);
+    auto strides = n.attr_ints("strides", std::vector<int64_t>(size_t(S), 1));
+    auto dil = n.attr_ints("dilations", std::vector<int64_t>(size_t(S), 1));
+    auto pads = n.attr_ints("pads", std::vector<int64_t>(size_t(2 * S), 0));
+    auto out_pad = n.attr_ints("output_padding", std::vector<int64_t>(size_t(S), 0));
+    auto out_shape = n.attr_ints("output_shape");
+    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+    if (int(ks.size()) != S || int(strides.size()) != S || int(dil.size()) != S || int(pads.size()) != 2 * S || int(out_pad.size()) != S)
+        fail(n, "attribute lengths do not match the spatial rank");
+    if (!out_shape.empty() && int(out_shape.size()) > S) out_shape.erase(out_shape.begin(), out_shape.end() - S);
+    TransposeGeom g;
+    g.w.spatial = S;
+    const int off = 3 - S;
+    for (int i = 0; i < S; ++i) {
+        int64_t I = x[size_t(2 + i)], K = ks[size_t(i)], St = strides[size_t(i)], D = dil[size_t(i)];
+        int64_t eff = (K - 1) * D + 1, pb = pads[size_t(i)], pe = pads[size_t(S + i)], O = -1;
+        if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            int64_t target = !out_shape.empty() ? out_shape[size_t(i)] : (I >= 0 ? I * St : -1);
+            if (I >= 0 && target >= 0) {
+                int64_t total = St * (I - 1) + out_pad[size_t(i)] + eff - target;
+                const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor, as ONNX's spec
+                if (auto_pad == "SAME_UPPER") {
+                    pb = half;
+                    pe = total - half;
+                } else {
+                    pe = half;
+                    pb = total - half;
+                }
+                O = target;
+            }
+        } else if (I >= 0) {
+            if (auto_pad == "VALID") pb = pe = 0;
+            O = St * (I - 1) + out_pad[size_t(i)] + eff - pb - pe;
+        }
+        if (I >= 0 && O < 1) fail(n, "output spatial size would be " + std::to_string(O));
+        g.w.in[off + i] = I;
+        g.w.k[off + i] = K;
+        g.w.s[off + i] = St;
+        g.w.d[off + i] = D;
+        g.w.pb[off + i] = pb;
+        g.w.pe[off + i] = pe;
+        g.w.out[off + i] = O;
+    }
+    return g;
+}
+}  // namespace
+
+static std::vector<OutInfo> infer_convtranspose(const Node& n, std::span<const InValue> in, int) {
+    require_floating(n, in);
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs inputs X and W");
+    const InValue &x = in[0], &wt = in[1];
+    if (!x.rank_known || !wt.rank_known) return {unknown_rank(x.type)};
+    if (x.shape.size() < 3 || wt.shape.size() != x.shape.size()) fail(n, "input and weight ranks are inconsistent");
+    const int64_t group = n.attr_int("group", 1);
+    if (x.shape[1] >= 0 && wt.shape[0] >= 0 && x.shape[1] != wt.shape[0])
+        fail(n, "input has " + std::to_string(x.shape[1]) + " channels, weight expects " + std::to_string(wt.shape[0]));
+    TransposeGeom g = convtranspose_geom(n, x.shape, wt.shape);
+    Shape out{x.shape[0], wt.shape[1] < 0 ? -1 : wt.shape[1] * group};
+    for (int i = 3 - g.w.spatial; i < 3; ++i) out.push_back(g.w.out[i]);
+    return {OutInfo{x.type, out}};
+}
+
+static void compute_convtranspose(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &X = *in[0], &W = *in[1];
+    const Tensor* B = in.size() > 2 ? in[2] : nullptr;
+    Tensor& Y = out[0];
+    const int64_t N = X.shape[0], C = X.shape[1], G = n.attr_int("group", 1);
+    const int64_t Mg = W.shape[1], M = Mg * G, Cg = C / G;
+    const Window w = convtranspose_geom(n, X.shape, W.shape).w;
+    const int64_t K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
+    const int64_t jobs = N;
+#pragma omp parallel if (jobs > 1)
+    {
+        std::vector<float> col(size_t(Mg * K3 * I3));
+#pragma omp for schedule(static)
+        for (int64_t b = 0; b < N; ++b) {
+            float* yb = Y.f.data() + b * M * O3;
+            std::fill(yb, yb + M * O3, 0.0f);
+            for (int64_t g = 0; g < G; ++g) {
+                CMapM Wg(W.f.data() + g * Cg * Mg * K3, Cg, Mg * K3);
+                CMapM Xg(X.f.data() + (b * C + g * Cg) * I3, Cg, I3);
+                MapM colm(col.data(), Mg * K3, I3);
+                colm.noalias() = Wg.transpose() * Xg;
+                // col2im: scatter every (m, kernel offset, input position) into the output.
+                for (int64_t m = 0; m < Mg; ++m) {
+                    float* ym = yb + (g * Mg + m) * O3;
+                    for (int64_t kd = 0; kd < w.k[0]; ++kd)
+                        for (int64_t kh = 0; kh < w.k[1]; ++kh)
+                            for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+                                const float* row = col.data() + ((m * w.k[0] + kd) * w.k[1] * w.k[2] + kh * w.k[2] + kw) * I3;
+                                for (int64_t id = 0; id < w.in[0]; ++id) {
+                                    int64_t od = id * w.s[0] - w.pb[0] + kd * w.d[0];
+                                    if (od < 0 || od >= w.out[0]) continue;
+                                    for (int64_t ih = 0; ih < w.in[1]; ++ih) {
+                                        int64_t oh = ih * w.s[1] - w.pb[1] + kh * w.d[1];
+                                        if (oh < 0 || oh >= w.out[1]) continue;
+                                        const float* r = row + (id * w.in[1] + ih) * w.in[2];
+                                        float* yr = ym + (od * w.out[1] + oh) * w.out[2];
+                                        for (int64_t iw = 0; iw < w.in[2]; ++iw) {
+                                            int64_t ow = iw * w.s[2] - w.pb[2] + kw * w.d[2];
+                                            if (ow >= 0 && ow < w.out[2]) yr[ow] += r[iw];
+                                        }
+                                    }
+                                }
+                            }
+                }
+            }
+            if (B)
+                for (int64_t m = 0; m < M; ++m) {
+                    float* ym = yb + m * O3;
+                    for (int64_t o = 0; o < O3; ++o) ym[o] += B->f[size_t(m)];
+                }
+        }
+    }
+}
+
+// ---------------- Gemm ----------------
+static std::vector<OutInfo> infer_gemm(const Node& n, std::span<const InValue> in, int) {
+    require_floating(n, in);
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs inputs A and B");
+    const InValue &a = in[0], &b = in[1];
+    if (!a.rank_known || !b.rank_known) return {unknown_rank(a.type)};
+    if (a.shape.size() != 2 || b.shape.size() != 2) fail(n, "A and B must be 2-D, got " + shape_str(a.shape) + " and " + shape_str(b.shape));
+    const bool ta = n.attr_int("transA", 0), tb = n.attr_int("transB", 0);
+    int64_t M = ta ? a.shape[1] : a.shape[0], Ka = ta ? a.shape[0] : a.shape[1];
+    int64_t Kb = tb ? b.shape[1] : b.shape[0], N = tb ? b.shape[0] : b.shape[1];
+    if (Ka >= 0 && Kb >= 0 && Ka != Kb)
+        fail(n, "inner dimensions differ: A " + shape_str(a.shape) + (ta ? "ᵀ" : "") + " and B " + shape_str(b.shape) + (tb ? "ᵀ" : ""));
+    Shape out{M, N};
+    if (in.size() > 2 && in[2].present && in[2].rank_known) broadcast(n, out, in[2].shape);
+    return {OutInfo{a.type, out}};
+}
+
+static void compute_gemm(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &A = *in[0], &B = *in[1];
+    const Tensor* C = in.size() > 2 ? in[2] : nullptr;
+    Tensor& Y = out[0];
+    const bool ta = n.attr_int("transA", 0), tb = n.attr_int("transB", 0);
+    const float alpha = n.attr_float("alpha", 1.0f), beta = n.attr_float("beta", 1.0f);
+    CMapM Am(A.f.data(), A.shape[0], A.shape[1]);
+    CMapM Bm(B.f.data(), B.shape[0], B.shape[1]);
+    MapM Ym(Y.f.data(), Y.shape[0], Y.shape[1]);
+    if (!ta && !tb) Ym.noalias() = Am * Bm;
+    else if (ta && !tb) Ym.noalias() = Am.transpose() * Bm;
+    else if (!ta && tb) Ym.noalias() = Am * Bm.transpose();
+    else Ym.noalias() = Am.transpose() * Bm.transpose();
+    if (alpha != 1.0f) Ym *= alpha;
+    if (C && beta != 0.0f) {
+        const int64_t rows = Y.shape[0], cols = Y.shape[1];
+        const Shape& cs = C->shape;
+        // C broadcasts to [M, N] from [], [N], [1, N], [M, 1], [M, N].
+        int64_t cr = cs.size() == 2 ? cs[0] : 1, cc = cs.empty() ? 1 : cs.back();
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+                Ym(r, c) += beta * float(C->get((cr == 1 ? 0 : r) * cc + (cc == 1 ? 0 : c)));
+    }
+}
+
+// ---------------- MatMul ----------------
+static std::vector<OutInfo> infer_matmul(const Node& n, std::span<const InValue> in, int) {
+    require_floating(n, in);
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs two inputs");
+    const InValue &a = in[0], &b = in[1];
+    if (!a.rank_known || !b.rank_known) return {unknown_rank(a.type)};
+    if (a.shape.empty() || b.shape.empty()) fail(n, "inputs must have rank >= 1");
+    Shape as = a.shape, bs = b.shape;
+    const bool a1 = as.size() == 1, b1 = bs.size() == 1;
+    if (a1) as.insert(as.begin(), 1);
+    if (b1) bs.push_back(1);
+    int64_t K1 = as.back(), K2 = bs[bs.size() - 2];
+    if (K1 >= 0 && K2 >= 0 && K1 != K2)
+        fail(n, "inner dimensions differ: " + shape_str(a.shape) + " x " + shape_str(b.shape));
+    Shape batch = broadcast(n, Shape(as.begin(), as.end() - 2), Shape(bs.begin(), bs.end() - 2));
+    Shape out = batch;
+    if (!a1) out.push_back(as[as.size() - 2]);
+    if (!b1) out.push_back(bs.back());
+    return {OutInfo{a.type, out}};
+}
+
+static void compute_matmul(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &A = *in[0], &B = *in[1];
+    Tensor& Y = out[0];
+    Shape as = A.shape, bs = B.shape;
+    if (as.size() == 1) as.insert(as.begin(), 1);
+    if (bs.size() == 1) bs.push_back(1);
+    const int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+    Shape abatch(as.begin(), as.end() - 2), bbatch(bs.begin(), bs.end() - 2);
+    Shape batch = broadcast(n, abatch, bbatch);
+    const int64_t nb = shape_numel(batch);
+    const size_t r = batch.size();
+    auto offset = [&](const Shape& s, int64_t flat) {
+        // Index into a broadcast operand's batch from the output batch index.
+        int64_t off = 0, stride = 1;
+        for (size_t d = 0; d < s.size(); ++d) {
+            size_t bd = r - 1 - d, sd = s.size() - 1 - d;
+            int64_t coord = flat;
+            for (size_t e = r - 1; e > bd; --e) coord /= batch[e];
+            coord %= batch[bd];
+            if (s[sd] != 1) off += coord * stride;
+            stride *= s[sd];
+        }
+        return off;
+    };
+#pragma omp parallel for if (nb > 1) schedule(static)
+    for (int64_t bi = 0; bi < nb; ++bi) {
+        CMapM Am(A.f.data() + offset(abatch, bi) * M * K, M, K);
+        CMapM Bm(B.f.data() + offset(bbatch, bi) * K * N, K, N);
+        MapM Ym(Y.f.data() + bi * M * N, M, N);
+        Ym.noalias() = Am * Bm;
+    }
+}
+
+static std::string check_float_inputs(const Node& n, int) {
+    (void)n;
+    return "";
+}
+
+// ---------------- pooling ----------------
+static std::vector<OutInfo> infer_pool(const Node& n, std::span<const InValue> in, int) {
+    const InValue& x = in[0];
+    if (n.op != OpKind::MaxPool) require_floating(n, in, 1);
+    if (!x.rank_known) return {unknown_rank(x.type)};
+    if (x.shape.size() < 3) fail(n, "input must have rank >= 3, got " + shape_str(x.shape));
+    Shape out{x.shape[0], x.shape[1]};
+    if (n.op == OpKind::GlobalAveragePool || n.op == OpKind::GlobalMaxPool) {
+        out.resize(x.shape.size(), 1);
+        return {OutInfo{x.type, out}};
+    }
+    Window w = make_window(n, spatial_of(x.shape), n.attr_ints("kernel_shape"), n.attr_int("ceil_mode", 0));
+    for (int i = 3 - w.spatial; i < 3; ++i) out.push_back(w.out[i]);
+    return {OutInfo{x.type, out}};
+}
+
+static std::string check_pool(const Node& n, int) {
+    if (n.op == OpKind::MaxPool) {
+        if (n.outputs.size() > 1 && n.outputs[1] >= 0) return "MaxPool with the Indices output is not supported";
+        if (n.attr_int("storage_order", 0) != 0) return "MaxPool with storage_order=1 is not supported";
+    }
+    if ((n.op == OpKind::MaxPool || n.op == OpKind::AveragePool) && n.attr_ints("kernel_shape").empty())
+        return "kernel_shape is required";
+    return "";
+}
+
+static void compute_pool(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    if (!in[0]->floating()) {  // integer MaxPool: exact through float for values below 2^24
+        Tensor xf(ElemType::Float, in[0]->shape), yf(ElemType::Float, out[0].shape);
+        xf.f = in[0]->to_floats();
+        const Tensor* ptr = &xf;
+        compute_pool(n, std::span<const Tensor* const>(&ptr, 1), std::span<Tensor>(&yf, 1), opset);
+        for (size_t k = 0; k < yf.f.size(); ++k) out[0].i[k] = int64_t(yf.f[k]);
+        return;
+    }
+    const Tensor& X = *in[0];
+    Tensor& Y = out[0];
+    const int64_t N = X.shape[0], C = X.shape[1];
+    const int64_t planes = N * C;
+    if (n.op == OpKind::GlobalAveragePool || n.op == OpKind::GlobalMaxPool) {
+        const int64_t I = shape_numel(X.shape) / std::max<int64_t>(planes, 1);
+        const bool is_max = n.op == OpKind::GlobalMaxPool;
+        for (int64_t p = 0; p < planes; ++p) {
+            const float* x = X.f.data() + p * I;
+            double acc = is_max ? -std::numeric_limits<double>::infinity() : 0.0;
+            for (int64_t k = 0; k < I; ++k) acc = is_max ? std::max(acc, double(x[k])) : acc + x[k];
+            Y.f[size_t(p)] = float(is_max ? acc : acc / double(I));
+        }
+        return;
+    }
+    const Window w = make_window(n, spatial_of(X.shape), n.attr_ints("kernel_shape"), n.attr_int("ceil_mode", 0));
+    const bool is_max = n.op == OpKind::MaxPool;
+    const bool include_pad = n.attr_int("count_include_pad", 0);
+    const int64_t I3 = w.in_size(), O3 = w.out_size();
+#pragma omp parallel for if (planes > 1) schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {
+        const float* x = X.f.data() + p * I3;
+        float* y = Y.f.data() + p * O3;
+        for (int64_t od = 0; od < w.out[0]; ++od)
+            for (int64_t oh = 0; oh < w.out[1]; ++oh)
+                for (int64_t ow = 0; ow < w.out[2]; ++ow) {
+                    double acc = is_max ? -std::numeric_limits<double>::infinity() : 0.0;
+                    int64_t count = 0;
+                    int64_t padded_count = 1;  // window clipped to the padded input (count_include_pad)
+                    int64_t start[3] = {od * w.s[0] - w.pb[0], oh * w.s[1] - w.pb[1], ow * w.s[2] - w.pb[2]};
+                    for (int i = 0; i < 3; ++i) {
+                        int64_t lo = start[i], hi = start[i] + (w.k[i] - 1) * w.d[i] + 1;
+                        hi = std::min(hi, w.in[i] + w.pe[i]);
+                        padded_count *= (hi - lo + w.d[i] - 1) / w.d[i];
+                    }
+                    for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+                        int64_t id = start[0] + kd * w.d[0];
+                        if (id < 0 || id >= w.in[0]) continue;
+                        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+                            int64_t ih = start[1] + kh * w.d[1];
+                            if (ih < 0 || ih >= w.in[1]) continue;
+                            for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+                                int64_t iw = start[2] + kw * w.d[2];
+                                if (iw < 0 || iw >= w.in[2]) continue;
+                                float v = x[(id * w.in[1] + ih) * w.in[2] + iw];
+                                acc = is_max ? std::max(acc, double(v)) : acc + v;
+                                ++count;
+                            }
+                        }
+                    }
+                    float r;
+                    if (is_max) r = float(acc);
+                    else r = float(acc / double(include_pad ? padded_count : std::max<int64_t>(count, 1)));
+                    y[(od * w.out[1] + oh) * w.out[2] + ow] = r;
+                }
+    }
+}
+
+// ---------------- normalizations ----------------
+static std::vector<OutInfo> infer_first(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    require_floating(n, in, 1);
+    return {OutInfo{in[0].type, in[0].shape, in[0].rank_known}};
+}
+
+static std::string check_batchnorm(const Node& n, int opset) {
+    if (n.attr_int("training_mode", 0) != 0) return "BatchNormalization in training mode is not supported";
+    for (size_t k = 1; k < n.outputs.size(); ++k)
+        if (n.outputs[k] >= 0) return "BatchNormalization with running-statistics outputs is not supported";
+    if (opset < 9 && n.attr_int("spatial", 1) != 1) return "BatchNormalization with spatial=0 is not supported";
+    return "";
+}
+
+static void compute_batchnorm(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &X = *in[0], &scale = *in[1], &bias = *in[2], &mean = *in[3], &var = *in[4];
+    Tensor& Y = out[0];
+    const float eps = n.attr_float("epsilon", 1e-5f);
+    const int64_t N = X.shape[0], C = X.rank() > 1 ? X.shape[1] : 1;
+    const int64_t I = N * C == 0 ? 0 : X.numel() / (N * C);
+    if (scale.numel() != C || bias.numel() != C || mean.numel() != C || var.numel() != C)
+        fail(n, "scale, B, mean and var must each have " + std::to_string(C) + " elements");
+    for (int64_t b = 0; b < N; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+            const float a = scale.f[size_t(c)] / std::sqrt(var.f[size_t(c)] + eps);
+            const float s = bias.f[size_t(c)] - mean.f[size_t(c)] * a;
+            const float* x = X.f.data() + (b * C + c) * I;
+            float* y = Y.f.data() + (b * C + c) * I;
+            for (int64_t k = 0; k < I; ++k) y[k] = x[k] * a + s;
+        }
+}
+
+static void compute_instancenorm(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &X = *in[0], &scale = *in[1], &bias = *in[2];
+    Tensor& Y = out[0];
+    const float eps = n.attr_float("epsilon", 1e-5f);
+    const int64_t N = X.shape[0], C = X.shape[1], I = X.numel() / std::max<int64_t>(N * C, 1);
+    for (int64_t b = 0; b < N; ++b)
+        for (int64_t c = 0; c < C; ++c) {
+            const float* x = X.f.data() + (b * C + c) * I;
+            float* y = Y.f.data() + (b * C + c) * I;
+            double mu = 0, var = 0;
+            for (int64_t k = 0; k < I; ++k) mu += x[k];
+            mu /= double(I);
+            for (int64_t k = 0; k < I; ++k) var += (x[k] - mu) * (x[k] - mu);
+            var /= double(I);
+            const double a = scale.f[size_t(c)] / std::sqrt(var + eps);
+            for (int64_t k = 0; k < I; ++k) y[k] = float((x[k] - mu) * a + bias.f[size_t(c)]);
+        }
+}
+
+static std::vector<OutInfo> infer_layernorm(const Node& n, std::span<const InValue> in, int) {
+    require_floating(n, in);
+    const InValue& x = in[0];
+    std::vector<OutInfo> outs{OutInfo{x.type, x.shape, x.rank_known}};
+    if (n.outputs.size() > 1) {
+        OutInfo stat{ElemType::Float, x.shape, x.rank_known};
+        if (x.rank_known) {
+            int64_t axis = norm_axis(n, n.attr_int("axis", -1), int64_t(x.shape.size()));
+            for (size_t d = size_t(axis); d < stat.shape.size(); ++d) stat.shape[d] = 1;
+        }
+        for (size_t k = 1; k < n.outputs.size(); ++k) outs.push_back(stat);
+    }
+    return outs;
+}
+
+static void compute_layernorm(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &X = *in[0], &scale = *in[1];
+    const Tensor* bias = in.size() > 2 ? in[2] : nullptr;
+    Tensor& Y = out[0];
+    const float eps = n.attr_float("epsilon", 1e-5f);
+    const int64_t axis = norm_axis(n, n.attr_int("axis", -1), X.rank());
+    int64_t inner = 1;
+    for (int64_t d = axis; d < X.rank(); ++d) inner *= X.shape[size_t(d)];
+    const int64_t outer = inner == 0 ? 0 : X.numel() / inner;
+    if (scale.numel() != inner && scale.numel() != 1) fail(n, "Scale must have " + std::to_string(inner) + " elements");
+    if (bias && bias->numel() != inner && bias->numel() != 1) fail(n, "B must have " + std::to_string(inner) + " elements");
+    Tensor* mean_out = out.size() > 1 ? &out[1] : nullptr;
+    Tensor* inv_out = out.size() > 2 ? &out[2] : nullptr;
+#pragma omp parallel for if (outer > 64) schedule(static)
+    for (int64_t o = 0; o < outer; ++o) {
+        const float* x = X.f.data() + o * inner;
+        float* y = Y.f.data() + o * inner;
+        double mu = 0, var = 0;
+        for (int64_t k = 0; k < inner; ++k) mu += x[k];
+        mu /= double(inner);
+        for (int64_t k = 0; k < inner; ++k) var += (x[k] - mu) * (x[k] - mu);
+        var /= double(inner);
+        const double inv = 1.0 / std::sqrt(var + eps);
+        for (int64_t k = 0; k < inner; ++k) {
+            float s = scale.f[size_t(scale.numel() == 1 ? 0 : k)];
+            float b = bias ? bias->f[size_t(bias->numel() == 1 ? 0 : k)] : 0.0f;
+            y[k] = float((x[k] - mu) * inv) * s + b;
+        }
+        if (mean_out && !mean_out->f.empty()) mean_out->f[size_t(o)] = float(mu);
+        if (inv_out && !inv_out->f.empty()) inv_out->f[size_t(o)] = float(inv);
+    }
+}
+
+// ---------------- Softmax / LogSoftmax ----------------
+static void compute_softmax(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    const Tensor& X = *in[0];
+    Tensor& Y = out[0];
+    const int64_t r = X.rank();
+    const bool log_out = n.op == OpKind::LogSoftmax;
+    int64_t axis = norm_axis(n, n.attr_int("axis", opset >= 13 ? -1 : 1), std::max<int64_t>(r, 1));
+    int64_t outer = 1, len = 1, inner = 1;
+    if (opset < 13) {  // coerced to 2-D at axis
+        for (int64_t d = 0; d < axis; ++d) outer *= X.shape[size_t(d)];
+        for (int64_t d = axis; d < r; ++d) len *= X.shape[size_t(d)];
+    } else {
+        for (int64_t d = 0; d < axis; ++d) outer *= X.shape[size_t(d)];
+        len = r ? X.shape[size_t(axis)] : 1;
+        for (int64_t d = axis + 1; d < r; ++d) inner *= X.shape[size_t(d)];
+    }
+    for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+            const float* x = X.f.data() + o * len * inner + i;
+            float* y = Y.f.data() + o * len * inner + i;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (int64_t k = 0; k < len; ++k) mx = std::max(mx, x[k * inner]);
+            double sum = 0;
+            for (int64_t k = 0; k < len; ++k) sum += std::exp(double(x[k * inner] - mx));
+            for (int64_t k = 0; k < len; ++k) {
+                double z = double(x[k * inner] - mx);
+                y[k * inner] = float(log_out ? z - std::log(sum) : std::exp(z) / sum);
+            }
+        }
+}
+
+// ---------------- Resize (nearest) ----------------
+namespace {
+struct ResizePlan {
+    Shape out;
+    std::vector<double> scale;  // out/in per dim
+};
+ResizePlan resize_plan(const Node& n, const Shape& x, const InValue* scales, const InValue* sizes, bool& known) {
+    ResizePlan p;
+    known = true;
+    const size_t r = x.size();
+    p.out.assign(r, -1);
+    p.scale.assign(r, 1.0);
+    if (sizes && sizes->present && (!sizes->rank_known || sizes->shape.empty() || sizes->shape[0] != 0)) {
+        if (!sizes->data) {
+            known = false;
+            return p;
+        }
+        auto s = sizes->data->to_ints();
+        if (s.size() != r) fail(n, "sizes has " + std::to_string(s.size()) + " entries, input has rank " + std::to_string(r));
+        for (size_t d = 0; d < r; ++d) {
+            p.out[d] = s[d];
+            p.scale[d] = x[d] > 0 ? double(s[d]) / double(x[d]) : 1.0;
+        }
+        return p;
+    }
+    if (scales && scales->present) {
+        if (!scales->data) {
+            known = false;
+            return p;
+        }
+        auto s = scales->data->to_floats();
+        if (s.size() != r) fail(n, "scales has " + std::to_string(s.size()) + " entries, input has rank " + std::to_string(r));
+        for (size_t d = 0; d < r; ++d) {
+            p.scale[d] = s[d];
+            p.out[d] = x[d] < 0 ? -1 : int64_t(std::floor(double(x[d]) * double(s[d])));
+        }
+        return p;
+    }
+    fail(n, "needs either scales or sizes");
+}
+}  // namespace
+
+static std::string check_resize(const Node& n, int) {
+    const std::string mode = n.attr_string("mode", "nearest");
+    if (mode != "nearest") return "Resize mode '" + mode + "' is not supported (only nearest)";
+    const std::string ct = n.attr_string("coordinate_transformation_mode", "half_pixel");
+    if (ct != "half_pixel" && ct != "asymmetric" && ct != "align_corners" && ct != "pytorch_half_pixel" &&
+        ct != "tf_half_pixel_for_nearest" && ct != "tf_half_pixel_for_nn")
+        return "Resize coordinate_transformation_mode '" + ct + "' is not supported";
+    const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
+    if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
+        return "Resize nearest_mode '" + nm + "' is not supported";
+    if (n.has("axes")) return "Resize with the axes attribute is not supported";
+    if (n.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch") return "Resize keep_aspect_ratio_policy other than stretch is not supported";
+    return "";
+}
+
+static std::vector<OutInfo> infer_resize(const Node& n, std::span<const InValue> in, int) {
+    const InValue& x = in[0];
+    if (!x.rank_known) return {unknown_rank(x.type)};
+    bool known = true;
+    ResizePlan p = resize_plan(n, x.shape, in.size() > 2 ? &in[2] : nullptr, in.size() > 3 ? &in[3] : nullptr, known);
+    if (!known) return {OutInfo{x.type, Shape(x.shape.size(), -1)}};
+    return {OutInfo{x.type, p.out}};
+}
+
+static void compute_resize(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& X = *in[0];
+    Tensor& Y = out[0];
+    InValue sc, sz;
+    if (in.size() > 2 && in[2]) sc = InValue{true, in[2]->type, in[2]->shape, true, in[2]};
+    if (in.size() > 3 && in[3]) sz = InValue{true, in[3]->type, in[3]->shape, true, in[3]};
+    bool known = true;
+    ResizePlan p = resize_plan(n, X.shape, &sc, &sz, known);
+    const std::string ct = n.attr_string("coordinate_transformation_mode", "half_pixel");
+    const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
+    const size_t r = X.shape.size();
+    // Per dim: output index -> input index.
+    std::vector<std::vector<int64_t>> map(r);
+    for (size_t d = 0; d < r; ++d) {
+        const int64_t in_len = X.shape[d], out_len = Y.shape[d];
+        const double s = p.scale[d];
+        map[d].resize(size_t(out_len));
+        for (int64_t o = 0; o < out_len; ++o) {
+            double xo;
+            if (ct == "asymmetric") xo = o / s;
+            else if (ct == "align_corners") xo = out_len == 1 ? 0.0 : double(o) * double(in_len - 1) / double(out_len - 1);
+            else if (ct == "pytorch_half_pixel") xo = out_len > 1 ? (o + 0.5) / s - 0.5 : 0.0;
+            else if (ct == "tf_half_pixel_for_nearest" || ct == "tf_half_pixel_for_nn") xo = (o + 0.5) / s;
+            else xo = (o + 0.5) / s - 0.5;  // half_pixel
+            double fl = std::floor(xo), frac = xo - fl;
+            int64_t idx;
+            if (nm == "floor") idx = int64_t(fl);
+            else if (nm == "ceil") idx = int64_t(std::ceil(xo));
+            else if (nm == "round_prefer_ceil") idx = int64_t(frac >= 0.5 ? fl + 1 : fl);
+            else idx = int64_t(frac > 0.5 ? fl + 1 : fl);  // round_prefer_floor
+            map[d][size_t(o)] = std::clamp<int64_t>(idx, 0, in_len - 1);
+        }
+    }
+    std::vector<int64_t> in_stride(r, 1);
+    for (int d = int(r) - 2; d >= 0; --d) in_stride[size_t(d)] = in_stride[size_t(d + 1)] * X.shape[size_t(d + 1)];
+    const int64_t total = Y.numel();
+    std::vector<int64_t> counter(r, 0);
+    for (int64_t o = 0; o < total; ++o) {
+        int64_t src = 0;
+        for (size_t d = 0; d < r; ++d) src += map[d][size_t(counter[d])] * in_stride[d];
+        if (Y.floating()) Y.f[size_t(o)] = X.f[size_t(src)];
+        else Y.i[size_t(o)] = X.i[size_t(src)];
+        for (int d = int(r) - 1; d >= 0; --d) {
+            if (++counter[size_t(d)] < Y.shape[size_t(d)]) break;
+            counter[size_t(d)] = 0;
+        }
+    }
+}
+
+void register_nn(OpDef* t) {
+    t[size_t(OpKind::Conv)] = {infer_conv, compute_conv, check_float_inputs};
+    t[size_t(OpKind::ConvTranspose)] = {infer_convtranspose, compute_convtranspose, check_float_inputs};
+    t[size_t(OpKind::Gemm)] = {infer_gemm, compute_gemm, check_float_inputs};
+    t[size_t(OpKind::MatMul)] = {infer_matmul, compute_matmul, check_float_inputs};
+    for (OpKind op : {OpKind::MaxPool, OpKind::AveragePool, OpKind::GlobalAveragePool, OpKind::GlobalMaxPool})
+        t[size_t(op)] = {infer_pool, compute_pool, check_pool};
+    t[size_t(OpKind::BatchNormalization)] = {infer_first, compute_batchnorm, check_batchnorm};
+    t[size_t(OpKind::InstanceNormalization)] = {infer_first, compute_instancenorm, nullptr};
+    t[size_t(OpKind::LayerNormalization)] = {infer_layernorm, compute_layernorm, nullptr};
+    t[size_t(OpKind::Softmax)] = {infer_first, compute_softmax, nullptr};
+    t[size_t(OpKind::LogSoftmax)] = {infer_first, compute_softmax, nullptr};
+    t[size_t(OpKind::Resize)] = {infer_resize, compute_resize, check_resize};
+}
+
+}  // namespace cim::kern

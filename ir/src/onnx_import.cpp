@@ -1,0 +1,474 @@
+// ONNX file -> Graph: parse with libonnx's protobuf classes, convert, check
+// support, sort, infer shapes, simplify.
+#include "kernels.h"
+#include "passes.h"
+
+#include <cim/ir/onnx_import.h>
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace cim {
+
+namespace fs = std::filesystem;
+
+UnsupportedOpsError::UnsupportedOpsError(const std::string& file, std::vector<Entry> entries)
+    : InputError([&] {
+          std::ostringstream os;
+          os << file << ": the model uses " << entries.size() << " unsupported op"
+             << (entries.size() == 1 ? "" : "s") << " (see docs/onnx-support.md for what is supported):";
+          for (const Entry& e : entries) {
+              os << "\n  " << e.op_type;
+              if (!e.reason.empty()) os << " (" << e.reason << ")";
+              os << ": ";
+              for (size_t k = 0; k < e.nodes.size() && k < 8; ++k) os << (k ? ", " : "") << "'" << e.nodes[k] << "'";
+              if (e.nodes.size() > 8) os << " and " << e.nodes.size() - 8 << " more";
+          }
+          return os.str();
+      }()),
+      entries_(std::move(entries)) {}
+
+namespace {
+
+// ---------------- tensors ----------------
+size_t elem_size(ElemType t) {
+    switch (t) {
+        case ElemType::Float: return 4;
+        case ElemType::Double: return 8;
+        case ElemType::UInt8:
+        case ElemType::Int8:
+        case ElemType::Bool: return 1;
+        case ElemType::UInt16:
+        case ElemType::Int16:
+        case ElemType::Float16: return 2;
+        case ElemType::Int32:
+        case ElemType::UInt32: return 4;
+        case ElemType::Int64:
+        case ElemType::UInt64: return 8;
+        case ElemType::Undefined:
+        case ElemType::String: return 0;
+    }
+    return 0;
+}
+
+template <class T>
+T read_le(const char* p) {
+    T v;
+    std::memcpy(&v, p, sizeof(T));  // x86-64 and ONNX are both little-endian
+    return v;
+}
+
+void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& where) {
+    const size_t n = size_t(t.numel()), es = elem_size(t.type);
+    if (bytes != n * es)
+        throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
+                         " needs " + std::to_string(n * es) + " (truncated or corrupt file?)");
+    for (size_t k = 0; k < n; ++k) {
+        const char* q = p + k * es;
+        switch (t.type) {
+            case ElemType::Float: t.f[k] = read_le<float>(q); break;
+            case ElemType::Double: t.f[k] = float(read_le<double>(q)); break;
+            case ElemType::UInt8: t.i[k] = read_le<uint8_t>(q); break;
+            case ElemType::Int8: t.i[k] = read_le<int8_t>(q); break;
+            case ElemType::Bool: t.i[k] = read_le<uint8_t>(q) != 0; break;
+            case ElemType::UInt16: t.i[k] = read_le<uint16_t>(q); break;
+            case ElemType::Int16: t.i[k] = read_le<int16_t>(q); break;
+            case ElemType::Int32: t.i[k] = read_le<int32_t>(q); break;
+            case ElemType::UInt32: t.i[k] = read_le<uint32_t>(q); break;
+            case ElemType::Int64: t.i[k] = read_le<int64_t>(q); break;
+            case ElemType::UInt64: t.i[k] = int64_t(read_le<uint64_t>(q)); break;
+            default: throw InputError(where + ": element type " + elem_type_name(t.type) + " is not supported");
+        }
+    }
+}
+
+std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : tp.external_data()) {
+        if (kv.key() == "location") location = kv.value();
+        else if (kv.key() == "offset") offset = std::stoll(kv.value());
+        else if (kv.key() == "length") length = std::stoll(kv.value());
+    }
+    if (location.empty()) throw InputError(where + ": external data without a location");
+    fs::path p = base_dir / location;
+    std::ifstream in(p, std::ios::binary);
+    if (!in)
+        throw InputError(where + ": external data file '" + p.string() +
+                         "' is missing; keep it beside the .onnx file (ONNX stores its path relative to the model)");
+    in.seekg(0, std::ios::end);
+    const int64_t size = int64_t(in.tellg());
+    if (length < 0) length = size - offset;
+    if (offset < 0 || offset + length > size)
+        throw InputError(where + ": external data file '" + p.string() + "' has " + std::to_string(size) +
+                         " bytes, the tensor needs bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
+                         " (truncated file?)");
+    std::string buf(size_t(length), '\0');
+    in.seekg(offset);
+    in.read(buf.data(), length);
+    return buf;
+}
+
+Tensor convert_tensor(onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, bool release) {
+    if (!is_supported_type(tp.data_type()))
+        throw InputError(where + ": element type " + elem_type_name(ElemType(tp.data_type())) + " is not supported");
+    Shape shape(tp.dims().begin(), tp.dims().end());
+    for (int64_t d : shape)
+        if (d < 0) throw InputError(where + ": negative dimension in " + shape_str(shape));
+    Tensor t(ElemType(tp.data_type()), shape);
+    const size_t n = size_t(t.numel());
+    if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+        std::string buf = read_external(tp, base_dir, where);
+        fill_from_raw(t, buf.data(), buf.size(), where);
+        return t;
+    }
+    if (tp.has_raw_data()) {
+        fill_from_raw(t, tp.raw_data().data(), tp.raw_data().size(), where);
+        if (release) std::string().swap(*tp.mutable_raw_data());  // keep peak memory near one copy
+        return t;
+    }
+    auto check = [&](size_t have) {
+        if (have != n)
+            throw InputError(where + ": holds " + std::to_string(have) + " values but its shape " + shape_str(shape) +
+                             " needs " + std::to_string(n));
+    };
+    switch (t.type) {
+        case ElemType::Float:
+            check(size_t(tp.float_data_size()));
+            for (size_t k = 0; k < n; ++k) t.f[k] = tp.float_data(int(k));
+            break;
+        case ElemType::Double:
+            check(size_t(tp.double_data_size()));
+            for (size_t k = 0; k < n; ++k) t.f[k] = float(tp.double_data(int(k)));
+            break;
+        case ElemType::Int64:
+            check(size_t(tp.int64_data_size()));
+            for (size_t k = 0; k < n; ++k) t.i[k] = tp.int64_data(int(k));
+            break;
+        case ElemType::UInt32:
+        case ElemType::UInt64:
+            check(size_t(tp.uint64_data_size()));
+            for (size_t k = 0; k < n; ++k) t.i[k] = int64_t(tp.uint64_data(int(k)));
+            break;
+        default:  // int8/16/32, uint8/16, bool live in int32_data
+            check(size_t(tp.int32_data_size()));
+            for (size_t k = 0; k < n; ++k) t.i[k] = tp.int32_data(int(k));
+            break;
+    }
+    return t;
+}
+
+Attribute convert_attr(const onnx::AttributeProto& a, const fs::path& base_dir, const std::string& where) {
+    Attribute r;
+    switch (a.type()) {
+        case onnx::AttributeProto::INT: r.value = int64_t(a.i()); break;
+        case onnx::AttributeProto::FLOAT: r.value = a.f(); break;
+        case onnx::AttributeProto::STRING: r.value = a.s(); break;
+        case onnx::AttributeProto::INTS: r.value = std::vector<int64_t>(a.ints().begin(), a.ints().end()); break;
+        case onnx::AttributeProto::FLOATS: r.value = std::vector<float>(a.floats().begin(), a.floats().end()); break;
+        case onnx::AttributeProto::STRINGS: r.value = std::vector<std::string>(a.strings().begin(), a.strings().end()); break;
+        case onnx::AttributeProto::TENSOR: {
+            onnx::TensorProto tp = a.t();
+            r.value = convert_tensor(tp, base_dir, where + " attribute '" + a.name() + "'", false);
+            break;
+        }
+        default:
+            throw InputError(where + ": attribute '" + a.name() + "' has a type cimforge does not read (graphs, sparse tensors, type protos)");
+    }
+    return r;
+}
+
+// ---------------- model file ----------------
+onnx::ModelProto read_model(const std::string& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) throw InputError(path + ": no such file");
+    if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an .onnx file");
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
+    onnx::ModelProto model;
+    bool ok;
+    {
+        google::protobuf::io::FileInputStream raw(fd);
+        google::protobuf::io::CodedInputStream coded(&raw);
+        coded.SetTotalBytesLimit(INT_MAX);
+        ok = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+    }
+    ::close(fd);
+    if (!ok)
+        throw InputError(path + ": not a valid ONNX model (the protobuf data is truncated or corrupt, or this is not an ONNX file)");
+    if (!model.has_graph() || model.ir_version() <= 0)
+        throw InputError(path + ": does not look like an ONNX model (no graph or no IR version); is this the right file?");
+    return model;
+}
+
+Shape shape_from_type(const onnx::TypeProto& tp, bool& rank_known) {
+    rank_known = false;
+    Shape s;
+    if (!tp.has_tensor_type() || !tp.tensor_type().has_shape()) return s;
+    rank_known = true;
+    for (const auto& d : tp.tensor_type().shape().dim()) s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    return s;
+}
+
+}  // namespace
+
+Tensor load_tensor_pb(const std::string& path, std::string* name) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open tensor file");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    onnx::TensorProto tp;
+    if (!tp.ParseFromString(bytes)) throw InputError(path + ": not a valid ONNX TensorProto (truncated or corrupt)");
+    if (name) *name = tp.name();
+    return convert_tensor(tp, fs::path(path).parent_path(), path, true);
+}
+
+void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path) {
+    onnx::TensorProto tp;
+    tp.set_name(name);
+    tp.set_data_type(int(t.type));
+    for (int64_t d : t.shape) tp.add_dims(d);
+    std::string raw;
+    const size_t n = size_t(t.numel());
+    auto put = [&](auto v) { raw.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+    for (size_t k = 0; k < n; ++k) {
+        switch (t.type) {
+            case ElemType::Float: put(t.f[k]); break;
+            case ElemType::Double: put(double(t.f[k])); break;
+            case ElemType::UInt8:
+            case ElemType::Bool: put(uint8_t(t.i[k])); break;
+            case ElemType::Int8: put(int8_t(t.i[k])); break;
+            case ElemType::UInt16: put(uint16_t(t.i[k])); break;
+            case ElemType::Int16: put(int16_t(t.i[k])); break;
+            case ElemType::Int32: put(int32_t(t.i[k])); break;
+            case ElemType::UInt32: put(uint32_t(t.i[k])); break;
+            case ElemType::Int64: put(int64_t(t.i[k])); break;
+            case ElemType::UInt64: put(uint64_t(t.i[k])); break;
+            default: throw InputError(path + ": cannot write element type " + elem_type_name(t.type));
+        }
+    }
+    tp.set_raw_data(raw);
+    std::ofstream out(path, std::ios::binary);
+    if (!out || !tp.SerializeToOstream(&out)) throw InputError(path + ": cannot write tensor file");
+}
+
+Graph import_onnx(const std::string& path, const ImportOptions& options) {
+    onnx::ModelProto model = read_model(path);
+    const fs::path base_dir = fs::path(path).parent_path();
+    Graph g;
+    g.source_file = path;
+    for (const auto& kv : model.metadata_props()) g.metadata[kv.key()] = kv.value();
+
+    g.opset = -1;
+    for (const auto& os : model.opset_import())
+        if (os.domain().empty() || os.domain() == "ai.onnx") g.opset = int(os.version());
+    if (g.opset > kMaxOpset)
+        throw InputError(path + ": opset " + std::to_string(g.opset) + " is newer than cimforge reads (up to " +
+                         std::to_string(kMaxOpset) + "); re-export with opset_version=" + std::to_string(kMaxOpset) + " or lower");
+
+    // Declared shapes (from the file and from ONNX's own inference) for the consistency check.
+    std::map<std::string, std::pair<Shape, bool>> declared;
+    {
+        onnx::ModelProto copy_for_inference;
+        bool ran = false;
+        if (model.ByteSizeLong() < (size_t(256) << 20)) {  // skip on huge models: it copies them
+            copy_for_inference = model;
+            try {
+                onnx::shape_inference::InferShapes(copy_for_inference);
+                ran = true;
+            } catch (const std::exception&) {
+                // ONNX's inference gives up on some valid models (e.g. newer opsets); ours decides.
+            }
+        }
+        const onnx::GraphProto& src = ran ? copy_for_inference.graph() : model.graph();
+        for (const auto& vi : src.value_info()) {
+            bool rk;
+            Shape s = shape_from_type(vi.type(), rk);
+            if (rk) declared[vi.name()] = {s, rk};
+        }
+        for (const auto& vi : model.graph().output()) {
+            bool rk;
+            Shape s = shape_from_type(vi.type(), rk);
+            if (rk) declared[vi.name()] = {s, rk};
+        }
+    }
+
+    onnx::GraphProto& gp = *model.mutable_graph();
+    std::map<std::string, int> ids;
+    auto new_value = [&](const std::string& name) {
+        Value v;
+        v.name = name;
+        g.values.push_back(std::move(v));
+        ids[name] = int(g.values.size() - 1);
+        return int(g.values.size() - 1);
+    };
+    std::vector<UnsupportedOpsError::Entry> unsupported;
+    auto add_unsupported = [&](const std::string& op, const std::string& reason, const std::string& node) {
+        for (auto& e : unsupported)
+            if (e.op_type == op && e.reason == reason) {
+                e.nodes.push_back(node);
+                return;
+            }
+        unsupported.push_back({op, reason, {node}});
+    };
+
+    for (int k = 0; k < gp.initializer_size(); ++k) {
+        onnx::TensorProto& tp = *gp.mutable_initializer(k);
+        if (tp.name().empty()) throw InputError(path + ": initializer #" + std::to_string(k) + " has no name");
+        if (!is_supported_type(tp.data_type())) {
+            add_unsupported("initializer of element type " + elem_type_name(ElemType(tp.data_type())), "", tp.name());
+            continue;
+        }
+        int id = new_value(tp.name());
+        auto t = std::make_shared<Tensor>(convert_tensor(tp, base_dir, path + ": initializer '" + tp.name() + "'", true));
+        g.values[size_t(id)].type = t->type;
+        g.values[size_t(id)].shape = t->shape;
+        g.values[size_t(id)].rank_known = true;
+        g.values[size_t(id)].constant = std::move(t);
+    }
+    for (const auto& in : gp.input()) {
+        if (ids.count(in.name())) continue;  // an initializer listed as input: a constant
+        const auto& tt = in.type().tensor_type();
+        if (!in.type().has_tensor_type()) {
+            add_unsupported("non-tensor graph input", "", in.name());
+            continue;
+        }
+        if (!is_supported_type(tt.elem_type())) {
+            add_unsupported("graph input of element type " + elem_type_name(ElemType(tt.elem_type())), "", in.name());
+            continue;
+        }
+        int id = new_value(in.name());
+        Value& v = g.values[size_t(id)];
+        v.type = ElemType(tt.elem_type());
+        v.shape = shape_from_type(in.type(), v.rank_known);
+        g.inputs.push_back(id);
+    }
+
+    // Nodes.
+    std::vector<Node> nodes;
+    std::set<std::string> node_names;
+    for (int k = 0; k < gp.node_size(); ++k) {
+        const onnx::NodeProto& np = gp.node(k);
+        Node n;
+        n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(k) : np.name();
+        if (node_names.count(n.name)) n.name += "#" + std::to_string(k);
+        node_names.insert(n.name);
+        const std::string where = path + ": node '" + n.name + "' (" + np.op_type() + ")";
+        bool ok = true;
+        if (!np.domain().empty() && np.domain() != "ai.onnx") {
+            add_unsupported(np.domain() + "." + np.op_type(), "custom domain", n.name);
+            ok = false;
+        }
+        auto op = op_from_name(np.op_type());
+        if (ok && !op) {
+            add_unsupported(np.op_type(), "", n.name);
+            ok = false;
+        }
+        if (ok && g.opset < op_min_opset(*op)) {
+            add_unsupported(np.op_type(), "opset " + std::to_string(g.opset) + " version; supported from opset " + std::to_string(op_min_opset(*op)), n.name);
+            ok = false;
+        }
+        if (ok) {
+            n.op = *op;
+            for (const auto& a : np.attribute()) {
+                try {
+                    n.attrs[a.name()] = convert_attr(a, base_dir, where);
+                } catch (const InputError& e) {
+                    add_unsupported(np.op_type(), std::string("attribute '") + a.name() + "' of an unsupported kind", n.name);
+                    ok = false;
+                }
+            }
+        }
+        for (const auto& in : np.input()) n.inputs.push_back(in.empty() ? -1 : (ids.count(in) ? ids[in] : new_value(in)));
+        for (const auto& out : np.output()) {
+            if (out.empty()) {
+                n.outputs.push_back(-1);
+                continue;
+            }
+            int id = ids.count(out) ? ids[out] : new_value(out);
+            Value& v = g.values[size_t(id)];
+            if (v.producer >= 0 || v.constant || std::find(g.inputs.begin(), g.inputs.end(), id) != g.inputs.end())
+                throw InputError(where + ": output '" + out + "' is already produced elsewhere in the graph (ONNX requires single assignment)");
+            v.producer = int(nodes.size());
+            n.outputs.push_back(id);
+        }
+        if (ok) {
+            if (auto check = kern::op_def(n.op).check) {
+                std::string why = check(n, g.opset);
+                if (!why.empty()) add_unsupported(np.op_type(), why, n.name);
+            }
+        }
+        nodes.push_back(std::move(n));
+    }
+    if (!unsupported.empty()) throw UnsupportedOpsError(path, std::move(unsupported));
+    if (g.opset < 0) throw InputError(path + ": the model imports no default-domain (ai.onnx) opset");
+
+    // Every input must come from somewhere.
+    for (const Node& n : nodes)
+        for (int id : n.inputs) {
+            if (id < 0) continue;
+            const Value& v = g.values[size_t(id)];
+            if (v.producer < 0 && !v.constant && std::find(g.inputs.begin(), g.inputs.end(), id) == g.inputs.end())
+                throw InputError(path + ": node '" + n.name + "' (" + std::string(op_name(n.op)) + ") reads '" + v.name +
+                                 "', which no node, initializer or graph input provides (missing initializer?)");
+        }
+    for (const auto& out : gp.output()) {
+        auto it = ids.find(out.name());
+        if (it == ids.end()) throw InputError(path + ": graph output '" + out.name() + "' is not produced by any node");
+        g.outputs.push_back(it->second);
+    }
+    if (g.outputs.empty()) throw InputError(path + ": the graph has no outputs");
+
+    g.nodes = std::move(nodes);
+    passes::topological_sort(g);
+    try {
+        passes::infer_and_fold(g, options.fold_constants);
+    } catch (const kern::Unsupported& e) {
+        // Found only once types are known (e.g. an integer Conv); reported like any unsupported op.
+        throw UnsupportedOpsError(path, {{e.op, e.reason, {e.node}}});
+    }
+    // Consistency with the shapes the file (and ONNX's inference) declares.
+    for (const Value& v : g.values) {
+        auto it = declared.find(v.name);
+        if (it == declared.end() || !v.rank_known) continue;
+        const Shape& d = it->second.first;
+        bool clash = d.size() != v.shape.size();
+        for (size_t k = 0; !clash && k < d.size(); ++k) clash = d[k] >= 0 && v.shape[k] >= 0 && d[k] != v.shape[k];
+        if (clash)
+            throw InputError(path + ": inconsistent shapes: '" + v.name + "' is declared " + shape_str(d) + " but " +
+                             (v.producer >= 0 ? "node '" + g.nodes[size_t(v.producer)].name + "' produces " : "it is ") +
+                             shape_str(v.shape));
+    }
+    if (options.remove_identity) passes::remove_identity(g);
+    if (options.fold_batchnorm) passes::fold_batchnorm(g);
+    passes::eliminate_dead(g);
+    return g;
+}
+
+void infer_shapes(Graph& g) { passes::infer_and_fold(g, false); }
+
+Graph specialize_batch(const Graph& src, int64_t batch) {
+    Graph g = src;
+    for (int id : g.inputs) {
+        Value& v = g.values[size_t(id)];
+        if (!v.shape.empty() && v.shape[0] < 0) v.shape[0] = batch;
+    }
+    passes::infer_and_fold(g, true);
+    passes::eliminate_dead(g);
+    return g;
+}
+
+}  // namespace cim

@@ -1,0 +1,168 @@
+// cim-run: import an ONNX model and run it on the float reference executor.
+//
+//   cim-run MODEL.onnx --test-data DIR      compare with ONNX test-case outputs (exit 0 PASS / 1 FAIL)
+//   cim-run MODEL.onnx [--input X.pb ...]   run on given (or seeded random) inputs, write outputs as .pb
+#include "cli_common.h"
+
+#include <cim/ir/executor.h>
+#include <cim/ir/onnx_import.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <regex>
+
+namespace fs = std::filesystem;
+using namespace cim;
+
+namespace {
+
+std::vector<std::string> numbered_files(const fs::path& dir, const std::string& prefix) {
+    std::vector<std::pair<int, std::string>> found;
+    std::regex re(prefix + "_([0-9]+)\\.pb");
+    for (const auto& e : fs::directory_iterator(dir)) {
+        std::smatch m;
+        std::string name = e.path().filename().string();
+        if (std::regex_match(name, m, re)) found.emplace_back(std::stoi(m[1]), e.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> files;
+    for (auto& f : found) files.push_back(f.second);
+    return files;
+}
+
+struct Comparison {
+    bool pass = true;
+    double max_abs = 0, max_rel = 0;
+    std::string problem;
+};
+
+// The ONNX backend test rule: |out - ref| <= atol + rtol * |ref| for every element.
+Comparison compare(const Tensor& out, const Tensor& ref, double rtol, double atol) {
+    Comparison c;
+    if (out.shape != ref.shape) {
+        c.pass = false;
+        c.problem = "shape " + shape_str(out.shape) + " differs from expected " + shape_str(ref.shape);
+        return c;
+    }
+    if (is_floating(out.type) != is_floating(ref.type)) {
+        c.pass = false;
+        c.problem = "type " + elem_type_name(out.type) + " differs from expected " + elem_type_name(ref.type);
+        return c;
+    }
+    for (int64_t k = 0; k < ref.numel(); ++k) {
+        double a = out.get(k), b = ref.get(k);
+        if (std::isnan(a) && std::isnan(b)) continue;
+        if (std::isinf(a) && std::isinf(b) && (a > 0) == (b > 0)) continue;
+        double err = std::fabs(a - b);
+        if (std::isnan(err)) err = INFINITY;
+        c.max_abs = std::max(c.max_abs, err);
+        if (b != 0) c.max_rel = std::max(c.max_rel, err / std::fabs(b));
+        if (!(err <= atol + rtol * std::fabs(b))) c.pass = false;
+    }
+    return c;
+}
+
+Tensor random_input(const Value& v, int64_t batch, std::mt19937_64& rng) {
+    Shape s = v.shape;
+    if (!v.rank_known) throw InputError("input '" + v.name + "' has no declared shape; pass it with --input FILE.pb");
+    for (size_t d = 0; d < s.size(); ++d)
+        if (s[d] < 0) {
+            if (d != 0) throw InputError("input '" + v.name + "' has an unknown non-batch dimension " + shape_str(v.shape) + "; pass it with --input FILE.pb");
+            s[d] = batch;
+        }
+    Tensor t(v.type, s);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_int_distribution<int> small(0, 9);
+    if (t.floating())
+        for (float& x : t.f) x = normal(rng);
+    else
+        for (int64_t& x : t.i) x = small(rng);
+    return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cli::guarded_main("cim-run", [&]() -> int {
+        CLI::App app{"cim-run: import an ONNX model into cimforge's graph IR and run it on the float reference executor.\n"
+                     "With --test-data, compares with an ONNX test case's expected outputs (exit 0 PASS, 1 FAIL)."};
+        std::string model_path, test_data, out_dir, dump;
+        std::vector<std::string> input_files;
+        int64_t batch = 1;
+        uint64_t seed = 1;
+        double rtol = 1e-3, atol = 1e-7;
+        app.add_option("model", model_path, "ONNX model file")->required();
+        app.add_option("--test-data", test_data, "ONNX test-case folder with input_*.pb and output_*.pb");
+        app.add_option("--input", input_files, "input TensorProto files (.pb), one per graph input, in order");
+        app.add_option("--batch", batch, "batch size for random inputs when the model's batch is dynamic")->check(CLI::PositiveNumber);
+        app.add_option("--seed", seed, "seed of the random inputs");
+        app.add_option("--out", out_dir, "folder to write output_K.pb files (default: none written)");
+        app.add_option("--rtol", rtol, "relative tolerance for --test-data (ONNX backend default 1e-3)");
+        app.add_option("--atol", atol, "absolute tolerance for --test-data (ONNX backend default 1e-7)");
+        app.add_option("--dump-after", dump, "print the graph IR after a stage")->check(CLI::IsMember({"import"}));
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            int code = app.exit(e);
+            return code == 0 ? 0 : cli::kExitBadInput;
+        }
+
+        Graph graph = import_onnx(model_path);
+        if (dump == "import") fmt::print("{}", graph.dump());
+        Executor exec(graph);
+
+        std::vector<Tensor> inputs;
+        std::vector<std::string> expected_files;
+        if (!test_data.empty()) {
+            if (!fs::is_directory(test_data)) throw InputError(test_data + ": not a folder (expected an ONNX test_data_set_N folder)");
+            for (const auto& f : numbered_files(test_data, "input")) inputs.push_back(load_tensor_pb(f));
+            expected_files = numbered_files(test_data, "output");
+            if (expected_files.empty()) throw InputError(test_data + ": no output_*.pb files to compare with");
+        } else if (!input_files.empty()) {
+            for (const auto& f : input_files) inputs.push_back(load_tensor_pb(f));
+        } else {
+            std::mt19937_64 rng(seed);
+            for (int id : graph.inputs) inputs.push_back(random_input(graph.value(id), batch, rng));
+        }
+
+        auto t0 = std::chrono::steady_clock::now();
+        std::vector<Tensor> outputs = exec.run(inputs);
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+        if (!out_dir.empty()) {
+            fs::create_directories(out_dir);
+            for (size_t k = 0; k < outputs.size(); ++k)
+                save_tensor_pb(outputs[k], graph.value(graph.outputs[k]).name, (fs::path(out_dir) / fmt::format("output_{}.pb", k)).string());
+        }
+
+        if (!test_data.empty()) {
+            if (expected_files.size() != outputs.size())
+                throw InputError(test_data + ": has " + std::to_string(expected_files.size()) + " expected outputs, the model produces " + std::to_string(outputs.size()));
+            bool all = true;
+            for (size_t k = 0; k < outputs.size(); ++k) {
+                Tensor ref = load_tensor_pb(expected_files[k]);
+                Comparison c = compare(outputs[k], ref, rtol, atol);
+                all = all && c.pass;
+                fmt::print("output {} '{}' {}: max abs error {:.3g}, max rel error {:.3g}{}{}\n", k,
+                           graph.value(graph.outputs[k]).name, shape_str(outputs[k].shape), c.max_abs, c.max_rel,
+                           c.problem.empty() ? "" : ", ", c.problem);
+            }
+            fmt::print("{} (rtol {:g}, atol {:g}; {:.3f} s)\n", all ? "PASS" : "FAIL", rtol, atol, seconds);
+            return all ? cli::kExitOk : cli::kExitFail;
+        }
+        for (size_t k = 0; k < outputs.size(); ++k) {
+            const Tensor& t = outputs[k];
+            fmt::print("output {} '{}' {} {}:", k, graph.value(graph.outputs[k]).name, elem_type_name(t.type), shape_str(t.shape));
+            for (int64_t j = 0; j < std::min<int64_t>(t.numel(), 8); ++j) fmt::print(" {:.5g}", t.get(j));
+            fmt::print("{}\n", t.numel() > 8 ? " ..." : "");
+        }
+        fmt::print("ran {} nodes in {:.3f} s\n", graph.nodes.size(), seconds);
+        return cli::kExitOk;
+    });
+}
