@@ -16,6 +16,8 @@ void Diagnostics::record(const std::string& path, const YAML::Mark& key_mark,
 
 void Diagnostics::record_override(const std::string& path, const std::string& set_text) {
     overrides_[path] = set_text;
+    if (std::find(override_order_.begin(), override_order_.end(), set_text) == override_order_.end())
+        override_order_.push_back(set_text);
 }
 
 const std::string* Diagnostics::override_for(const std::string& path) const {
@@ -76,6 +78,8 @@ void Diagnostics::error_at(const YAML::Mark& mark, const std::string& path, cons
 
 void Diagnostics::error_in_override(const std::string& set_text, const std::string& path,
                                     const std::string& problem) {
+    if (std::find(override_order_.begin(), override_order_.end(), set_text) == override_order_.end())
+        override_order_.push_back(set_text);
     add(YAML::Mark::null_mark(), &set_text, path, problem);
 }
 
@@ -87,6 +91,8 @@ void Diagnostics::add(const YAML::Mark& mark, const std::string* set_text, const
     if (set_text) {
         e.from_set = true;
         e.location = "--set " + *set_text;
+        auto it = std::find(override_order_.begin(), override_order_.end(), *set_text);
+        e.set_index = static_cast<int>(it - override_order_.begin());
     } else {
         e.line = mark.is_null() ? 1 : mark.line + 1;  // yaml-cpp counts from 0
         e.col = mark.is_null() ? 1 : mark.column + 1;
@@ -103,7 +109,7 @@ std::string Diagnostics::message() const {
     for (const auto& e : entries_) order.push_back(&e);
     std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
         if (a->from_set != b->from_set) return !a->from_set;
-        if (a->from_set) return a->seq < b->seq;
+        if (a->from_set) return a->set_index != b->set_index ? a->set_index < b->set_index : a->seq < b->seq;
         if (a->line != b->line) return a->line < b->line;
         if (a->col != b->col) return a->col < b->col;
         return a->seq < b->seq;

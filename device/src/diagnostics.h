@@ -49,6 +49,7 @@ public:
 private:
     struct Entry {
         bool from_set = false;
+        int set_index = 0;  // position of the --set among the overrides
         int line = 0, col = 0;
         std::string location;  // rendered "FILE:L:C" or "--set TEXT"
         std::string text;      // "path: problem"
@@ -64,6 +65,7 @@ private:
     std::string file_;
     std::map<std::string, Place> places_;
     std::map<std::string, std::string> overrides_;
+    std::vector<std::string> override_order_;
     std::set<std::string> failed_, given_;
     std::vector<Entry> entries_;
 };

@@ -102,7 +102,7 @@ void TreeReader::mark_subtree_failed(const std::string& path) { diag_.mark_faile
 
 std::string TreeReader::unknown_key_problem(const std::string& section, const std::string& name) const {
     // 1. Something declared under this section, compared with '.' written as
-    //    '_' so that `adc_bits` inside `array` finds `adc.bits`.
+    //    '_' so that `adc_bit` inside `array` finds `adc.bits`.
     const std::string prefix = section.empty() ? "" : section + ".";
     std::vector<std::string> relative, flattened;
     auto consider = [&](const std::string& path) {
@@ -116,19 +116,28 @@ std::string TreeReader::unknown_key_problem(const std::string& section, const st
     };
     for (const auto& s : schema_.sections()) consider(s.path);
     for (const auto& k : schema_.keys()) consider(k.path);
+    // 2. A key of another section whose tail matches: `dac_bits` under `array`
+    //    finds input.dac_bits, `adc_bits` under `area` finds array.adc.bits.
+    std::vector<std::string> tails, owners;
+    for (const auto& k : schema_.keys()) {
+        std::string tail;
+        for (std::string p = k.path; !p.empty(); p = parent_path(p)) {
+            tail = tail.empty() ? leaf_name(p) : leaf_name(p) + "_" + tail;
+            tails.push_back(tail);
+            owners.push_back(k.path);
+        }
+    }
+    // The closer of the two wins; on a tie the key under this section.
     std::string suggestion;
+    int distance = 1 << 30;
     if (std::string best = closest(name, flattened); !best.empty()) {
+        distance = edit_distance(name, best);
         for (size_t i = 0; i < flattened.size(); ++i)
             if (flattened[i] == best) suggestion = prefix + relative[i];
     }
-    // 2. The same (or a close) key name in another section: `dac_bits` under `array`.
-    if (suggestion.empty()) {
-        std::vector<std::string> leaves;
-        for (const auto& k : schema_.keys()) leaves.push_back(leaf_name(k.path));
-        if (std::string best = closest(name, leaves); !best.empty()) {
-            for (const auto& k : schema_.keys())
-                if (leaf_name(k.path) == best) { suggestion = k.path; break; }
-        }
+    if (std::string best = closest(name, tails); !best.empty() && edit_distance(name, best) < distance) {
+        for (size_t i = 0; i < tails.size(); ++i)
+            if (tails[i] == best) { suggestion = owners[i]; break; }
     }
     if (!suggestion.empty()) return "unknown key; did you mean " + suggestion + "?";
     std::string expected;

@@ -7,8 +7,10 @@
 #include <cim/error.h>
 #include <cim/ir/graph.h>
 
+#include <cmath>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace cim::kern {
@@ -64,5 +66,39 @@ void require_floating(const Node& n, std::span<const InValue> in, size_t count =
 Shape broadcast(const Node& n, const Shape& a, const Shape& b);
 int64_t norm_axis(const Node& n, int64_t axis, int64_t rank);
 inline OutInfo unknown_rank(ElemType t) { return OutInfo{t, {}, false}; }
+
+// Integer tensors hold uint64 as its int64 bit pattern; comparing these keys orders
+// uint64 values correctly (and leaves every other type as is).
+inline int64_t order_key(int64_t v, ElemType t) {
+    return t == ElemType::UInt64 ? int64_t(uint64_t(v) ^ (uint64_t(1) << 63)) : v;
+}
+
+// Position of the first (with last: the last) maximum or minimum of get(0) .. get(len - 1),
+// len >= 1. NaN counts as the extreme, as in numpy's argmax/argmin, ONNX's reference.
+template <class Get>
+int64_t arg_extreme(int64_t len, bool is_max, bool last, Get&& get) {
+    int64_t best = 0;
+    auto bv = get(0);
+    for (int64_t k = 1; k < len; ++k) {
+        const auto v = get(k);
+        bool take;
+        if constexpr (std::is_floating_point_v<decltype(v)>) {
+            if (std::isnan(bv)) {
+                take = last && std::isnan(v);
+                if (take) best = k;
+                continue;
+            }
+            if (std::isnan(v)) take = true;
+            else take = is_max ? v > bv : v < bv;
+        } else {
+            take = is_max ? v > bv : v < bv;
+        }
+        if (take || (last && v == bv)) {
+            best = k;
+            bv = v;
+        }
+    }
+    return best;
+}
 
 }  // namespace cim::kern

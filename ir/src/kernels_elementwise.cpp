@@ -1,4 +1,5 @@
-// Elementwise ops with ONNX (numpy) broadcasting, unary activations, Clip, Cast.
+// Elementwise ops with ONNX (numpy) broadcasting, variadic Min/Max/Sum/Mean, PRelu,
+// unary activations, Clip, Cast.
 #include "kernels.h"
 
 #include <array>
@@ -61,15 +62,35 @@ void broadcast_for(const Shape& out, const std::array<const Shape*, N>& ins, F&&
 }
 
 bool is_compare(OpKind op) { return op == OpKind::Equal || op == OpKind::Less || op == OpKind::Greater; }
+bool is_logical(OpKind op) { return op == OpKind::And || op == OpKind::Or || op == OpKind::Xor; }
 
 std::vector<OutInfo> infer_binary(const Node& n, std::span<const InValue> in, int) {
     if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs two inputs");
-    ElemType t = is_compare(n.op) ? ElemType::Bool : in[0].type;
+    ElemType t = is_compare(n.op) || is_logical(n.op) ? ElemType::Bool : in[0].type;
+    if (n.op == OpKind::Mod && in[0].type != ElemType::Undefined && is_floating(in[0].type) && n.attr_int("fmod", 0) == 0)
+        // ONNX requires fmod=1 for floating types and runtimes disagree on what fmod=0 would mean.
+        unsupported(n, "Mod with fmod=0 on floating-point inputs");
     if (!in[0].rank_known || !in[1].rank_known) return {unknown_rank(t)};
     if (n.op != OpKind::Pow && in[0].type != in[1].type && in[0].type != ElemType::Undefined &&
         in[1].type != ElemType::Undefined)
         fail(n, "input types differ (" + elem_type_name(in[0].type) + " and " + elem_type_name(in[1].type) + ")");
     return {OutInfo{t, broadcast(n, in[0].shape, in[1].shape)}};
+}
+
+std::string check_mod(const Node& n, int) {
+    const int64_t fmod = n.attr_int("fmod", 0);
+    if (fmod != 0 && fmod != 1) return "Mod with fmod=" + std::to_string(fmod);
+    return "";
+}
+
+// Integer remainder: with fmod the sign of the dividend (C's %), else of the divisor (Python's %).
+int64_t int_mod(const Node& n, int64_t x, int64_t z, bool fmod, bool u64) {
+    if (z == 0) fail(n, "integer division by zero");
+    if (u64) return int64_t(uint64_t(x) % uint64_t(z));
+    if (z == -1) return 0;  // INT64_MIN % -1 overflows in C++
+    int64_t r = x % z;
+    if (!fmod && r != 0 && (r < 0) != (z < 0)) r += z;
+    return r;
 }
 
 template <class T>
@@ -93,6 +114,13 @@ void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<
         });
         return;
     }
+    if (is_logical(op)) {
+        broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+            const bool x = a.get(k[0]) != 0, z = b.get(k[1]) != 0;
+            y.i[size_t(o)] = op == OpKind::And ? x && z : op == OpKind::Or ? x || z : x != z;
+        });
+        return;
+    }
     if (a.floating()) {
         const float* pa = a.f.data();
         float* py = y.f.data();
@@ -113,6 +141,7 @@ void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<
             case OpKind::Mul: run([](float x, float z) { return x * z; }); break;
             case OpKind::Div: run([](float x, float z) { return x / z; }); break;
             case OpKind::Pow: run([](float x, float z) { return z == 2.0f ? x * x : std::pow(x, z); }); break;
+            case OpKind::Mod: run([](float x, float z) { return std::fmod(x, z); }); break;  // fmod=1 (see infer)
             default: fail(n, "not a binary arithmetic op");
         }
         return;
@@ -142,12 +171,121 @@ void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<
             else
                 runi([](int64_t x, int64_t z) { return z < 0 ? int64_t(std::pow(double(x), double(z))) : int_pow(x, z); });
             break;
+        case OpKind::Mod: {
+            const bool fmod = n.attr_int("fmod", 0) != 0, u64 = a.type == ElemType::UInt64;
+            runi([&](int64_t x, int64_t z) { return int_mod(n, x, z, fmod, u64); });
+            break;
+        }
         default: fail(n, "not a binary arithmetic op");
     }
 }
 
 // Wrap integer results to the element type's width (e.g. uint8 arithmetic).
 }  // namespace
+
+// ---- Min / Max / Sum / Mean: any number of inputs, broadcast together ----
+static std::vector<OutInfo> infer_variadic(const Node& n, std::span<const InValue> in, int) {
+    std::vector<const InValue*> xs;
+    for (const InValue& v : in)
+        if (v.present) xs.push_back(&v);
+    if (xs.empty()) fail(n, "needs at least one input");
+    const ElemType t = xs[0]->type;
+    for (const InValue* v : xs)
+        if (v->type != t && v->type != ElemType::Undefined && t != ElemType::Undefined)
+            fail(n, "input types differ (" + elem_type_name(t) + " and " + elem_type_name(v->type) + ")");
+    if (n.op == OpKind::Mean) require_floating(n, in);  // an integer mean would need a rounding rule ONNX does not give
+    Shape out;
+    for (const InValue* v : xs) {
+        if (!v->rank_known) return {unknown_rank(t)};
+        out = broadcast(n, out, v->shape);
+    }
+    return {OutInfo{t, out}};
+}
+static void compute_variadic(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    Tensor& y = out[0];
+    const OpKind op = n.op;
+    bool first = true;
+    int64_t count = 0;
+    // y is already broadcast to the output shape, so it is read at the index it is written.
+    for (const Tensor* t : in) {
+        if (!t) continue;
+        ++count;
+        const Tensor& x = *t;
+        std::array<const Shape*, 2> shapes{&y.shape, &x.shape};
+        if (first) {
+            first = false;
+            std::array<const Shape*, 1> one{&x.shape};
+            broadcast_for<1>(y.shape, one, [&](int64_t o, const std::array<int64_t, 1>& k) {
+                if (y.floating()) y.f[size_t(o)] = x.f[size_t(k[0])];
+                else y.i[size_t(o)] = x.i[size_t(k[0])];
+            });
+            continue;
+        }
+        if (y.floating()) {
+            float* py = y.f.data();
+            const float* px = x.f.data();
+            auto run = [&](auto fn) {
+                broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) { py[o] = fn(py[o], px[k[1]]); });
+            };
+            // NaN propagates through Min and Max, as numpy's minimum/maximum (ONNX's reference).
+            if (op == OpKind::Max) run([](float a, float b) { return b > a || std::isnan(b) ? b : a; });
+            else if (op == OpKind::Min) run([](float a, float b) { return b < a || std::isnan(b) ? b : a; });
+            else run([](float a, float b) { return a + b; });
+        } else {
+            int64_t* py = y.i.data();
+            const int64_t* px = x.i.data();
+            const ElemType t = y.type;
+            auto run = [&](auto fn) {
+                broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) { py[o] = fn(py[o], px[k[1]]); });
+            };
+            if (op == OpKind::Max) run([&](int64_t a, int64_t b) { return order_key(b, t) > order_key(a, t) ? b : a; });
+            else if (op == OpKind::Min) run([&](int64_t a, int64_t b) { return order_key(b, t) < order_key(a, t) ? b : a; });
+            else run([](int64_t a, int64_t b) { return a + b; });
+        }
+    }
+    if (op == OpKind::Mean)
+        for (float& v : y.f) v /= float(count);
+}
+
+// ---- PRelu: slope broadcasts to X (one way); before opset 7 a 1-D slope is per channel ----
+static Shape prelu_slope_shape(const Shape& x, const Shape& slope, int opset) {
+    if (opset < 7 && slope.size() == 1 && x.size() >= 2 && slope[0] == x[1]) {
+        Shape s(x.size() - 1, 1);  // [C] applies along axis 1, as Caffe2 and PyTorch exported it
+        s[0] = slope[0];
+        return s;
+    }
+    return slope;
+}
+static std::vector<OutInfo> infer_prelu(const Node& n, std::span<const InValue> in, int opset) {
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs inputs X and slope");
+    const InValue &x = in[0], &slope = in[1];
+    if (x.type != slope.type && x.type != ElemType::Undefined && slope.type != ElemType::Undefined)
+        fail(n, "input types differ (" + elem_type_name(x.type) + " and " + elem_type_name(slope.type) + ")");
+    if (x.rank_known && slope.rank_known) {
+        const Shape s = prelu_slope_shape(x.shape, slope.shape, opset);
+        const Shape b = broadcast(n, x.shape, s);
+        bool ok = b.size() == x.shape.size();
+        for (size_t d = 0; ok && d < b.size(); ++d) ok = x.shape[d] < 0 || b[d] == x.shape[d];
+        if (!ok) fail(n, "slope " + shape_str(slope.shape) + " does not broadcast to X " + shape_str(x.shape));
+    }
+    return {OutInfo{x.type, x.shape, x.rank_known}};
+}
+static void compute_prelu(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    const Tensor &x = *in[0], &slope = *in[1];
+    Tensor& y = out[0];
+    const Shape s = prelu_slope_shape(x.shape, slope.shape, opset);
+    std::array<const Shape*, 2> shapes{&x.shape, &s};
+    if (y.floating())
+        broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+            const float v = x.f[size_t(k[0])];
+            y.f[size_t(o)] = v < 0.0f ? v * slope.f[size_t(k[1])] : v;
+        });
+    else
+        broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
+            const int64_t v = x.i[size_t(k[0])];
+            y.i[size_t(o)] = v < 0 ? v * slope.i[size_t(k[1])] : v;
+        });
+}
 
 // ---- Where ----
 static std::vector<OutInfo> infer_where(const Node& n, std::span<const InValue> in, int) {
@@ -174,7 +312,7 @@ static std::vector<OutInfo> infer_same(const Node& n, std::span<const InValue> i
     if (in.empty() || !in[0].present) fail(n, "needs an input");
     switch (n.op) {  // ops defined on integers too
         case OpKind::Neg: case OpKind::Abs: case OpKind::Relu: case OpKind::Not: case OpKind::Identity:
-        case OpKind::Floor: case OpKind::Ceil: case OpKind::Clip: case OpKind::Dropout: break;
+        case OpKind::Floor: case OpKind::Ceil: case OpKind::Clip: case OpKind::Dropout: case OpKind::Sign: break;
         default: require_floating(n, in, 1);
     }
     ElemType t = n.op == OpKind::Not ? ElemType::Bool : in[0].type;
@@ -195,6 +333,7 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
                 case OpKind::Abs: y.i[k] = v < 0 ? -v : v; break;
                 case OpKind::Relu: y.i[k] = v < 0 ? 0 : v; break;
                 case OpKind::Not: y.i[k] = !v; break;
+                case OpKind::Sign: y.i[k] = x.type == ElemType::UInt64 ? v != 0 : (v > 0) - (v < 0); break;
                 case OpKind::Floor:
                 case OpKind::Ceil:
                 case OpKind::Identity:
@@ -208,6 +347,9 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
     float* py = y.f.data();
     const float alpha_leaky = n.attr_float("alpha", 0.01f);
     const float hs_alpha = n.attr_float("alpha", 0.2f), hs_beta = n.attr_float("beta", 0.5f);
+    const float alpha_one = n.attr_float("alpha", 1.0f);  // Elu, Celu, ThresholdedRelu
+    const float selu_alpha = n.attr_float("alpha", 1.67326319217681884765625f);
+    const float selu_gamma = n.attr_float("gamma", 1.05070102214813232421875f);
     (void)opset;
     auto apply = [&](auto fn) {
         for (size_t k = 0; k < count; ++k) py[k] = fn(px[k]);
@@ -237,6 +379,22 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
         case OpKind::Softplus:
             apply([](float v) { return v > 20.0f ? v : std::log1p(std::exp(v)); });
             break;
+        case OpKind::Elu: apply([&](float v) { return v >= 0.0f ? v : alpha_one * std::expm1(v); }); break;
+        case OpKind::Selu:
+            apply([&](float v) { return v > 0.0f ? selu_gamma * v : selu_gamma * selu_alpha * std::expm1(v); });
+            break;
+        case OpKind::Celu:
+            apply([&](float v) { return v > 0.0f ? v : alpha_one * std::expm1(v / alpha_one); });
+            break;
+        case OpKind::Softsign: apply([](float v) { return v / (1.0f + std::fabs(v)); }); break;
+        case OpKind::ThresholdedRelu: apply([&](float v) { return v > alpha_one ? v : 0.0f; }); break;
+        case OpKind::Mish:
+            apply([](float v) { return v * std::tanh(v > 20.0f ? v : std::log1p(std::exp(v))); });
+            break;
+        case OpKind::Sin: apply([](float v) { return std::sin(v); }); break;
+        case OpKind::Cos: apply([](float v) { return std::cos(v); }); break;
+        case OpKind::Tan: apply([](float v) { return std::tan(v); }); break;
+        case OpKind::Sign: apply([](float v) { return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : v; }); break;  // keeps NaN
         case OpKind::Identity:
         case OpKind::Dropout: apply([](float v) { return v; }); break;
         default: fail(n, "not a unary op");
@@ -312,13 +470,18 @@ static void compute_cast(const Node&, std::span<const Tensor* const> in, std::sp
 
 void register_elementwise(OpDef* t) {
     for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow, OpKind::Equal, OpKind::Less,
-                      OpKind::Greater})
+                      OpKind::Greater, OpKind::And, OpKind::Or, OpKind::Xor})
         t[size_t(op)] = {infer_binary, compute_binary, nullptr};
+    t[size_t(OpKind::Mod)] = {infer_binary, compute_binary, check_mod};
     for (OpKind op : {OpKind::Sqrt, OpKind::Neg, OpKind::Reciprocal, OpKind::Exp, OpKind::Log, OpKind::Abs,
                       OpKind::Floor, OpKind::Ceil, OpKind::Relu, OpKind::LeakyRelu, OpKind::Sigmoid, OpKind::Tanh,
                       OpKind::HardSigmoid, OpKind::HardSwish, OpKind::Erf, OpKind::Softplus, OpKind::Not,
-                      OpKind::Identity})
+                      OpKind::Identity, OpKind::Elu, OpKind::Selu, OpKind::Celu, OpKind::Softsign,
+                      OpKind::ThresholdedRelu, OpKind::Mish, OpKind::Sin, OpKind::Cos, OpKind::Tan, OpKind::Sign})
         t[size_t(op)] = {infer_same, compute_unary, check_float_only};
+    for (OpKind op : {OpKind::Min, OpKind::Max, OpKind::Sum, OpKind::Mean})
+        t[size_t(op)] = {infer_variadic, compute_variadic, nullptr};
+    t[size_t(OpKind::PRelu)] = {infer_prelu, compute_prelu, nullptr};
     t[size_t(OpKind::Where)] = {infer_where, compute_where, nullptr};
     t[size_t(OpKind::Clip)] = {infer_same, compute_clip, nullptr};
     t[size_t(OpKind::Cast)] = {infer_cast, compute_cast, check_cast};

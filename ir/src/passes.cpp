@@ -150,16 +150,30 @@ static bool is_graph_output(const Graph& g, int id) {
 }
 
 void remove_identity(Graph& g) {
-    std::vector<Node> kept;
-    for (Node& n : g.nodes) {
-        bool removable = (n.op == OpKind::Identity || n.op == OpKind::Dropout) && n.has_input(0) &&
-                         !is_graph_output(g, n.outputs[0]);
-        if (n.op == OpKind::Dropout)
-            for (size_t o = 1; o < n.outputs.size(); ++o)
-                if (n.outputs[o] >= 0) removable = false;  // someone wants the mask
-        if (removable) replace_uses(g, n.outputs[0], n.inputs[0]);
-        else kept.push_back(std::move(n));
+    auto users = g.consumers();
+    std::vector<bool> drop(g.nodes.size(), false);
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+        Node& n = g.nodes[k];
+        if ((n.op != OpKind::Identity && n.op != OpKind::Dropout) || !n.has_input(0) || n.outputs.empty()) continue;
+        bool mask_used = false;
+        for (size_t o = 1; o < n.outputs.size(); ++o) mask_used = mask_used || n.outputs[o] >= 0;
+        if (mask_used) continue;  // someone wants Dropout's mask
+        const int in = n.inputs[0], out = n.outputs[0];
+        if (!is_graph_output(g, out)) {
+            replace_uses(g, out, in);
+            drop[k] = true;
+            continue;
+        }
+        // A graph output keeps its name: the producer of the input writes it directly.
+        const int p = g.values[size_t(in)].producer;
+        if (p < 0 || users[size_t(in)].size() != 1 || is_graph_output(g, in)) continue;
+        for (int& o : g.nodes[size_t(p)].outputs)
+            if (o == in) o = out;
+        drop[k] = true;
     }
+    std::vector<Node> kept;
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+        if (!drop[k]) kept.push_back(std::move(g.nodes[k]));
     g.nodes = std::move(kept);
     reindex(g);
 }

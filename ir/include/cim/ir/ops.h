@@ -15,12 +15,19 @@ namespace cim {
     X(Exp, 6) X(Log, 6) X(Abs, 6) X(Floor, 6) X(Ceil, 6)                                       \
     X(Relu, 6) X(LeakyRelu, 6) X(Clip, 6) X(Sigmoid, 6) X(Tanh, 6) X(HardSigmoid, 6)          \
     X(HardSwish, 14) X(Erf, 9) X(Softplus, 1)                                                  \
-    X(Softmax, 1) X(LogSoftmax, 1)                                                             \
+    X(PRelu, 6) X(Elu, 6) X(Selu, 6) X(Celu, 12) X(Softsign, 1) X(ThresholdedRelu, 10)        \
+    X(Mish, 18) X(Sin, 7) X(Cos, 7) X(Tan, 7) X(Sign, 9) X(Mod, 10)                           \
+    X(Min, 6) X(Max, 6) X(Sum, 6) X(Mean, 6)                                                   \
+    X(Softmax, 1) X(LogSoftmax, 1) X(Hardmax, 1)                                               \
     X(MaxPool, 1) X(AveragePool, 7) X(GlobalAveragePool, 1) X(GlobalMaxPool, 1)               \
-    X(ReduceMean, 1) X(ReduceSum, 1) X(ReduceMax, 1)                                           \
+    X(ReduceMean, 1) X(ReduceSum, 1) X(ReduceMax, 1) X(ReduceMin, 1) X(ReduceProd, 1)         \
+    X(ReduceL1, 1) X(ReduceL2, 1) X(ReduceSumSquare, 1) X(ReduceLogSum, 1)                    \
+    X(ReduceLogSumExp, 1) X(ArgMax, 1) X(ArgMin, 1) X(CumSum, 11)                             \
     X(Flatten, 1) X(Reshape, 5) X(Transpose, 1) X(Concat, 4) X(Split, 2) X(Slice, 10)         \
-    X(Gather, 1) X(Squeeze, 1) X(Unsqueeze, 1) X(Shape, 1) X(Cast, 6) X(Expand, 8)            \
-    X(Where, 9) X(Equal, 7) X(Less, 7) X(Greater, 7) X(Not, 1) X(Pad, 2)                      \
+    X(Gather, 1) X(GatherElements, 11) X(Squeeze, 1) X(Unsqueeze, 1) X(Shape, 1) X(Size, 1)   \
+    X(Cast, 6) X(Expand, 8) X(DepthToSpace, 1) X(SpaceToDepth, 1)                             \
+    X(Where, 9) X(Equal, 7) X(Less, 7) X(Greater, 7) X(Not, 1) X(And, 7) X(Or, 7) X(Xor, 7)   \
+    X(Pad, 2)                                                                                  \
     X(LayerNormalization, 17) X(BatchNormalization, 7) X(InstanceNormalization, 6)            \
     X(Resize, 11) X(ConstantOfShape, 9) X(Range, 11) X(Tile, 6)                               \
     X(Constant, 1) X(Identity, 1) X(Dropout, 7)

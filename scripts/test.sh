@@ -1,0 +1,17 @@
+#!/bin/sh
+# Sets up a fresh Debian 12 machine, builds cimforge and runs the whole test suite,
+# once in Release and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+JOBS="$(nproc)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$JOBS"
+ctest --test-dir build --output-on-failure
+if [ "${CIM_SKIP_SANITIZERS:-0}" != "1" ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIM_SANITIZE=ON -DCIM_BUILD_BENCH=OFF
+  cmake --build build-asan -j"$JOBS"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure
+fi
+echo "test.sh: all tests passed"
