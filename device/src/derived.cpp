@@ -2,6 +2,7 @@
 #include "cim/device/device_spec.h"
 #include "cim/error.h"
 #include "enum_names.h"
+#include "schema.h"
 
 namespace cim {
 
@@ -31,6 +32,13 @@ int adcs_per_array(const DeviceSpec& d) {
 
 int input_cycles(const DeviceSpec& d) {
     return (d.input.bits + d.input.dac_bits - 1) / d.input.dac_bits;
+}
+
+std::vector<NamedCost> list_costs(const DeviceSpec& d) {
+    std::vector<NamedCost> out;
+    for (const auto& k : device_detail::device_schema().keys())
+        if (k.kind == device_detail::ValueKind::cost) out.push_back({k.path, k.unit, k.read_cost(d)});
+    return out;
 }
 
 namespace {

@@ -110,9 +110,11 @@ no ADC: the column sum is read exactly (all-digital macros).
 ## Overrides and errors
 
 `--set path.to.key=value` (repeatable) changes one key before validation; the
-value is read as YAML, so `--set array.adc.bits=6`, `--set array.adc.range=none`
-and `--set chip.max_chips=~` (unset) work. An override is checked like the
-file, and its errors name the `--set` text.
+value is read as YAML, so `--set array.adc.bits=6` and `--set array.adc.range=none`
+work, and `~` resets a key that is not required to its default (or unsets it:
+`--set chip.max_chips=~`). An override is checked like the file, and its
+errors name the `--set` text. Costs set this way record the `--set` text as
+their source.
 
 Validation reports every problem at once, one per line, as
 `FILE:LINE:COL: path.to.key: problem`: unknown keys (with a "did you mean"),

@@ -169,7 +169,8 @@ void TreeReader::read_section(const YAML::Node& map, const std::string& section)
                                fmt::format("duplicate key (first given at {})", diag_.key_position(path)));
                 continue;
             }
-            diag_.record(path, key.Mark(), value.Mark());
+            // An empty value's mark points past the key's line; the key's is clearer.
+            diag_.record(path, key.Mark(), value.IsNull() ? YAML::Mark::null_mark() : value.Mark());
             present.emplace_back(name, value);
             if (std::find(kids.begin(), kids.end(), name) == kids.end())
                 diag_.error_at_key(path, unknown_key_problem(section, name));
@@ -197,8 +198,10 @@ void TreeReader::read_section(const YAML::Node& map, const std::string& section)
         }
         const KeyDecl* k = schema_.find_key(path);
         CIM_INTERNAL_CHECK(k != nullptr, "device schema child without declaration: " + path);
-        const bool may_be_null = k->presence == Presence::optional || k->presence == Presence::conditional;
-        if (node && !(node->IsNull() && may_be_null)) {
+        // `~` (or nothing) on a key that is not required means "not given": the
+        // default applies, so `--set key=~` resets a key.
+        const bool null_is_absent = k->presence != Presence::required;
+        if (node && !(node->IsNull() && null_is_absent)) {
             read_key(*k, *node);
             continue;
         }

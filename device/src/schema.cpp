@@ -11,8 +11,9 @@
 
 namespace cim::device_detail {
 
-// The YAML path and the DeviceSpec member are the same text.
-#define FIELD(p) #p, [](DeviceSpec& d) -> auto& { return d.p; }
+// The YAML path and the DeviceSpec member are the same text; the accessor is
+// generic so that it serves both writing (parse) and reading (list_costs).
+#define FIELD(p) #p, [](auto& d) -> auto& { return d.p; }
 
 namespace {
 
@@ -52,6 +53,9 @@ void declare_array(Schema& s) {
         .derived("`array.cols`", {"array.cols"}, [](const DeviceSpec& d) { return d.array.cols; })
         .unit("columns").min(1).max(65536)
         .doc("Columns the mapper may use (at most `array.cols`); WTM2101 avoids 128 of its 1024.");
+    s.boolean(FIELD(array.multi_layer)).default_value(false, "`false`")
+        .doc("Whether weight blocks of different layers may share one array (WTM2101's mapper places "
+             "many layers in regions of its one array). `false`: each array holds one layer's tile.");
     s.integer(FIELD(array.max_active_rows))
         .derived("`array.usable_rows`", {"array.usable_rows"},
                  [](const DeviceSpec& d) { return d.array.usable_rows; })

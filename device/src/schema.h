@@ -47,6 +47,7 @@ struct KeyDecl {
     std::string description;
 
     std::function<void(DeviceSpec&, const Value&)> assign;
+    std::function<const Cost*(const DeviceSpec&)> read_cost;  // ValueKind::cost only
     std::function<void(DeviceSpec&)> set_default;          // Presence::defaulted / derived
     std::vector<std::string> derived_from;                 // Presence::derived
 };
@@ -168,6 +169,11 @@ public:
         KeyDecl& k = add(std::move(path), ValueKind::cost);
         k.min = Bound{0, false};  // no negative energy, latency or area
         k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<Cost>(v); };
+        k.read_cost = [access](const DeviceSpec& d) -> const Cost* {
+            const auto& member = access(d);
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(member)>, Cost>) return &member;
+            else return member ? &*member : nullptr;
+        };
         return KeyBuilder<T, Access>(k, access);
     }
 

@@ -79,7 +79,7 @@ std::vector<OutInfo> infer_binary(const Node& n, std::span<const InValue> in, in
 
 std::string check_mod(const Node& n, int) {
     const int64_t fmod = n.attr_int("fmod", 0);
-    if (fmod != 0 && fmod != 1) return "Mod with fmod=" + std::to_string(fmod);
+    if (fmod != 0 && fmod != 1) return "Mod with fmod=" + std::to_string(fmod) + " is not supported";
     return "";
 }
 
@@ -270,7 +270,7 @@ static std::vector<OutInfo> infer_prelu(const Node& n, std::span<const InValue> 
     }
     return {OutInfo{x.type, x.shape, x.rank_known}};
 }
-static void compute_prelu(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+static void compute_prelu(const Node&, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
     const Tensor &x = *in[0], &slope = *in[1];
     Tensor& y = out[0];
     const Shape s = prelu_slope_shape(x.shape, slope.shape, opset);

@@ -1,5 +1,5 @@
 // Neural-network ops: convolution (im2col + Eigen GEMM), Gemm, MatMul, pooling,
-// normalizations, softmax, nearest resize.
+// normalizations, softmax and hardmax, nearest resize.
 #include "kernels.h"
 
 #include <Eigen/Core>
@@ -594,22 +594,31 @@ static void compute_layernorm(const Node& n, std::span<const Tensor* const> in, 
     }
 }
 
-// ---------------- Softmax / LogSoftmax ----------------
+// ---------------- Softmax / LogSoftmax / Hardmax ----------------
+// The rows these ops normalize: element k of row (o, i) is at (o * len + k) * inner + i.
+struct SoftmaxRows {
+    int64_t outer = 1, len = 1, inner = 1;
+};
+static SoftmaxRows softmax_rows(const Node& n, const Tensor& X, int opset) {
+    const int64_t r = X.rank();
+    int64_t axis = norm_axis(n, n.attr_int("axis", opset >= 13 ? -1 : 1), std::max<int64_t>(r, 1));
+    SoftmaxRows g;
+    if (opset < 13) {  // coerced to 2-D at axis
+        for (int64_t d = 0; d < axis; ++d) g.outer *= X.shape[size_t(d)];
+        for (int64_t d = axis; d < r; ++d) g.len *= X.shape[size_t(d)];
+    } else {
+        for (int64_t d = 0; d < axis; ++d) g.outer *= X.shape[size_t(d)];
+        g.len = r ? X.shape[size_t(axis)] : 1;
+        for (int64_t d = axis + 1; d < r; ++d) g.inner *= X.shape[size_t(d)];
+    }
+    return g;
+}
+
 static void compute_softmax(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
     const Tensor& X = *in[0];
     Tensor& Y = out[0];
-    const int64_t r = X.rank();
     const bool log_out = n.op == OpKind::LogSoftmax;
-    int64_t axis = norm_axis(n, n.attr_int("axis", opset >= 13 ? -1 : 1), std::max<int64_t>(r, 1));
-    int64_t outer = 1, len = 1, inner = 1;
-    if (opset < 13) {  // coerced to 2-D at axis
-        for (int64_t d = 0; d < axis; ++d) outer *= X.shape[size_t(d)];
-        for (int64_t d = axis; d < r; ++d) len *= X.shape[size_t(d)];
-    } else {
-        for (int64_t d = 0; d < axis; ++d) outer *= X.shape[size_t(d)];
-        len = r ? X.shape[size_t(axis)] : 1;
-        for (int64_t d = axis + 1; d < r; ++d) inner *= X.shape[size_t(d)];
-    }
+    const auto [outer, len, inner] = softmax_rows(n, X, opset);
     for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {
             const float* x = X.f.data() + o * len * inner + i;
@@ -622,6 +631,21 @@ static void compute_softmax(const Node& n, std::span<const Tensor* const> in, st
                 double z = double(x[k * inner] - mx);
                 y[k * inner] = float(log_out ? z - std::log(sum) : std::exp(z) / sum);
             }
+        }
+}
+
+// 1 at the first maximum of each row, 0 elsewhere.
+static void compute_hardmax(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
+    const Tensor& X = *in[0];
+    Tensor& Y = out[0];
+    const auto [outer, len, inner] = softmax_rows(n, X, opset);
+    std::fill(Y.f.begin(), Y.f.end(), 0.0f);
+    if (len == 0) return;
+    for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+            const float* x = X.f.data() + o * len * inner + i;
+            const int64_t k = arg_extreme(len, true, false, [&](int64_t j) { return x[j * inner]; });
+            Y.f[size_t((o * len + k) * inner + i)] = 1.0f;
         }
 }
 
@@ -752,6 +776,7 @@ void register_nn(OpDef* t) {
     t[size_t(OpKind::LayerNormalization)] = {infer_layernorm, compute_layernorm, nullptr};
     t[size_t(OpKind::Softmax)] = {infer_first, compute_softmax, nullptr};
     t[size_t(OpKind::LogSoftmax)] = {infer_first, compute_softmax, nullptr};
+    t[size_t(OpKind::Hardmax)] = {infer_first, compute_hardmax, nullptr};
     t[size_t(OpKind::Resize)] = {infer_resize, compute_resize, check_resize};
 }
 

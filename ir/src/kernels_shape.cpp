@@ -1,4 +1,4 @@
-// Data-movement and shape ops, reductions, constants.
+// Data-movement and shape ops, reductions (ReduceX, ArgMax/ArgMin, CumSum), constants.
 #include "kernels.h"
 
 #include <algorithm>
@@ -391,6 +391,42 @@ static void compute_gather(const Node& n, std::span<const Tensor* const> in, std
         }
 }
 
+// ---------------- GatherElements ----------------
+static std::vector<OutInfo> infer_gather_elements(const Node& n, std::span<const InValue> in, int) {
+    const InValue &x = in[0], &idx = in[1];
+    if (x.rank_known && idx.rank_known) {
+        const int64_t r = int64_t(x.shape.size());
+        if (int64_t(idx.shape.size()) != r) fail(n, "indices " + shape_str(idx.shape) + " must have the rank of data " + shape_str(x.shape));
+        const int64_t axis = norm_axis(n, n.attr_int("axis", 0), r);
+        for (int64_t d = 0; d < r; ++d)
+            if (d != axis && x.shape[size_t(d)] >= 0 && idx.shape[size_t(d)] > x.shape[size_t(d)])
+                fail(n, "indices " + shape_str(idx.shape) + " exceed data " + shape_str(x.shape) + " outside axis " + std::to_string(axis));
+    }
+    return {OutInfo{x.type, idx.shape, idx.rank_known}};
+}
+static void compute_gather_elements(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor &x = *in[0], &idx = *in[1];
+    Tensor& y = out[0];
+    const size_t r = size_t(x.rank());
+    const size_t axis = size_t(norm_axis(n, n.attr_int("axis", 0), int64_t(r)));
+    const auto xst = strides_of(x.shape);
+    const int64_t dim = r ? x.shape[axis] : 1, total = idx.numel();
+    std::vector<int64_t> counter(r, 0);
+    for (int64_t k = 0; k < total; ++k) {
+        int64_t j = idx.get_int(k);
+        if (j < 0) j += dim;
+        if (j < 0 || j >= dim) fail(n, "index " + std::to_string(idx.get_int(k)) + " out of range for axis length " + std::to_string(dim));
+        int64_t off = 0;
+        for (size_t d = 0; d < r; ++d) off += (d == axis ? j : counter[d]) * xst[d];
+        if (y.floating()) y.f[size_t(k)] = x.f[size_t(off)];
+        else y.i[size_t(k)] = x.i[size_t(off)];
+        for (int d = int(r) - 1; d >= 0; --d) {
+            if (++counter[size_t(d)] < idx.shape[size_t(d)]) break;
+            counter[size_t(d)] = 0;
+        }
+    }
+}
+
 // ---------------- Squeeze / Unsqueeze ----------------
 static std::optional<std::vector<int64_t>> axes_of(const Node& n, std::span<const InValue> in, int opset, int input_since) {
     if (opset < input_since) return n.attr_ints("axes");
@@ -456,6 +492,66 @@ static void compute_shape_op(const Node& n, std::span<const Tensor* const> in, s
     if (e < 0) e += r;
     s = std::clamp<int64_t>(s, 0, r);
     for (int64_t d = s; d < s + int64_t(out[0].i.size()); ++d) out[0].i[size_t(d - s)] = in[0]->shape[size_t(d)];
+}
+
+// ---------------- Size ----------------
+static std::vector<OutInfo> infer_size(const Node&, std::span<const InValue>, int) { return {OutInfo{ElemType::Int64, {}}}; }
+static void compute_size(const Node&, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    out[0].i[0] = in[0]->numel();
+}
+
+// ---------------- DepthToSpace / SpaceToDepth ----------------
+// Both are a reshape to 6-D, a transpose and a reshape back: the output, seen as 6-D, reads
+// the input with one stride per dim, which gather_copy does.
+static std::string check_depth_to_space(const Node& n, int) {
+    if (n.op != OpKind::DepthToSpace) return "";
+    const std::string mode = n.attr_string("mode", "DCR");
+    if (mode != "DCR" && mode != "CRD") return "DepthToSpace mode '" + mode + "' is not supported";
+    return "";
+}
+static int64_t blocksize_of(const Node& n) {
+    const int64_t b = n.attr_int("blocksize", 0);
+    if (b < 1) fail(n, "needs a positive blocksize attribute");
+    return b;
+}
+static std::vector<OutInfo> infer_depth_to_space(const Node& n, std::span<const InValue> in, int) {
+    const InValue& x = in[0];
+    const int64_t b = blocksize_of(n);
+    if (!x.rank_known) return {OutInfo{x.type, Shape(4, -1)}};
+    if (x.shape.size() != 4) fail(n, "input must be 4-D [N, C, H, W], got " + shape_str(x.shape));
+    const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+    auto mul = [](int64_t d, int64_t f) { return d < 0 ? -1 : d * f; };
+    auto div = [&](int64_t d, int64_t f, const char* what) {
+        if (d < 0) return int64_t(-1);
+        if (d % f != 0) fail(n, std::string(what) + " " + std::to_string(d) + " is not divisible by " + std::to_string(f));
+        return d / f;
+    };
+    if (n.op == OpKind::DepthToSpace) return {OutInfo{x.type, {N, div(C, b * b, "channel count"), mul(H, b), mul(W, b)}}};
+    return {OutInfo{x.type, {N, mul(C, b * b), div(H, b, "height"), div(W, b, "width")}}};
+}
+static void compute_depth_to_space(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const int64_t b = blocksize_of(n);
+    const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], HW = H * W;
+    Shape view;
+    std::vector<int64_t> strides;
+    if (n.op == OpKind::DepthToSpace) {
+        const int64_t Cy = C / (b * b);
+        view = {N, Cy, H, b, W, b};  // y[n, c, h, bh, w, bw] = y[n, c, h*b + bh, w*b + bw]
+        if (n.attr_string("mode", "DCR") == "DCR") strides = {C * HW, HW, W, b * Cy * HW, 1, Cy * HW};  // x channel (bh*b + bw)*Cy + c
+        else strides = {C * HW, b * b * HW, W, b * HW, 1, HW};                                        // x channel c*b*b + bh*b + bw
+    } else {
+        view = {N, b, b, C, H / b, W / b};  // y channel (bh*b + bw)*C + c reads x[n, c, h*b + bh, w*b + bw]
+        strides = {C * HW, W, 1, HW, b * W, b};
+    }
+    std::vector<std::vector<int64_t>> offs(6);
+    for (size_t d = 0; d < 6; ++d)
+        for (int64_t o = 0; o < view[d]; ++o) offs[d].push_back(o * strides[d]);
+    const Shape real = y.shape;
+    y.shape = view;
+    gather_copy(x, y, offs);
+    y.shape = real;
 }
 
 // ---------------- Expand / Tile ----------------
@@ -615,42 +711,183 @@ static std::vector<OutInfo> infer_reduce(const Node& n, std::span<const InValue>
     }
     return {OutInfo{x.type, out}};
 }
+namespace {
+// Calls f(output index, input index) for every input element; mask marks the reduced dims.
+template <class F>
+void reduce_visit(const Shape& xs, const std::vector<bool>& mask, F&& f) {
+    const size_t r = xs.size();
+    Shape kept;  // output strides laid over the input's dims (0 on reduced dims)
+    for (size_t d = 0; d < r; ++d) kept.push_back(mask[d] ? 1 : xs[d]);
+    auto kst = strides_of(kept);
+    for (size_t d = 0; d < r; ++d)
+        if (mask[d]) kst[d] = 0;
+    const int64_t total = shape_numel(xs);
+    std::vector<int64_t> counter(r, 0);
+    for (int64_t k = 0; k < total; ++k) {
+        int64_t o = 0;
+        for (size_t d = 0; d < r; ++d) o += counter[d] * kst[d];
+        f(o, k);
+        for (int d = int(r) - 1; d >= 0; --d) {
+            if (++counter[size_t(d)] < xs[size_t(d)]) break;
+            counter[size_t(d)] = 0;
+        }
+    }
+}
+
+// The range of an integer element type: what ReduceMax / ReduceMin give over no elements.
+std::pair<int64_t, int64_t> int_range(ElemType t) {
+    switch (t) {
+        case ElemType::Bool: return {0, 1};
+        case ElemType::UInt8: return {0, std::numeric_limits<uint8_t>::max()};
+        case ElemType::Int8: return {std::numeric_limits<int8_t>::min(), std::numeric_limits<int8_t>::max()};
+        case ElemType::UInt16: return {0, std::numeric_limits<uint16_t>::max()};
+        case ElemType::Int16: return {std::numeric_limits<int16_t>::min(), std::numeric_limits<int16_t>::max()};
+        case ElemType::Int32: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+        case ElemType::UInt32: return {0, std::numeric_limits<uint32_t>::max()};
+        case ElemType::UInt64: return {0, -1};  // the bit pattern of 2^64 - 1
+        default: return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()};
+    }
+}
+}  // namespace
+
 static void compute_reduce(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int opset) {
     const Tensor& x = *in[0];
     Tensor& y = out[0];
     auto vals = as_values(in);
     bool noop;
+    // With noop_with_empty_axes every element is reduced alone, so e.g. ReduceSumSquare still squares
+    // (as ONNX's reference does).
     auto mask = reduce_mask(n, *reduce_axes(n, vals, opset), x.shape.size(), noop);
-    const size_t r = x.shape.size();
-    auto xst = strides_of(x.shape);
-    // Output strides laid over the input's dims (0 on reduced dims).
-    Shape kept;
-    for (size_t d = 0; d < r; ++d) kept.push_back(mask[d] ? 1 : x.shape[d]);
-    auto kst = strides_of(kept);
-    const int64_t ny = y.numel();
-    std::vector<double> acc(size_t(ny), n.op == OpKind::ReduceMax ? -std::numeric_limits<double>::infinity() : 0.0);
+    const OpKind op = n.op;
+    const size_t ny = size_t(y.numel());
     int64_t count = 1;
-    for (size_t d = 0; d < r; ++d)
+    for (size_t d = 0; d < x.shape.size(); ++d)
         if (mask[d]) count *= x.shape[d];
-    const int64_t total = x.numel();
-    std::vector<int64_t> counter(r, 0);
-    for (int64_t k = 0; k < total; ++k) {
-        int64_t o = 0;
-        for (size_t d = 0; d < r; ++d)
-            if (!mask[d]) o += counter[d] * kst[d];
-        double v = x.get(k);
-        if (n.op == OpKind::ReduceMax) acc[size_t(o)] = std::max(acc[size_t(o)], v);
-        else acc[size_t(o)] += v;
-        for (int d = int(r) - 1; d >= 0; --d) {
-            if (++counter[size_t(d)] < x.shape[size_t(d)]) break;
-            counter[size_t(d)] = 0;
+    if (!x.floating() && op != OpKind::ReduceL2 && op != OpKind::ReduceLogSum && op != OpKind::ReduceLogSumExp) {
+        // Integers accumulate in int64: exact where a double would round above 2^53.
+        const ElemType t = x.type;
+        const auto [lo, hi] = int_range(t);
+        int64_t init = op == OpKind::ReduceMax ? lo : op == OpKind::ReduceMin ? hi : op == OpKind::ReduceProd ? 1 : 0;
+        std::vector<int64_t> acc(ny, init);
+        auto visit = [&](auto fn) { reduce_visit(x.shape, mask, [&](int64_t o, int64_t k) { fn(acc[size_t(o)], x.i[size_t(k)]); }); };
+        switch (op) {
+            case OpKind::ReduceMax: visit([&](int64_t& a, int64_t v) { if (order_key(v, t) > order_key(a, t)) a = v; }); break;
+            case OpKind::ReduceMin: visit([&](int64_t& a, int64_t v) { if (order_key(v, t) < order_key(a, t)) a = v; }); break;
+            case OpKind::ReduceProd: visit([](int64_t& a, int64_t v) { a *= v; }); break;
+            case OpKind::ReduceL1: visit([](int64_t& a, int64_t v) { a += v < 0 ? -v : v; }); break;
+            case OpKind::ReduceSumSquare: visit([](int64_t& a, int64_t v) { a += v * v; }); break;
+            default: visit([](int64_t& a, int64_t v) { a += v; }); break;  // ReduceSum, ReduceMean
         }
+        for (size_t o = 0; o < ny; ++o) y.i[o] = op == OpKind::ReduceMean ? acc[o] / std::max<int64_t>(count, 1) : acc[o];
+        return;
     }
-    for (int64_t o = 0; o < ny; ++o) {
-        double v = acc[size_t(o)];
-        if (n.op == OpKind::ReduceMean) v /= double(std::max<int64_t>(count, 1));
-        if (y.floating()) y.f[size_t(o)] = float(v);
-        else y.i[size_t(o)] = int64_t(v);
+    const double inf = std::numeric_limits<double>::infinity();
+    double init = op == OpKind::ReduceMax ? -inf : op == OpKind::ReduceMin ? inf : op == OpKind::ReduceProd ? 1.0 : 0.0;
+    std::vector<double> acc(ny, init), shift;
+    auto visit = [&](std::vector<double>& into, auto fn) {
+        reduce_visit(x.shape, mask, [&](int64_t o, int64_t k) { fn(into[size_t(o)], x.get(k), o); });
+    };
+    // NaN propagates through Max and Min, as numpy's max/min (ONNX's reference).
+    auto max_fn = [](double& a, double v, int64_t) { if (v > a || std::isnan(v)) a = v; };
+    switch (op) {
+        case OpKind::ReduceMax: visit(acc, max_fn); break;
+        case OpKind::ReduceMin: visit(acc, [](double& a, double v, int64_t) { if (v < a || std::isnan(v)) a = v; }); break;
+        case OpKind::ReduceProd: visit(acc, [](double& a, double v, int64_t) { a *= v; }); break;
+        case OpKind::ReduceL1: visit(acc, [](double& a, double v, int64_t) { a += std::fabs(v); }); break;
+        case OpKind::ReduceL2:
+        case OpKind::ReduceSumSquare: visit(acc, [](double& a, double v, int64_t) { a += v * v; }); break;
+        case OpKind::ReduceLogSumExp:
+            // log(sum(exp(v - max))) + max, so large inputs do not overflow.
+            shift.assign(ny, -inf);
+            visit(shift, max_fn);
+            visit(acc, [&](double& a, double v, int64_t o) { a += std::exp(v - shift[size_t(o)]); });
+            break;
+        default: visit(acc, [](double& a, double v, int64_t) { a += v; }); break;  // ReduceSum, ReduceMean, ReduceLogSum
+    }
+    for (size_t o = 0; o < ny; ++o) {
+        double v = acc[o];
+        switch (op) {
+            case OpKind::ReduceMean: v /= double(std::max<int64_t>(count, 1)); break;
+            case OpKind::ReduceL2: v = std::sqrt(v); break;
+            case OpKind::ReduceLogSum: v = std::log(v); break;
+            case OpKind::ReduceLogSumExp: v = std::isfinite(shift[o]) ? std::log(v) + shift[o] : shift[o]; break;
+            default: break;
+        }
+        if (y.floating()) y.f[o] = float(v);
+        else y.i[o] = std::isfinite(v) ? int64_t(v) : 0;
+    }
+}
+
+// ---------------- ArgMax / ArgMin ----------------
+static std::vector<OutInfo> infer_argextreme(const Node& n, std::span<const InValue> in, int) {
+    const InValue& x = in[0];
+    if (!x.rank_known) return {unknown_rank(ElemType::Int64)};
+    if (x.shape.empty()) fail(n, "needs an input of rank >= 1");
+    const size_t axis = size_t(norm_axis(n, n.attr_int("axis", 0), int64_t(x.shape.size())));
+    if (x.shape[axis] == 0) fail(n, "axis " + std::to_string(axis) + " of " + shape_str(x.shape) + " is empty");
+    Shape out = x.shape;
+    if (n.attr_int("keepdims", 1)) out[axis] = 1;
+    else out.erase(out.begin() + int64_t(axis));
+    return {OutInfo{ElemType::Int64, out}};
+}
+static void compute_argextreme(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const int64_t axis = norm_axis(n, n.attr_int("axis", 0), x.rank());
+    const bool is_max = n.op == OpKind::ArgMax, last = n.attr_int("select_last_index", 0) != 0;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[size_t(d)];
+    const int64_t len = x.shape[size_t(axis)];
+    for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+            const size_t base = size_t(o * len * inner + i);
+            y.i[size_t(o * inner + i)] =
+                x.floating() ? arg_extreme(len, is_max, last, [&](int64_t k) { return x.f[base + size_t(k * inner)]; })
+                             : arg_extreme(len, is_max, last, [&](int64_t k) { return order_key(x.i[base + size_t(k * inner)], x.type); });
+        }
+}
+
+// ---------------- CumSum ----------------
+static std::vector<OutInfo> infer_cumsum(const Node& n, std::span<const InValue> in, int) {
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs inputs x and axis");
+    if (in[1].rank_known && shape_numel(in[1].shape) > 1) fail(n, "axis must hold one value, got shape " + shape_str(in[1].shape));
+    if (in[1].type != ElemType::Undefined && in[1].type != ElemType::Int32 && in[1].type != ElemType::Int64)
+        fail(n, "axis must be int32 or int64, got " + elem_type_name(in[1].type));
+    return {OutInfo{in[0].type, in[0].shape, in[0].rank_known}};
+}
+static void compute_cumsum(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    if (in[1]->numel() != 1) fail(n, "axis must hold one value");
+    const int64_t axis = norm_axis(n, in[1]->get_int(0), x.rank());
+    const bool exclusive = n.attr_int("exclusive", 0) != 0, reverse = n.attr_int("reverse", 0) != 0;
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[size_t(d)];
+    const int64_t len = x.rank() ? x.shape[size_t(axis)] : 1;
+    auto scan = [&](auto& acc, auto read, auto write) {
+        for (int64_t o = 0; o < outer; ++o)
+            for (int64_t i = 0; i < inner; ++i) {
+                acc = 0;
+                for (int64_t j = 0; j < len; ++j) {
+                    const size_t k = size_t((o * len + (reverse ? len - 1 - j : j)) * inner + i);
+                    if (exclusive) {
+                        write(k, acc);
+                        acc += read(k);
+                    } else {
+                        acc += read(k);
+                        write(k, acc);
+                    }
+                }
+            }
+    };
+    if (x.floating()) {
+        double acc;
+        scan(acc, [&](size_t k) { return double(x.f[k]); }, [&](size_t k, double v) { y.f[k] = float(v); });
+    } else {
+        int64_t acc;
+        scan(acc, [&](size_t k) { return x.i[k]; }, [&](size_t k, int64_t v) { y.i[k] = v; });
     }
 }
 
@@ -753,8 +990,17 @@ void register_shape(OpDef* t) {
     t[size_t(OpKind::Expand)] = {infer_expand, compute_broadcast_copy, nullptr};
     t[size_t(OpKind::Tile)] = {infer_tile, compute_broadcast_copy, nullptr};
     t[size_t(OpKind::Pad)] = {infer_pad, compute_pad, check_pad};
-    for (OpKind op : {OpKind::ReduceMean, OpKind::ReduceSum, OpKind::ReduceMax})
+    t[size_t(OpKind::GatherElements)] = {infer_gather_elements, compute_gather_elements, nullptr};
+    t[size_t(OpKind::Size)] = {infer_size, compute_size, nullptr};
+    for (OpKind op : {OpKind::DepthToSpace, OpKind::SpaceToDepth})
+        t[size_t(op)] = {infer_depth_to_space, compute_depth_to_space, check_depth_to_space};
+    for (OpKind op : {OpKind::ReduceMean, OpKind::ReduceSum, OpKind::ReduceMax, OpKind::ReduceMin, OpKind::ReduceProd,
+                      OpKind::ReduceL1, OpKind::ReduceL2, OpKind::ReduceSumSquare, OpKind::ReduceLogSum,
+                      OpKind::ReduceLogSumExp})
         t[size_t(op)] = {infer_reduce, compute_reduce, nullptr};
+    for (OpKind op : {OpKind::ArgMax, OpKind::ArgMin})
+        t[size_t(op)] = {infer_argextreme, compute_argextreme, nullptr};
+    t[size_t(OpKind::CumSum)] = {infer_cumsum, compute_cumsum, nullptr};
     t[size_t(OpKind::Constant)] = {infer_constant, compute_constant, check_constant};
     t[size_t(OpKind::ConstantOfShape)] = {infer_constant_of_shape, compute_constant_of_shape, nullptr};
     t[size_t(OpKind::Range)] = {infer_range, compute_range, nullptr};

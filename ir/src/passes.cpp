@@ -54,7 +54,7 @@ void topological_sort(Graph& g) {
 
 static bool foldable(const Graph& g, const Node& n) {
     if (n.op == OpKind::Constant) return true;
-    if (n.op == OpKind::Shape) {
+    if (n.op == OpKind::Shape || n.op == OpKind::Size) {  // need only the input's shape
         const Value& x = g.values[size_t(n.inputs[0])];
         return x.rank_known && shape_known(x.shape);
     }

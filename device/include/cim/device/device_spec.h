@@ -71,6 +71,7 @@ struct ArraySpec {
     int bias_rows = 0;                        // extra rows for the bias, not counted in rows
     int bias_row_input = 0;                   // input code driven on bias rows
     std::optional<std::int64_t> capacity_bits;  // stated capacity, cross-checked when given
+    bool multi_layer = false;                 // several layers' weight blocks may share one array
     AdcSpec adc;
 };
 
@@ -195,6 +196,15 @@ std::string resolve_device_path(const std::string& name_or_path);
 
 // Names of the bundled configs (file stems), sorted.
 std::vector<std::string> bundled_device_names();
+
+// Every energy, latency and area entry with its YAML path ("energy.adc_pj_per_conversion"),
+// in schema order; `cost` points into `d` and is null for an entry not given.
+struct NamedCost {
+    std::string path;
+    std::string unit;  // "pJ per conversion"
+    const Cost* cost;
+};
+std::vector<NamedCost> list_costs(const DeviceSpec& d);
 
 // Markdown reference of every key, generated from the schema declarations.
 std::string device_schema_markdown();

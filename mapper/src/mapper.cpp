@@ -1,0 +1,458 @@
+// Tiling of weight-stationary ops onto arrays, placement on macros/tiles/chips,
+// duplication for a balanced layer pipeline.
+#include <cim/error.h>
+#include <cim/mapper/mapping.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace cim {
+
+std::string_view to_string(Placement p) {
+    switch (p) {
+        case Placement::arrays: return "arrays";
+        case Placement::digital: return "digital";
+        case Placement::host: return "host";
+    }
+    return "?";
+}
+
+const LayerMapping* Mapping::find(const std::string& name) const {
+    for (const auto& l : layers)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t prod(const Shape& s, size_t from = 0, size_t to = SIZE_MAX) {
+    int64_t p = 1;
+    for (size_t d = from; d < s.size() && d < to; ++d) p *= s[d];
+    return p;
+}
+
+// Which values can never be negative: outputs of ReLU-like ops and of
+// order-preserving data movement applied to such values.
+std::vector<bool> nonnegative_values(const Graph& g) {
+    std::vector<bool> nn(g.values.size(), false);
+    for (size_t v = 0; v < g.values.size(); ++v) {
+        const Tensor* t = g.values[v].constant.get();
+        if (!t) continue;
+        bool all = true;
+        for (int64_t k = 0; k < t->numel() && all; ++k) all = t->get(k) >= 0;
+        nn[v] = all;
+    }
+    for (const Node& n : g.nodes) {
+        bool out_nn = false;
+        auto in_nn = [&](size_t k) { return n.has_input(k) && nn[size_t(n.inputs[k])]; };
+        switch (n.op) {
+            case OpKind::Relu: case OpKind::Sigmoid: case OpKind::Softmax: case OpKind::HardSigmoid:
+            case OpKind::Abs: case OpKind::Exp: case OpKind::Sqrt: case OpKind::Softplus: case OpKind::Shape:
+                out_nn = true;
+                break;
+            case OpKind::Clip: {
+                const Tensor* lo = n.has_input(1) ? g.constant(n.inputs[1]) : nullptr;
+                out_nn = (lo && lo->numel() > 0 && lo->get(0) >= 0) || (g.opset < 11 && n.attr_float("min", -1) >= 0) || in_nn(0);
+                break;
+            }
+            case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool: case OpKind::GlobalMaxPool:
+            case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose: case OpKind::Squeeze: case OpKind::Unsqueeze:
+            case OpKind::Slice: case OpKind::Gather: case OpKind::Expand: case OpKind::Tile: case OpKind::Resize:
+            case OpKind::Identity: case OpKind::Dropout: case OpKind::Split: case OpKind::Pad: case OpKind::ReduceMax:
+            case OpKind::ReduceMean: case OpKind::ReduceSum:
+                out_nn = in_nn(0);
+                break;
+            case OpKind::Concat: case OpKind::Add: case OpKind::Mul: {
+                out_nn = true;
+                for (size_t k = 0; k < n.inputs.size(); ++k)
+                    if (n.inputs[k] >= 0 && !nn[size_t(n.inputs[k])]) out_nn = false;
+                break;
+            }
+            default:
+                break;
+        }
+        if (out_nn)
+            for (int o : n.outputs)
+                if (o >= 0) nn[size_t(o)] = true;
+    }
+    return nn;
+}
+
+// Weight w(k, n) of group g in the K x N view of the op, for the zero-array check.
+struct WeightView {
+    const Tensor* w = nullptr;
+    OpKind op = OpKind::Gemm;
+    bool trans = false;   // Gemm transB
+    bool left = false;    // MatMul with the constant on the left: outputs are its rows
+    int64_t K = 0, N = 0, G = 1;
+    float at(int64_t g, int64_t k, int64_t n) const {
+        switch (op) {
+            case OpKind::Conv: return w->f[size_t((g * N + n) * K + k)];
+            case OpKind::ConvTranspose: return w->f[size_t((g * K + k) * N + n)];
+            default:
+                if (left) return w->f[size_t(n * K + k)];
+                return trans ? w->f[size_t(n * K + k)] : w->f[size_t(k * N + n)];
+        }
+    }
+    bool block_zero(int64_t g, int64_t k0, int64_t k1, int64_t n0, int64_t n1) const {
+        for (int64_t n = n0; n < n1; ++n)
+            for (int64_t k = k0; k < k1; ++k)
+                if (at(g, k, n) != 0.0f) return false;
+        return true;
+    }
+};
+
+int64_t digital_ops_of(const Graph& g, const Node& n, int64_t out_elems, int64_t in_elems) {
+    switch (n.op) {
+        case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Shape:
+        case OpKind::Identity: case OpKind::Dropout: case OpKind::Constant: case OpKind::ConstantOfShape:
+        case OpKind::Transpose: case OpKind::Concat: case OpKind::Split: case OpKind::Slice: case OpKind::Gather:
+        case OpKind::Expand: case OpKind::Tile: case OpKind::Pad: case OpKind::Resize: case OpKind::Range: case OpKind::Cast:
+            return 0;  // data movement: counted as buffer traffic, not operations
+        case OpKind::MaxPool: case OpKind::AveragePool: {
+            int64_t k = 1;
+            for (int64_t d : n.attr_ints("kernel_shape")) k *= d;
+            return out_elems * k;
+        }
+        case OpKind::GlobalAveragePool: case OpKind::GlobalMaxPool: case OpKind::ReduceMean: case OpKind::ReduceSum:
+        case OpKind::ReduceMax:
+            return in_elems;
+        case OpKind::Softmax: case OpKind::LogSoftmax: return 3 * out_elems;  // exp, sum, divide
+        case OpKind::LayerNormalization: case OpKind::InstanceNormalization: return 5 * out_elems;
+        case OpKind::BatchNormalization: return 2 * out_elems;
+        case OpKind::MatMul: case OpKind::Gemm: {  // both operands dynamic: MACs as 2 ops each
+            const Value& a = g.value(n.inputs[0]);
+            int64_t K = a.shape.empty() ? 1 : a.shape.back();
+            if (n.op == OpKind::Gemm && n.attr_int("transA", 0)) K = a.shape[0];
+            return 2 * out_elems * K;
+        }
+        case OpKind::Conv: case OpKind::ConvTranspose: {
+            const Value& w = g.value(n.inputs[1]);
+            return 2 * out_elems * prod(w.shape, 1);
+        }
+        default: return out_elems;  // one op per output element
+    }
+}
+
+// Shelf packing of rectangles (rows x cols) into arrays, for devices whose
+// layers may share one array (as WTM2101's mapper places layer blocks).
+struct ShelfPacker {
+    int64_t H, W;
+    struct Shelf { int64_t y, h, used_w; };
+    struct Arr { std::vector<Shelf> shelves; int64_t used_h = 0; };
+    std::vector<Arr> arrays;
+    size_t first_open = 0;
+    int64_t place(int64_t h, int64_t w) {
+        for (size_t a = first_open; a < arrays.size(); ++a) {
+            Arr& arr = arrays[a];
+            for (Shelf& s : arr.shelves)
+                if (s.h >= h && s.used_w + w <= W) {
+                    s.used_w += w;
+                    return int64_t(a);
+                }
+            if (arr.used_h + h <= H) {
+                arr.shelves.push_back({arr.used_h, h, w});
+                arr.used_h += h;
+                return int64_t(a);
+            }
+        }
+        arrays.push_back({});
+        arrays.back().shelves.push_back({0, h, w});
+        arrays.back().used_h = h;
+        // Keep the scan short: arrays far behind are nearly full.
+        if (arrays.size() > first_open + 64) ++first_open;
+        return int64_t(arrays.size() - 1);
+    }
+};
+
+}  // namespace
+
+Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
+    Mapping m;
+    m.model = g.source_file;
+    m.device = d.name;
+    const int64_t R = d.array.usable_rows, C = d.array.usable_cols;
+    const int64_t per_chip = int64_t(d.chip.tiles) * d.chip.macros_per_tile;
+    m.arrays_per_chip = per_chip;
+    const int64_t cols_per_output = columns_per_weight(d);
+    const int64_t ref_cols = d.weight.encoding == WeightEncoding::offset ? weight_slices(d) : 0;
+    const int64_t outputs_per_array = (C - ref_cols) / cols_per_output;
+    if (outputs_per_array < 1)
+        throw InputError(d.source_path + ": array.usable_cols " + std::to_string(C) + " cannot hold one output (" +
+                         std::to_string(cols_per_output) + " columns per weight)");
+    const std::vector<bool> nonneg = nonnegative_values(g);
+    std::set<std::string> host(opt.host_layers.begin(), opt.host_layers.end());
+    for (const auto& name : host)
+        if (!g.find_node(name)) {
+            std::string names;
+            for (size_t k = 0; k < g.nodes.size() && k < 12; ++k) names += (k ? ", " : "") + g.nodes[k].name;
+            throw InputError("--host-layers: no node named '" + name + "' in " + g.source_file + " (nodes: " + names + (g.nodes.size() > 12 ? ", ..." : "") + ")");
+        }
+
+    std::vector<WeightView> views;
+    for (size_t idx = 0; idx < g.nodes.size(); ++idx) {
+        const Node& n = g.nodes[idx];
+        LayerMapping L;
+        L.node = int(idx);
+        L.name = n.name;
+        L.op = n.op;
+        for (int o : n.outputs)
+            if (o >= 0) L.output_elems += std::max<int64_t>(shape_numel(g.value(o).shape), 0);
+        for (int i : n.inputs)
+            if (i >= 0 && !g.value(i).constant) L.input_elems += std::max<int64_t>(shape_numel(g.value(i).shape), 0);
+        for (int o : n.outputs)
+            if (o >= 0 && !shape_known(g.value(o).shape))
+                throw InputError(g.source_file + ": node '" + n.name + "' has an unknown output shape " + shape_str(g.value(o).shape) +
+                                 "; the mapper needs static shapes (export with fixed non-batch dimensions)");
+
+        WeightView v;
+        bool mvm = false;
+        const Tensor* w = n.inputs.size() > 1 ? g.constant(n.inputs[1]) : nullptr;
+        const Tensor* a_const = !n.inputs.empty() ? g.constant(n.inputs[0]) : nullptr;
+        if ((n.op == OpKind::Conv || n.op == OpKind::ConvTranspose) && w && !a_const) {
+            const Shape& ws = w->shape;
+            const Shape& xs = g.value(n.inputs[0]).shape;
+            const Shape& ys = g.value(n.outputs[0]).shape;
+            v.G = n.attr_int("group", 1);
+            if (n.op == OpKind::Conv) {
+                v.K = prod(ws, 1);
+                v.N = ws[0] / v.G;
+                L.vectors = prod(ys, 2) * ys[0];
+            } else {
+                v.K = ws[0] / v.G;
+                v.N = prod(ws, 1);
+                L.vectors = prod(xs, 2) * xs[0];
+            }
+            mvm = true;
+        } else if (n.op == OpKind::Gemm && w && !a_const) {
+            v.trans = n.attr_int("transB", 0);
+            v.K = v.trans ? w->shape[1] : w->shape[0];
+            v.N = v.trans ? w->shape[0] : w->shape[1];
+            const Shape& as = g.value(n.inputs[0]).shape;
+            L.vectors = n.attr_int("transA", 0) ? as[1] : as[0];
+            mvm = true;
+        } else if (n.op == OpKind::MatMul && w && w->rank() == 2 && !a_const) {
+            v.K = w->shape[0];
+            v.N = w->shape[1];
+            L.vectors = shape_numel(g.value(n.inputs[0]).shape) / v.K;
+            mvm = true;
+        } else if (n.op == OpKind::MatMul && a_const && a_const->rank() == 2 && !w) {
+            v.left = true;
+            v.w = a_const;
+            v.K = a_const->shape[1];
+            v.N = a_const->shape[0];
+            L.vectors = shape_numel(g.value(n.inputs[1]).shape) / v.K;
+            mvm = true;
+        }
+        if (mvm && !v.w) v.w = w;
+        v.op = n.op;
+        if (mvm && !v.w->floating()) mvm = false;
+
+        if (host.count(n.name)) {
+            L.placement = Placement::host;
+            L.note = "pinned to the host (--host-layers)";
+            L.digital_ops = digital_ops_of(g, n, L.output_elems, L.input_elems);
+            if (mvm) L.macs = v.K * v.N * v.G * L.vectors;
+        } else if (!mvm) {
+            L.placement = Placement::digital;
+            if ((n.op == OpKind::MatMul || n.op == OpKind::Gemm) && !w && !a_const)
+                L.note = "two dynamic operands (e.g. attention QK^T, AV): no weights to hold in arrays";
+            L.digital_ops = digital_ops_of(g, n, L.output_elems, L.input_elems);
+            if (n.op == OpKind::MatMul || n.op == OpKind::Gemm) L.macs = L.digital_ops / 2;
+        } else {
+            L.placement = Placement::arrays;
+            L.k = v.K;
+            L.n = v.N;
+            L.groups = v.G;
+            L.macs = v.K * v.N * v.G * L.vectors;
+            L.signed_inputs = !nonneg[size_t(n.inputs[v.left ? 1 : 0])];
+            L.rows_per_vector = v.K;
+            if (L.signed_inputs) {
+                switch (d.input.signed_handling) {
+                    case SignedInputHandling::pos_neg_split:
+                        L.rows_per_vector = 2 * v.K;
+                        L.note = "signed inputs: positive/negative split doubles the rows";
+                        break;
+                    case SignedInputHandling::unsigned_only:
+                        L.note = "signed inputs on an unsigned-only device: needs a ReLU or a shift before it";
+                        break;
+                    case SignedInputHandling::offset:
+                        L.note = "signed inputs: offset, corrected digitally";
+                        break;
+                    case SignedInputHandling::twos_complement:
+                        L.note = "signed inputs: two's-complement bit planes";
+                        break;
+                }
+            }
+            L.cols_per_output = cols_per_output;
+            L.outputs_per_array = outputs_per_array;
+            // Small conv groups share an array block-diagonally; big ones are tiled one by one.
+            if (v.G > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
+                L.groups_per_array = std::min({R / L.rows_per_vector, outputs_per_array / v.N, v.G});
+            const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.G, L.groups_per_array) : v.G;
+            L.row_tiles = L.groups_per_array > 1 ? 1 : ceil_div(L.rows_per_vector, R);
+            L.col_tiles = L.groups_per_array > 1 ? 1 : ceil_div(v.N, outputs_per_array);
+            int64_t arrays = 0, skipped = 0;
+            for (int64_t b = 0; b < blocks; ++b)
+                for (int64_t rt = 0; rt < L.row_tiles; ++rt)
+                    for (int64_t ct = 0; ct < L.col_tiles; ++ct) {
+                        bool zero = opt.skip_zero_arrays;
+                        if (zero) {
+                            const int64_t g0 = L.groups_per_array > 1 ? b * L.groups_per_array : b;
+                            const int64_t g1 = L.groups_per_array > 1 ? std::min(v.G, g0 + L.groups_per_array) : b + 1;
+                            // Rows beyond K hold -W (positive/negative split): same zeros.
+                            const int64_t r0 = rt * R, r1 = std::min(L.rows_per_vector, r0 + R);
+                            const int64_t k0 = r1 - r0 >= v.K ? 0 : r0 % v.K, k1 = r1 - r0 >= v.K ? v.K : std::min(v.K, k0 + (r1 - r0));
+                            const int64_t n0 = ct * outputs_per_array, n1 = std::min(v.N, n0 + outputs_per_array);
+                            for (int64_t gg = g0; gg < g1 && zero; ++gg) zero = v.block_zero(gg, k0, k1, n0, n1);
+                        }
+                        if (zero) ++skipped;
+                        else ++arrays;
+                    }
+            L.arrays = arrays;
+            L.zero_arrays_skipped = skipped;
+            L.used_cells = L.rows_per_vector * v.N * v.G * cols_per_output;
+            if (skipped && arrays) L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(skipped) + " all-zero arrays not placed";
+            if (!arrays) L.note = "all weights are zero: nothing to place";
+        }
+        views.push_back(v);
+        m.layers.push_back(std::move(L));
+    }
+
+    // ---- placement ----
+    int64_t arrays = 0;
+    for (auto& L : m.layers) arrays += L.placement == Placement::arrays ? L.arrays : 0;
+    const bool shared = d.array.multi_layer;
+    if (shared) {
+        // Layers share arrays: pack every tile as a rectangle (rows x columns used).
+        ShelfPacker packer{R, C, {}, 0};
+        struct Rect { int64_t h, w; size_t layer; };
+        std::vector<Rect> rects;
+        for (size_t li = 0; li < m.layers.size(); ++li) {
+            const auto& L = m.layers[li];
+            if (L.placement != Placement::arrays || L.arrays == 0) continue;
+            const int64_t per_tile_arrays = L.arrays;
+            if (L.groups_per_array > 1) {
+                const int64_t h = L.rows_per_vector * L.groups_per_array, w = L.n * L.groups_per_array * L.cols_per_output;
+                for (int64_t t = 0; t < per_tile_arrays; ++t) rects.push_back({std::min(h, R), std::min(w, C), li});
+                continue;
+            }
+            for (int64_t rt = 0; rt < L.row_tiles; ++rt)
+                for (int64_t ct = 0; ct < L.col_tiles; ++ct) {
+                    const int64_t h = std::min(R, L.rows_per_vector - rt * R);
+                    const int64_t outs = std::min(outputs_per_array, L.n - ct * outputs_per_array);
+                    for (int64_t gg = 0; gg < L.groups; ++gg) rects.push_back({h, outs * L.cols_per_output + ref_cols, li});
+                }
+        }
+        std::stable_sort(rects.begin(), rects.end(), [](const Rect& a, const Rect& b) { return a.h > b.h; });
+        std::vector<int64_t> lo(m.layers.size(), INT64_MAX), hi(m.layers.size(), -1);
+        for (const Rect& r : rects) {
+            int64_t a = packer.place(r.h, r.w);
+            lo[r.layer] = std::min(lo[r.layer], a);
+            hi[r.layer] = std::max(hi[r.layer], a);
+        }
+        m.arrays_used = int64_t(packer.arrays.size());
+        for (size_t li = 0; li < m.layers.size(); ++li)
+            if (hi[li] >= 0) {
+                m.layers[li].first_array = lo[li];
+                m.layers[li].first_chip = int(lo[li] / per_chip);
+                m.layers[li].last_chip = int(hi[li] / per_chip);
+            }
+    } else {
+        m.arrays_used = arrays;
+    }
+    m.chips = std::max<int64_t>(1, ceil_div(m.arrays_used, per_chip));
+    const int64_t limit = opt.chips ? *opt.chips : (d.chip.max_chips ? *d.chip.max_chips : INT64_MAX);
+    if (opt.chips && m.chips > *opt.chips)
+        throw InputError(g.source_file + " needs " + std::to_string(m.arrays_used) + " arrays = " + std::to_string(m.chips) + " chips of " +
+                         d.name + " (" + std::to_string(per_chip) + " arrays each), but --chips allows " + std::to_string(*opt.chips) +
+                         ": short by " + std::to_string(m.arrays_used - *opt.chips * per_chip) + " arrays (" +
+                         std::to_string(m.chips - *opt.chips) + " chips)");
+    m.fits_device = m.chips <= limit;
+    if (!m.fits_device)
+        m.fit_note = "needs " + std::to_string(m.chips) + " chips of " + d.name + " (" + std::to_string(m.arrays_used) + " arrays, " +
+                     std::to_string(per_chip) + " per chip); the device description allows " + std::to_string(limit);
+
+    // Duplication: spare arrays on the chips in use copy the slowest layers (exclusive placement only).
+    if (opt.duplicate && !shared) {
+        int64_t spare = m.chips * per_chip - m.arrays_used;
+        auto time_of = [&](const LayerMapping& L) {
+            const int64_t reads = std::min(L.rows_per_vector, R);
+            const int64_t row_groups = ceil_div(reads, std::max<int64_t>(1, d.array.max_active_rows));
+            return double(L.vectors) * double(row_groups) / double(L.duplication);
+        };
+        for (int guard = 0; guard < 100000 && spare > 0; ++guard) {
+            LayerMapping* slow = nullptr;
+            for (auto& L : m.layers)
+                if (L.placement == Placement::arrays && L.arrays > 0 && (!slow || time_of(L) > time_of(*slow))) slow = &L;
+            if (!slow || slow->arrays > spare || slow->duplication >= slow->vectors) break;
+            ++slow->duplication;
+            spare -= slow->arrays;
+        }
+        m.arrays_used = 0;
+        for (auto& L : m.layers) {
+            if (L.placement != Placement::arrays || L.arrays == 0) continue;
+            L.first_array = m.arrays_used;
+            m.arrays_used += L.arrays * L.duplication;
+            L.first_chip = int(L.first_array / per_chip);
+            L.last_chip = int((m.arrays_used - 1) / per_chip);
+        }
+    }
+
+    // Utilization.
+    for (auto& L : m.layers) {
+        if (L.placement != Placement::arrays) continue;
+        if (L.arrays > 0) L.utilization = double(L.used_cells) / (double(L.arrays) * double(R) * double(C));
+        m.weight_cells_used += L.used_cells * L.duplication;
+    }
+    m.utilization = m.arrays_used ? double(m.weight_cells_used) / (double(m.arrays_used) * double(R) * double(C)) : 0.0;
+    m.tiles_used = ceil_div(m.arrays_used, d.chip.macros_per_tile);
+    return m;
+}
+
+std::string layout_svg(const Mapping& m, const DeviceSpec& d) {
+    // One cell per array, a row of squares per tile; chips stacked vertically.
+    const int64_t per_tile = d.chip.macros_per_tile, per_chip = m.arrays_per_chip;
+    const int64_t n = std::max<int64_t>(m.arrays_used, 1);
+    const int64_t cols = std::min<int64_t>(per_tile, 64);
+    const int64_t rows_total = ceil_div(n, cols);
+    const int cell = rows_total > 400 ? 3 : rows_total > 100 ? 6 : 14;
+    const int legend_w = 260;
+    const int64_t width = cols * cell + legend_w + 20, height = std::max<int64_t>(rows_total * cell + 40, 40 + 16 * int64_t(m.layers.size()));
+    std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(width) + "' height='" + std::to_string(height) +
+                      "' font-family='sans-serif' font-size='11'>\n";
+    svg += "<text x='4' y='14'>" + m.device + ": " + std::to_string(m.arrays_used) + " arrays on " + std::to_string(m.chips) +
+           " chip(s), " + std::to_string(int(m.utilization * 100 + 0.5)) + "% cells used</text>\n";
+    auto colour = [](size_t k) {
+        const double h = std::fmod(double(k) * 137.508, 360.0);
+        return "hsl(" + std::to_string(int(h)) + ",65%,55%)";
+    };
+    size_t li = 0;
+    std::vector<std::pair<std::string, std::string>> legend;
+    for (const auto& L : m.layers) {
+        if (L.placement != Placement::arrays || L.arrays == 0 || L.first_array < 0) continue;
+        const std::string c = colour(li++);
+        legend.emplace_back(L.name, c);
+        const int64_t count = d.array.multi_layer ? 1 : L.arrays * L.duplication;
+        for (int64_t a = L.first_array; a < L.first_array + count && a < n; ++a) {
+            const int64_t r = a / cols, q = a % cols;
+            svg += "<rect x='" + std::to_string(q * cell + 4) + "' y='" + std::to_string(r * cell + 24) + "' width='" + std::to_string(cell - 1) +
+                   "' height='" + std::to_string(cell - 1) + "' fill='" + c + "'><title>" + L.name + " (chip " + std::to_string(a / per_chip) +
+                   ")</title></rect>\n";
+        }
+    }
+    int64_t y = 30;
+    for (const auto& [name, c] : legend) {
+        svg += "<rect x='" + std::to_string(cols * cell + 16) + "' y='" + std::to_string(y - 9) + "' width='10' height='10' fill='" + c + "'/>";
+        svg += "<text x='" + std::to_string(cols * cell + 30) + "' y='" + std::to_string(y) + "'>" + name + "</text>\n";
+        y += 16;
+    }
+    svg += "</svg>\n";
+    return svg;
+}
+
+}  // namespace cim
