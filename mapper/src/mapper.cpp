@@ -393,6 +393,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             ++slow->duplication;
             spare -= slow->arrays;
         }
+    }
+    if (!shared) {  // exclusive placement: each layer's copies on consecutive arrays, in graph order
         m.arrays_used = 0;
         for (auto& L : m.layers) {
             if (L.placement != Placement::arrays || L.arrays == 0) continue;

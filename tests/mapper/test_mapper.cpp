@@ -1,0 +1,207 @@
+// Mapper: array counts pinned against hand-computed cases, placement rules,
+// and the errors it must give.
+#include <doctest/doctest.h>
+
+#include "onnx_builder.h"
+
+#include <cim/ir/onnx_import.h>
+#include <cim/mapper/mapping.h>
+
+using namespace cim;
+using cim::test::OnnxBuilder;
+using cim::test::TempDir;
+
+namespace {
+
+// ISAAC's 128x128 arrays with 8-bit weights in 2-bit differential cells:
+// 7 magnitude bits -> 4 slices, x2 for the pair = 8 columns per output, 16 outputs per array.
+DeviceSpec diff_device(std::vector<std::string> extra = {}) {
+    std::vector<std::string> sets{"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
+                                  "input.signed_handling=pos_neg_split", "quant.weight_bits=8", "quant.activation_bits=8"};
+    sets.insert(sets.end(), extra.begin(), extra.end());
+    return load_device("isaac", sets);
+}
+
+std::vector<float> ones(size_t n) { return std::vector<float>(n, 0.5f); }
+
+Graph gemm_model(TempDir& tmp, int64_t K, int64_t N, bool relu_first, std::vector<float> w = {}) {
+    OnnxBuilder b(13);
+    b.input("x", {1, K});
+    if (w.empty()) w = ones(size_t(K * N));
+    b.initializer("w", {K, N}, w);
+    std::string in = "x";
+    if (relu_first) {
+        b.node("Relu", {"x"}, {"xr"}, "relu");
+        in = "xr";
+    }
+    b.node("Gemm", {in, "w"}, {"y"}, "fc");
+    b.output("y");
+    b.save(tmp.file("gemm.onnx"));
+    return specialize_batch(import_onnx(tmp.file("gemm.onnx")), 1);
+}
+
+}  // namespace
+
+TEST_CASE("a 300x100 Gemm on 128x128 arrays, 8-bit weights in 2-bit differential cells: 3 x 7 = 21 arrays") {
+    TempDir tmp;
+    DeviceSpec d = diff_device();
+    REQUIRE(columns_per_weight(d) == 8);
+    MapOptions no_dup;
+    no_dup.duplicate = false;
+    Mapping m = map_model(gemm_model(tmp, 300, 100, true), d, no_dup);
+    const LayerMapping* L = m.find("fc");
+    REQUIRE(L);
+    CHECK(L->placement == Placement::arrays);
+    CHECK(L->signed_inputs == false);
+    CHECK(L->outputs_per_array == 16);
+    CHECK(L->row_tiles == 3);  // ceil(300 / 128)
+    CHECK(L->col_tiles == 7);  // ceil(100 / 16)
+    CHECK(L->arrays == 21);
+    CHECK(L->utilization == doctest::Approx(300.0 * 100 * 8 / (21.0 * 128 * 128)));
+    CHECK(m.arrays_used == 21);
+    CHECK(m.chips == 1);
+
+    // Signed inputs with a positive/negative split need twice the rows: ceil(600 / 128) = 5 row tiles.
+    Mapping s = map_model(gemm_model(tmp, 300, 100, false), d, no_dup);
+    CHECK(s.find("fc")->signed_inputs);
+    CHECK(s.find("fc")->row_tiles == 5);
+    CHECK(s.find("fc")->arrays == 35);
+}
+
+TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 32, 8, 8});
+    b.initializer("w", {32, 1, 3, 3}, ones(32 * 9));
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    auto* n = b.node("Conv", {"xr", "w"}, {"y"}, "dw");
+    OnnxBuilder::attr_int(n, "group", 32);
+    OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+    b.output("y");
+    b.save(tmp.file("dw.onnx"));
+    MapOptions no_dup;
+    no_dup.duplicate = false;
+    Mapping m = map_model(specialize_batch(import_onnx(tmp.file("dw.onnx")), 1), diff_device(), no_dup);
+    const LayerMapping* L = m.find("dw");
+    REQUIRE(L);
+    CHECK(L->k == 9);
+    CHECK(L->n == 1);
+    CHECK(L->groups == 32);
+    CHECK(L->vectors == 64);
+    // 14 groups fit (128 rows / 9, 16 outputs / 1): ceil(32 / 14) = 3 arrays.
+    CHECK(L->groups_per_array == 14);
+    CHECK(L->arrays == 3);
+    CHECK(L->utilization == doctest::Approx(32.0 * 9 * 8 / (3.0 * 128 * 128)));
+    CHECK(L->macs == 9 * 32 * 64);
+}
+
+TEST_CASE("all-zero (pruned) arrays are not placed") {
+    TempDir tmp;
+    // 256 x 32 weights: 2 row tiles x 2 col tiles; zero the whole second row tile's first column tile.
+    std::vector<float> w(256 * 32, 1.0f);
+    for (int k = 128; k < 256; ++k)
+        for (int n = 0; n < 16; ++n) w[size_t(k * 32 + n)] = 0.0f;
+    MapOptions opt;
+    opt.duplicate = false;
+    Mapping m = map_model(gemm_model(tmp, 256, 32, true, w), diff_device(), opt);
+    CHECK(m.find("fc")->arrays == 3);
+    CHECK(m.find("fc")->zero_arrays_skipped == 1);
+    opt.skip_zero_arrays = false;
+    Mapping keep = map_model(gemm_model(tmp, 256, 32, true, w), diff_device(), opt);
+    CHECK(keep.find("fc")->arrays == 4);
+}
+
+TEST_CASE("attention's dynamic MatMuls run digitally; host layers stay on the host") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("q", {1, 4, 8});
+    b.input("k", {1, 8, 4});
+    b.initializer("w", {4, 6}, ones(24));
+    b.node("MatMul", {"q", "k"}, {"s"}, "qk");
+    b.node("Softmax", {"s"}, {"p"}, "softmax");
+    b.node("MatMul", {"p", "w"}, {"y"}, "proj");
+    b.output("y");
+    b.save(tmp.file("att.onnx"));
+    Graph g = specialize_batch(import_onnx(tmp.file("att.onnx")), 1);
+    Mapping m = map_model(g, diff_device());
+    CHECK(m.find("qk")->placement == Placement::digital);
+    CHECK(m.find("qk")->note.find("two dynamic operands") != std::string::npos);
+    CHECK(m.find("qk")->macs == 4 * 8 * 4);
+    CHECK(m.find("proj")->placement == Placement::arrays);
+    CHECK(m.find("proj")->vectors == 4);
+
+    MapOptions host;
+    host.host_layers = {"proj"};
+    Mapping h = map_model(g, diff_device(), host);
+    CHECK(h.find("proj")->placement == Placement::host);
+    host.host_layers = {"nonexistent"};
+    CHECK_THROWS_WITH_AS(map_model(g, diff_device(), host), doctest::Contains("--host-layers: no node named 'nonexistent'"), InputError);
+}
+
+TEST_CASE("a model too big for one chip reports the chips it needs; --chips turns that into an error") {
+    TempDir tmp;
+    // 64 macros per chip: 2 tiles x 32 macros. 1024 x 1024 Gemm: 8 row tiles x 64 col tiles = 512 arrays = 8 chips.
+    DeviceSpec d = diff_device({"chip.tiles=2", "chip.macros_per_tile=32", "chip.max_chips=4"});
+    MapOptions opt;
+    opt.duplicate = false;
+    Graph g = gemm_model(tmp, 1024, 1024, true);
+    Mapping m = map_model(g, d, opt);
+    CHECK(m.arrays_used == 512);
+    CHECK(m.chips == 8);
+    CHECK_FALSE(m.fits_device);
+    CHECK(m.fit_note.find("needs 8 chips") != std::string::npos);
+    CHECK(m.find("fc")->first_chip == 0);
+    CHECK(m.find("fc")->last_chip == 7);
+    opt.chips = 5;
+    CHECK_THROWS_WITH_AS(map_model(g, d, opt), doctest::Contains("short by 192 arrays (3 chips)"), InputError);
+}
+
+TEST_CASE("duplication fills spare arrays with copies of the slowest layer") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 8, 16, 16});
+    b.initializer("w1", {8, 8, 3, 3}, ones(8 * 8 * 9));
+    b.initializer("w2", {4, 8 * 16 * 16}, ones(4 * 8 * 256));
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    auto* c = b.node("Conv", {"xr", "w1"}, {"c"}, "conv");
+    OnnxBuilder::attr_ints(c, "pads", {1, 1, 1, 1});
+    b.node("Relu", {"c"}, {"cr"}, "relu2");
+    b.node("Flatten", {"cr"}, {"f"}, "flat");
+    auto* g = b.node("Gemm", {"f", "w2"}, {"y"}, "fc");
+    OnnxBuilder::attr_int(g, "transB", 1);
+    b.output("y");
+    b.save(tmp.file("m.onnx"));
+    DeviceSpec d = diff_device({"chip.tiles=1", "chip.macros_per_tile=64"});
+    Mapping m = map_model(specialize_batch(import_onnx(tmp.file("m.onnx")), 1), d);
+    // conv: 72 rows x 8 outputs = 1 array, 256 vectors; fc: 2048 rows = 16 arrays, 1 vector.
+    const LayerMapping* conv = m.find("conv");
+    CHECK(conv->arrays == 1);
+    CHECK(m.find("fc")->arrays == 16);
+    CHECK(conv->duplication == 64 - 16);  // every spare array copies the conv
+    CHECK(m.arrays_used == 64);
+}
+
+TEST_CASE("layers share WTM2101's one array") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 100});
+    b.initializer("w1", {100, 50}, ones(5000));
+    b.initializer("w2", {50, 10}, ones(500));
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    b.node("MatMul", {"xr", "w1"}, {"h"}, "fc1");
+    b.node("Relu", {"h"}, {"hr"}, "relu2");
+    b.node("MatMul", {"hr", "w2"}, {"y"}, "fc2");
+    b.output("y");
+    b.save(tmp.file("m.onnx"));
+    DeviceSpec d = load_device("wtm2101");
+    CHECK(d.array.multi_layer);
+    Mapping m = map_model(specialize_batch(import_onnx(tmp.file("m.onnx")), 1), d);
+    CHECK(m.arrays_used == 1);
+    CHECK(m.chips == 1);
+    CHECK(m.fits_device);
+    CHECK(m.find("fc1")->cols_per_output == 1);  // native signed 8-bit cells
+    // 2000 x 500: blocks of 1792 and 208 rows, 500 columns each, cannot share one array: 2 arrays, and WTM2101 is a 1-chip device.
+    Mapping big = map_model(gemm_model(tmp, 2000, 500, true), d);
+    CHECK(big.arrays_used == 2);
+    CHECK_FALSE(big.fits_device);
+}
