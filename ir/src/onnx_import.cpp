@@ -12,6 +12,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -77,6 +78,10 @@ void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& wh
     if (bytes != n * es)
         throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
                          " needs " + std::to_string(n * es) + " (truncated or corrupt file?)");
+    if (t.type == ElemType::Float) {  // the common case, and the bulk of a big model: one copy
+        std::memcpy(t.f.data(), p, bytes);
+        return;
+    }
     for (size_t k = 0; k < n; ++k) {
         const char* q = p + k * es;
         switch (t.type) {
@@ -199,10 +204,20 @@ onnx::ModelProto read_model(const std::string& path) {
     if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an .onnx file");
     int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
+        ::close(fd);
+        throw InputError(path + ": empty or unreadable file; expected an ONNX model");
+    }
+    if (uint64_t(st.st_size) > uint64_t(INT_MAX)) {
+        ::close(fd);
+        throw InputError(path + ": " + std::to_string(st.st_size) + " bytes is over protobuf's 2 GB limit; save the weights as ONNX external data");
+    }
+    // Streamed from the file (a mapping would count the whole file in the resident set on top of the parsed copy).
     onnx::ModelProto model;
     bool ok;
     {
-        google::protobuf::io::FileInputStream raw(fd);
+        google::protobuf::io::FileInputStream raw(fd, 1 << 20);
         google::protobuf::io::CodedInputStream coded(&raw);
         coded.SetTotalBytesLimit(INT_MAX);
         ok = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
@@ -325,15 +340,30 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
         unsupported.push_back({op, reason, {node}});
     };
 
-    for (int k = 0; k < gp.initializer_size(); ++k) {
+    // Convert initializers in parallel (most of a big model's import time), then register them in file order.
+    const int n_init = gp.initializer_size();
+    std::vector<std::shared_ptr<Tensor>> converted(static_cast<size_t>(n_init));
+    std::vector<std::string> errors(static_cast<size_t>(n_init));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int k = 0; k < n_init; ++k) {
         onnx::TensorProto& tp = *gp.mutable_initializer(k);
+        if (tp.name().empty() || !is_supported_type(tp.data_type())) continue;
+        try {
+            converted[size_t(k)] = std::make_shared<Tensor>(convert_tensor(tp, base_dir, path + ": initializer '" + tp.name() + "'", true));
+        } catch (const std::exception& e) {
+            errors[size_t(k)] = e.what();
+        }
+    }
+    for (int k = 0; k < n_init; ++k) {
+        const onnx::TensorProto& tp = gp.initializer(k);
         if (tp.name().empty()) throw InputError(path + ": initializer #" + std::to_string(k) + " has no name");
+        if (!errors[size_t(k)].empty()) throw InputError(errors[size_t(k)]);
         if (!is_supported_type(tp.data_type())) {
             add_unsupported("initializer of element type " + elem_type_name(ElemType(tp.data_type())), "", tp.name());
             continue;
         }
         int id = new_value(tp.name());
-        auto t = std::make_shared<Tensor>(convert_tensor(tp, base_dir, path + ": initializer '" + tp.name() + "'", true));
+        auto& t = converted[size_t(k)];
         g.values[size_t(id)].type = t->type;
         g.values[size_t(id)].shape = t->shape;
         g.values[size_t(id)].rank_known = true;
