@@ -171,6 +171,13 @@ void declare_energy(Schema& s) {
         .doc("Writing one cell, charged when the model does not fit and weights are reloaded.");
     s.cost(FIELD(energy.leakage_mw_per_tile)).required().unit("mW per tile")
         .doc("Static power of one tile while the device runs (0 when already inside the figures above).");
+    s.number(FIELD(energy.reference_input_density)).default_value(0.5, "`0.5`").above(0).max(1)
+        .doc("Input density at which `row_drive_pj_per_row` and `array_read_pj_per_cell` hold: the mean "
+             "input slice over its largest value (bit-serial 1-bit slices: the fraction of 1 bits). The "
+             "cost model scales row drive by measured / reference input density (docs/cost-model.md).");
+    s.number(FIELD(energy.reference_weight_density)).default_value(0.5, "`0.5`").above(0).max(1)
+        .doc("Weight-digit density at which `array_read_pj_per_cell` holds: the mean stored cell digit "
+             "over its largest value. Cell energy scales by the product of the input and weight ratios.");
 }
 
 void declare_latency(Schema& s) {

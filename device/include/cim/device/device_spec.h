@@ -5,6 +5,8 @@
 // The hierarchy is chip -> tiles -> macros, where a macro is one crossbar
 // array with its converters and shift-add logic. Units are part of the names
 // (_pj, _ns, _um2, _mhz, _mw, _s). Models take a `const DeviceSpec&`, never YAML.
+// Member initializers only keep a hand-built struct defined; a parsed spec
+// takes every default from the schema (docs/device-schema.md).
 #pragma once
 
 #include <cstdint>
@@ -112,6 +114,10 @@ struct EnergySpec {
     Cost digital_pj_per_op;
     std::optional<Cost> weight_program_pj_per_cell;  // nullopt: unknown
     Cost leakage_mw_per_tile;
+    // Data densities at which the row-drive and array-read energies above hold;
+    // the cost model scales them by measured densities (docs/cost-model.md).
+    double reference_input_density = 0.5;
+    double reference_weight_density = 0.5;
 };
 
 struct LatencySpec {

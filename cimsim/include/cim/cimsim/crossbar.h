@@ -1,0 +1,72 @@
+// The functional crossbar model of one weight-stationary layer (one conv group):
+// cell digits on arrays, bit-serial or multi-bit inputs, column sums over at most
+// max_active_rows rows, an ADC per read, digital shift-add. See docs/simulator.md.
+//
+// Units: conductances are in "digit units": one level step of a cell is 1, so an
+// ideal cell holding digit d conducts d (plus g_off = (2^cell_bits - 1) / (on_off_ratio - 1)
+// when the ON/OFF ratio is finite). An input plane value times a conductance is
+// the charge one read adds to its column.
+#pragma once
+
+#include <cim/device/device_spec.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cim::sim {
+
+// A layer as it is programmed: K' rows x J columns of cell digits. Column j
+// belongs to output col_output[j] and is weighed by col_factor[j] in the digital
+// shift-add (e.g. +4^s / -4^s for slice s of a differential pair). Rows are the
+// array inputs as the array sees them (unsigned codes; a positive/negative input
+// split appears as twice the rows).
+struct ProgrammedMatrix {
+    int64_t rows = 0, cols = 0, outputs = 0;
+    std::vector<uint8_t> digits;       // rows x cols, row-major, each < 2^cell_bits
+    std::vector<int64_t> col_output;   // cols
+    std::vector<int64_t> col_factor;   // cols
+    int64_t cols_per_array = 0;        // columns one array holds (for per-array ADC ranges); 0: all
+};
+
+// Where each ADC's range came from and how often it clipped.
+struct AdcStats {
+    int64_t conversions = 0;
+    int64_t clipped = 0;  // conversions above the top code
+};
+
+class CrossbarLayer {
+public:
+    // Programs one chip instance: programming error, stuck cells, drift, ON/OFF leak and
+    // IR drop are folded into the stored conductances here, drawn from (seed, instance, layer).
+    CrossbarLayer(const DeviceSpec& device, ProgrammedMatrix matrix, uint64_t seed, uint64_t instance, uint64_t layer_id);
+    ~CrossbarLayer();
+    CrossbarLayer(CrossbarLayer&&) noexcept;
+
+    // True when every read is represented exactly (ideal cells, no noise, an ADC that
+    // covers every column sum with unit LSB, or no ADC): the layer is then one GEMM.
+    bool exact() const;
+
+    // Calibrated ADC ranges: observe column sums on calibration inputs (x as in run()).
+    void observe_for_calibration(const int32_t* x, int64_t vectors);
+    // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
+    void finish_calibration();
+
+    // x: vectors x rows unsigned input codes; out: vectors x outputs, sum_j factor_j * reading_j.
+    // `chunk_id` keys the read-noise stream so results do not depend on how work is split.
+    void run(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
+    // The same, forced through the bit-plane path even when exact() (for tests of the identity).
+    void run_bitplanes(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
+
+    AdcStats adc_stats() const;
+    int64_t rows() const;
+    int64_t outputs() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cim::sim
