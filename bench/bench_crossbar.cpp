@@ -23,7 +23,7 @@ ProgrammedMatrix matrix() {
     pm.outputs = N;
     std::mt19937_64 rng(1);
     pm.digits.resize(size_t(K * J));
-    for (auto& d : pm.digits) d = uint8_t(rng() & 3);
+    for (auto& d : pm.digits) d = int16_t(rng() & 3);
     for (int64_t j = 0; j < J; ++j) {
         pm.col_output.push_back(j / (2 * SL));
         pm.col_factor.push_back(((j % 2) ? -1 : 1) * (int64_t(1) << (2 * ((j / 2) % SL))));

@@ -1,7 +1,10 @@
-// Bit-plane crossbar simulation: for each read group (<= max_active_rows rows of one
-// array) and each input plane, one GEMM of the plane values with the stored
-// conductances gives every column sum; the ADC converts each, and the digital
-// shift-add weighs the codes by plane and slice. The ideal case is one GEMM.
+// Bit-plane crossbar simulation. For one input vector and one read group (at most
+// max_active_rows rows of one array), every input plane's column sums come from
+// adding the stored conductance rows of the inputs whose plane bit is set (work
+// proportional to the set bits, as the charge on a bit line); each sum is then
+// converted by the ADC and shift-added with its column and plane weight. The hot
+// loops are compiled for AVX-512, AVX2 and a baseline, chosen at run time.
+// The ideal case (every read exact) is one integer-valued GEMM.
 #include <cim/cimsim/crossbar.h>
 #include <cim/error.h>
 
@@ -12,11 +15,12 @@
 #include <cmath>
 #include <limits>
 
+#define CIM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 namespace cim::sim {
 
 namespace {
 
-using RowMatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 uint64_t splitmix(uint64_t& s) {
@@ -37,71 +41,154 @@ uint64_t mix_key(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
     return splitmix(s);
 }
 
-// A small counter-based Gaussian stream: the same key gives the same numbers on any
-// platform and thread count (std::normal_distribution is not specified bit for bit).
+// A counter-based Gaussian stream: the same key gives the same numbers on any platform
+// and thread count (std::normal_distribution is not specified bit for bit).
 class GaussStream {
 public:
     explicit GaussStream(uint64_t key) : state_(key) {}
     double next() {
-        if (have_spare_) {
-            have_spare_ = false;
-            return spare_;
-        }
         double u1 = (double(splitmix(state_) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
         double u2 = double(splitmix(state_) >> 11) * (1.0 / 9007199254740992.0);
-        double r = std::sqrt(-2.0 * std::log(u1));
-        spare_ = r * std::sin(2.0 * M_PI * u2);
-        have_spare_ = true;
-        return r * std::cos(2.0 * M_PI * u2);
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
     }
     double uniform() { return (double(splitmix(state_) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+    // n standard normals at once (Box-Muller on Eigen's vectorized log/cos/sin).
+    void fill(float* out, int64_t n) {
+        thread_local Eigen::ArrayXf u1, u2, rad, ang, cos_part, sin_part;
+        const int64_t half = (n + 1) / 2;
+        u1.resize(half);
+        u2.resize(half);
+        for (int64_t i = 0; i < half; ++i) {
+            const uint64_t r = splitmix(state_);
+            u1[i] = (float(uint32_t(r >> 40)) + 0.5f) * (1.0f / 16777216.0f);  // (0, 1)
+            u2[i] = float(uint32_t(r & 0xFFFFFF)) * (1.0f / 16777216.0f);      // [0, 1)
+        }
+        rad = (-2.0f * u1.log()).sqrt();
+        ang = u2 * float(2.0 * M_PI);
+        cos_part = rad * ang.cos();
+        sin_part = rad * ang.sin();
+        for (int64_t i = 0; i < half; ++i) {
+            out[2 * i] = cos_part[i];
+            if (2 * i + 1 < n) out[2 * i + 1] = sin_part[i];
+        }
+    }
 
 private:
     uint64_t state_;
-    double spare_ = 0;
-    bool have_spare_ = false;
 };
 
 struct ReadGroup {
-    int64_t r0, r1;  // rows [r0, r1) read together
-    int64_t array_row;  // which row tile (array) they belong to
+    int64_t r0, r1;     // rows [r0, r1) read together
+    int64_t array_row;  // the row tile (array) they belong to
 };
+
+// S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once.
+// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance).
+CIM_SIMD_CLONES
+void plane_sums(const float* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes, int dac_bits,
+                float* __restrict S, float* __restrict sq) {
+    std::fill(S, S + planes * J, 0.0f);
+    std::fill(sq, sq + planes, 0.0f);
+    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
+    for (int64_t k = 0; k < rows; ++k) {
+        const int32_t v = x[k];
+        if (v == 0) continue;
+        const float* __restrict g = G + k * J;
+        for (int p = 0; p < planes; ++p) {
+            const int32_t pv = (v >> (p * dac_bits)) & mask;
+            if (pv == 0) continue;
+            float* __restrict s = S + p * J;
+            const float f = float(pv);
+            sq[p] += f * f;
+            if (pv == 1)
+                for (int64_t j = 0; j < J; ++j) s[j] += g[j];
+            else
+                for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];
+        }
+    }
+}
+
+// One plane's reads through the ADC into per-column accumulators:
+// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + adc_noise[j]), lo, top).
+// Returns the number of clipped conversions.
+CIM_SIMD_CLONES
+int64_t convert_plane(const float* __restrict s, int64_t J, const float* __restrict inv_lsb, const float* __restrict lsb_w,
+                      float lo, float top, float offset, const float* __restrict adc_noise, float adc_sigma,
+                      const float* __restrict read_noise, float read_sigma, float ir_drop, float inv_full, double* __restrict acc) {
+    int64_t clipped = 0;
+    for (int64_t j = 0; j < J; ++j) {
+        float v = s[j];
+        if (ir_drop > 0) v = v / (1.0f + ir_drop * v * inv_full);
+        if (read_noise) v += read_sigma * read_noise[j];
+        float c = v * inv_lsb[j] + offset;
+        if (adc_noise) c += adc_sigma * adc_noise[j];
+        c = __builtin_rintf(c);
+        clipped += c > top;
+        c = std::min(std::max(c, lo), top);
+        acc[j] += double(c) * double(lsb_w[j]);
+    }
+    return clipped;
+}
+
+// No ADC (digital macros): the column sum itself.
+CIM_SIMD_CLONES
+void accumulate_plane(const float* __restrict s, int64_t J, const float* __restrict w, double* __restrict acc) {
+    for (int64_t j = 0; j < J; ++j) acc[j] += double(s[j]) * double(w[j]);
+}
 
 }  // namespace
 
 struct CrossbarLayer::Impl {
     // Device.
-    int cell_bits = 1, input_bits = 8, dac_bits = 1, planes = 8, adc_bits = 0;
+    int input_bits = 8, dac_bits = 1, planes = 8, adc_bits = 0;
     AdcRange adc_range = AdcRange::none;
     double dmax = 1, g_off = 0, g_on = 1;
     double read_sigma = 0, ir_drop = 0, adc_sigma = 0, adc_offset = 0;
     int64_t active_rows = 1;
-    bool ideal_cells = true;
+    bool ideal_cells = true, bipolar = false, signed_inputs = false;
     // Matrix.
     int64_t K = 0, J = 0, N = 0, cols_per_array = 0;
-    std::vector<int64_t> col_output, col_factor;
+    std::vector<int64_t> col_begin, col_end;
+    std::vector<double> col_factor;
     std::vector<ReadGroup> groups;
-    RowMatF G;        // K x J stored conductances (digit units)
-    RowMatD W_exact;  // K x N effective integer weights (exact path)
-    bool use_double = false;  // column sums may exceed float's exact integer range
-    // ADC: one range per (group, column) after calibration; full scale before.
-    std::vector<double> range;   // groups x J
-    std::vector<double> lsb;     // groups x J
-    std::vector<double> observed;  // calibration maxima, groups x J
+    std::vector<float> G;  // K x J stored conductances (digit units), row-major
+    RowMatD W_exact;       // K x N: what the digital side believes the array holds
+    // ADC, per (group, column).
+    std::vector<double> range;
+    std::vector<float> inv_lsb;     // groups x J
+    std::vector<float> lsb_weight;  // groups x planes x J: lsb x column factor x plane weight
+    std::vector<float> plain_weight;  // planes x J: column factor x plane weight (no ADC)
+    std::vector<double> observed;   // calibration maxima of |column sum|
+    float code_lo = 0, code_top = 0;
     bool exact_reads = false;
-    uint64_t read_key = 0;  // read-noise stream of this (seed, instance, layer)
+    uint64_t read_key = 0;
     mutable std::atomic<int64_t> conversions{0}, clipped{0};
+
+    double plane_weight(int p) const {
+        const double w = std::ldexp(1.0, p * dac_bits);
+        // Two's-complement inputs: the top bit weighs -2^(b-1) (bit-serial, one bit per cycle).
+        return (signed_inputs && p == planes - 1) ? -w : w;
+    }
 
     void set_ranges(const std::vector<double>& r) {
         range = r;
-        lsb.resize(range.size());
-        const double top = adc_bits > 0 ? std::ldexp(1.0, adc_bits) - 1 : 0;
-        for (size_t i = 0; i < range.size(); ++i) {
-            if (adc_range == AdcRange::none) lsb[i] = 0;
-            // Integer sums that fit the codes are read exactly with a unit LSB.
-            else if (ideal_cells && range[i] <= top) lsb[i] = 1;
-            else lsb[i] = std::max(range[i], 1e-12) / top;
-        }
+        const double top = adc_bits > 0 ? (bipolar ? std::ldexp(1.0, adc_bits - 1) - 1 : std::ldexp(1.0, adc_bits) - 1) : 0;
+        code_top = float(top);
+        code_lo = bipolar ? float(-top - 1) : 0.0f;
+        inv_lsb.assign(range.size(), 0.0f);
+        lsb_weight.assign(groups.size() * size_t(planes) * size_t(J), 0.0f);
+        for (size_t gi = 0; gi < groups.size(); ++gi)
+            for (int64_t j = 0; j < J; ++j) {
+                const size_t i = gi * size_t(J) + size_t(j);
+                double lsb = 0;
+                if (adc_range != AdcRange::none) {
+                    // Integer sums that fit the codes are read exactly with a unit LSB.
+                    lsb = (ideal_cells && range[i] <= top) ? 1.0 : std::max(range[i], 1e-12) / top;
+                    inv_lsb[i] = float(1.0 / lsb);
+                }
+                for (int p = 0; p < planes; ++p)
+                    lsb_weight[(gi * size_t(planes) + size_t(p)) * size_t(J) + size_t(j)] = float(lsb * col_factor[size_t(j)] * plane_weight(p));
+            }
     }
 
     double full_scale(const ReadGroup& g) const {
@@ -109,11 +196,18 @@ struct CrossbarLayer::Impl {
         return double(g.r1 - g.r0) * plane_max * g_on;
     }
 
-    template <class Scalar, class Visit>
-    void reads(const int32_t* x, int64_t V, Visit&& visit) const;
-
-    template <class Scalar>
-    void run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, uint64_t key) const;
+    // Column sums of one vector for every read group: calls visit(gi, S, sq).
+    template <class Visit>
+    void reads(const int32_t* xv, Visit&& visit) const {
+        thread_local std::vector<float> S, sq;
+        S.resize(size_t(planes * J));
+        sq.resize(size_t(planes));
+        for (size_t gi = 0; gi < groups.size(); ++gi) {
+            const ReadGroup& g = groups[gi];
+            plane_sums(G.data() + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, S.data(), sq.data());
+            visit(gi, S.data(), sq.data());
+        }
+    }
 };
 
 CrossbarLayer::~CrossbarLayer() = default;
@@ -122,8 +216,7 @@ CrossbarLayer::CrossbarLayer(CrossbarLayer&&) noexcept = default;
 CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t seed, uint64_t instance, uint64_t layer_id)
     : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
-    s.cell_bits = d.cell.bits;
-    s.dmax = std::ldexp(1.0, d.cell.bits) - 1;
+    s.dmax = d.weight.encoding == WeightEncoding::native_signed ? double(d.weight.clip) : std::ldexp(1.0, d.cell.bits) - 1;
     s.input_bits = d.input.bits;
     if (d.input.mode == InputMode::multi_bit) {
         s.dac_bits = d.input.bits;
@@ -132,6 +225,9 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         s.dac_bits = d.input.dac_bits;
         s.planes = (d.input.bits + d.input.dac_bits - 1) / d.input.dac_bits;
     }
+    s.signed_inputs = m.signed_inputs;
+    if (s.signed_inputs && s.dac_bits != 1 && s.planes > 1)
+        throw InputError(d.source_path + ": two's-complement inputs need input.dac_bits = 1 (the sign bit is its own cycle)");
     s.adc_range = d.array.adc.range;
     s.adc_bits = d.array.adc.bits;
     const double ratio = d.cell.on_off_ratio;
@@ -152,10 +248,18 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     s.J = m.cols;
     s.N = m.outputs;
     s.cols_per_array = m.cols_per_array > 0 ? m.cols_per_array : m.cols;
-    if (int64_t(m.digits.size()) != s.K * s.J || int64_t(m.col_output.size()) != s.J || int64_t(m.col_factor.size()) != s.J)
+    if (int64_t(m.digits.size()) != s.K * s.J || int64_t(m.col_output.size()) != s.J || int64_t(m.col_factor.size()) != s.J ||
+        (!m.col_output_end.empty() && int64_t(m.col_output_end.size()) != s.J))
         throw InternalError("ProgrammedMatrix sizes are inconsistent");
-    s.col_output = std::move(m.col_output);
-    s.col_factor = std::move(m.col_factor);
+    s.col_begin = m.col_output;
+    s.col_end.resize(size_t(s.J));
+    s.col_factor.resize(size_t(s.J));
+    for (int64_t j = 0; j < s.J; ++j) {
+        s.col_end[size_t(j)] = m.col_output_end.empty() ? m.col_output[size_t(j)] + 1 : m.col_output_end[size_t(j)];
+        s.col_factor[size_t(j)] = double(m.col_factor[size_t(j)]);
+        if (s.col_begin[size_t(j)] < 0 || s.col_end[size_t(j)] > s.N || s.col_end[size_t(j)] <= s.col_begin[size_t(j)])
+            throw InternalError("ProgrammedMatrix column output range out of bounds");
+    }
 
     // Read groups: arrays of usable_rows rows, each read max_active_rows rows at a time.
     const int64_t R = d.array.usable_rows;
@@ -163,17 +267,20 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         for (int64_t r0 = t0; r0 < std::min(s.K, t0 + R); r0 += s.active_rows)
             s.groups.push_back({r0, std::min({s.K, t0 + R, r0 + s.active_rows}), tile});
 
-    // Stored conductances of this chip instance.
+    // Stored conductances of this chip instance. A native signed cell (WTM2101) is a
+    // signed conductance (a device pair inside the cell); its noise scales with |g|.
     s.read_key = mix_key(seed, instance, layer_id, 0x0EAD0001);
-    s.G.resize(s.K, s.J);
+    s.G.resize(size_t(s.K * s.J));
     GaussStream rng(mix_key(seed, instance, layer_id, 0x5EED0001));
     for (int64_t k = 0; k < s.K; ++k)
         for (int64_t j = 0; j < s.J; ++j) {
-            const uint8_t digit = m.digits[size_t(k * s.J + j)];
-            if (digit > s.dmax) throw InternalError("cell digit exceeds 2^cell_bits - 1");
-            double g = s.g_off + digit;
+            const int digit = m.digits[size_t(k * s.J + j)];
+            if (digit < 0) s.bipolar = true;
+            if (std::abs(digit) > s.dmax) throw InternalError("cell digit exceeds the cell's range");
+            const double sign = digit < 0 ? -1.0 : 1.0;
+            double g = s.g_off + std::abs(digit);
             if (stuck) {
-                double u = rng.uniform();
+                const double u = rng.uniform();
                 if (u < d.noise.stuck_on_rate) g = s.g_on;
                 else if (u < d.noise.stuck_on_rate + d.noise.stuck_off_rate) g = s.g_off;
             }
@@ -182,23 +289,28 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
                                                                                             : d.noise.programming_sigma * s.dmax;
                 g += sigma * rng.next();
             }
-            g *= drift;
-            s.G(k, j) = float(std::max(g, 0.0));  // a conductance cannot go negative
+            g = std::max(g, 0.0) * drift;  // a conductance cannot go negative
+            s.G[size_t(k * s.J + j)] = float(sign * g);
         }
-    // Exact path weights: what the digital side believes the array holds.
     s.W_exact = RowMatD::Zero(s.K, s.N);
     for (int64_t k = 0; k < s.K; ++k)
-        for (int64_t j = 0; j < s.J; ++j) s.W_exact(k, s.col_output[size_t(j)]) += double(s.col_factor[size_t(j)]) * m.digits[size_t(k * s.J + j)];
+        for (int64_t j = 0; j < s.J; ++j) {
+            const double v = s.col_factor[size_t(j)] * m.digits[size_t(k * s.J + j)];
+            for (int64_t n = s.col_begin[size_t(j)]; n < s.col_end[size_t(j)]; ++n) s.W_exact(k, n) += v;
+        }
 
+    s.plain_weight.resize(size_t(s.planes * s.J));
+    for (int p = 0; p < s.planes; ++p)
+        for (int64_t j = 0; j < s.J; ++j) s.plain_weight[size_t(p * s.J + j)] = float(s.col_factor[size_t(j)] * s.plane_weight(p));
     std::vector<double> fs(s.groups.size() * size_t(s.J));
-    for (size_t gi = 0; gi < s.groups.size(); ++gi)
-        for (int64_t j = 0; j < s.J; ++j) fs[gi * size_t(s.J) + size_t(j)] = s.full_scale(s.groups[gi]);
-    s.set_ranges(fs);
     double largest = 0;
-    for (double f : fs) largest = std::max(largest, f);
-    s.use_double = largest >= double(1 << 24);
+    for (size_t gi = 0; gi < s.groups.size(); ++gi)
+        for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[gi * size_t(s.J) + size_t(j)] = s.full_scale(s.groups[gi]));
+    s.set_ranges(fs);
+    if (largest >= double(1 << 24) && (s.adc_range == AdcRange::none))
+        s.exact_reads = false;  // float column sums would round: leave to the checks below
     const bool adc_exact = s.adc_range == AdcRange::none ||
-                           (s.adc_range == AdcRange::full_scale && std::all_of(s.lsb.begin(), s.lsb.end(), [](double l) { return l == 1; }));
+                           (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
 }
 
@@ -206,83 +318,6 @@ bool CrossbarLayer::exact() const { return impl_->exact_reads; }
 int64_t CrossbarLayer::rows() const { return impl_->K; }
 int64_t CrossbarLayer::outputs() const { return impl_->N; }
 AdcStats CrossbarLayer::adc_stats() const { return {impl_->conversions.load(), impl_->clipped.load()}; }
-
-// Calls visit(group index, plane, V x J column sums) for every read.
-template <class Scalar, class Visit>
-void CrossbarLayer::Impl::reads(const int32_t* x, int64_t V, Visit&& visit) const {
-    using Mat = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    thread_local Mat P, S, Gs;
-    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
-    for (size_t gi = 0; gi < groups.size(); ++gi) {
-        const ReadGroup& g = groups[gi];
-        const int64_t rows = g.r1 - g.r0;
-        if constexpr (std::is_same_v<Scalar, float>) {
-            for (int p = 0; p < planes; ++p) {
-                P.resize(V, rows);
-                for (int64_t v = 0; v < V; ++v) {
-                    const int32_t* xr = x + v * K + g.r0;
-                    Scalar* pr = P.data() + v * rows;
-                    for (int64_t k = 0; k < rows; ++k) pr[k] = Scalar((xr[k] >> (p * dac_bits)) & mask);
-                }
-                S.noalias() = P * G.middleRows(g.r0, rows);
-                visit(gi, p, P, S);
-            }
-        } else {
-            Gs = G.middleRows(g.r0, rows).template cast<double>();
-            for (int p = 0; p < planes; ++p) {
-                P.resize(V, rows);
-                for (int64_t v = 0; v < V; ++v) {
-                    const int32_t* xr = x + v * K + g.r0;
-                    Scalar* pr = P.data() + v * rows;
-                    for (int64_t k = 0; k < rows; ++k) pr[k] = Scalar((xr[k] >> (p * dac_bits)) & mask);
-                }
-                S.noalias() = P * Gs;
-                visit(gi, p, P, S);
-            }
-        }
-    }
-}
-
-template <class Scalar>
-void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, uint64_t key) const {
-    std::fill(out, out + V * N, 0.0);
-    GaussStream rng(mix_key(key, chunk_id, 0x0EAD0002, 0));
-    const double top = adc_bits > 0 ? std::ldexp(1.0, adc_bits) - 1 : 0;
-    std::vector<double> plane_sq(static_cast<size_t>(V));
-    int64_t conv = 0, clip = 0;
-    reads<Scalar>(x, V, [&](size_t gi, int p, const auto& P, const auto& S) {
-        const double plane_weight = std::ldexp(1.0, p * dac_bits);
-        if (read_sigma > 0)
-            for (int64_t v = 0; v < V; ++v) plane_sq[size_t(v)] = double(P.row(v).squaredNorm());
-        const double* lsb_row = lsb.data() + gi * size_t(J);
-        for (int64_t v = 0; v < V; ++v) {
-            const auto* srow = S.data() + v * J;
-            double* orow = out + v * N;
-            const double read_noise = read_sigma > 0 ? read_sigma * dmax * std::sqrt(plane_sq[size_t(v)]) : 0.0;
-            for (int64_t j = 0; j < J; ++j) {
-                double s = double(srow[j]);
-                if (ir_drop > 0) s = s / (1.0 + ir_drop * (s / g_on) / double(active_rows));
-                if (read_noise > 0) s += read_noise * rng.next();
-                double reading = s;
-                if (adc_range != AdcRange::none) {
-                    const double l = lsb_row[j];
-                    double code = std::nearbyint(s / l + adc_offset + (adc_sigma > 0 ? adc_sigma * rng.next() : 0.0));
-                    if (code > top) {
-                        code = top;
-                        ++clip;
-                    } else if (code < 0) {
-                        code = 0;
-                    }
-                    ++conv;
-                    reading = code * l;
-                }
-                orow[col_output[size_t(j)]] += double(col_factor[size_t(j)]) * plane_weight * reading;
-            }
-        }
-    });
-    conversions += conv;
-    clipped += clip;
-}
 
 void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
@@ -299,20 +334,55 @@ void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk
 
 void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
-    if (s.use_double) s.run_planes<double>(x, V, out, chunk_id, s.read_key);
-    else s.run_planes<float>(x, V, out, chunk_id, s.read_key);
+    GaussStream rng(mix_key(s.read_key, chunk_id, 0, 0));
+    const bool noisy_read = s.read_sigma > 0, noisy_adc = s.adc_sigma > 0 && s.adc_range != AdcRange::none;
+    thread_local std::vector<double> col;
+    thread_local std::vector<float> z_read, z_adc;
+    col.resize(size_t(s.J));
+    if (noisy_read) z_read.resize(size_t(s.J));
+    if (noisy_adc) z_adc.resize(size_t(s.J));
+    int64_t conv = 0, clip = 0;
+    for (int64_t v = 0; v < V; ++v) {
+        std::fill(col.begin(), col.end(), 0.0);
+        s.reads(x + v * s.K, [&](size_t gi, const float* S, const float* sq) {
+            const ReadGroup& g = s.groups[gi];
+            const float inv_full = float(1.0 / (s.g_on * double(s.active_rows)));
+            for (int p = 0; p < s.planes; ++p) {
+                const float* sp = S + p * s.J;
+                if (s.adc_range == AdcRange::none) {
+                    accumulate_plane(sp, s.J, s.plain_weight.data() + p * s.J, col.data());
+                    continue;
+                }
+                // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
+                const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]))) : 0.0f;
+                if (noisy_read) rng.fill(z_read.data(), s.J);
+                if (noisy_adc) rng.fill(z_adc.data(), s.J);
+                clip += convert_plane(sp, s.J, s.inv_lsb.data() + gi * size_t(s.J),
+                                      s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J), s.code_lo, s.code_top,
+                                      float(s.adc_offset), noisy_adc ? z_adc.data() : nullptr, float(s.adc_sigma),
+                                      noisy_read ? z_read.data() : nullptr, rs, float(s.ir_drop), inv_full, col.data());
+                conv += s.J;
+            }
+            (void)g;
+        });
+        double* o = out + v * s.N;
+        std::fill(o, o + s.N, 0.0);
+        for (int64_t j = 0; j < s.J; ++j)
+            for (int64_t n = s.col_begin[size_t(j)]; n < s.col_end[size_t(j)]; ++n) o[n] += col[size_t(j)];
+    }
+    s.conversions += conv;
+    s.clipped += clip;
 }
 
 void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
     Impl& s = *impl_;
     if (s.observed.empty()) s.observed.assign(s.groups.size() * size_t(s.J), 0.0);
-    auto visit = [&](size_t gi, int, const auto&, const auto& S) {
-        double* obs = s.observed.data() + gi * size_t(s.J);
-        for (int64_t v = 0; v < V; ++v)
-            for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(S(v, j)));
-    };
-    if (s.use_double) s.reads<double>(x, V, visit);
-    else s.reads<float>(x, V, visit);
+    for (int64_t v = 0; v < V; ++v)
+        s.reads(x + v * s.K, [&](size_t gi, const float* S, const float*) {
+            double* obs = s.observed.data() + gi * size_t(s.J);
+            for (int p = 0; p < s.planes; ++p)
+                for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
+        });
 }
 
 void CrossbarLayer::finish_calibration() {

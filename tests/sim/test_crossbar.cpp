@@ -40,7 +40,7 @@ Fixture differential(int64_t K, int64_t N, uint64_t seed) {
                 for (int64_t k = 0; k < K; ++k) {
                     const int v = f.w[size_t(k * N + n)];
                     const int mag = (sign == 0) ? std::max(v, 0) : std::max(-v, 0);
-                    f.pm.digits[size_t(k * J + j)] = uint8_t((mag >> (2 * s)) & 3);
+                    f.pm.digits[size_t(k * J + j)] = int16_t((mag >> (2 * s)) & 3);
                 }
             }
     return f;

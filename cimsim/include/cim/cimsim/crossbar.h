@@ -24,10 +24,14 @@ namespace cim::sim {
 // split appears as twice the rows).
 struct ProgrammedMatrix {
     int64_t rows = 0, cols = 0, outputs = 0;
-    std::vector<uint8_t> digits;       // rows x cols, row-major, each < 2^cell_bits
-    std::vector<int64_t> col_output;   // cols
-    std::vector<int64_t> col_factor;   // cols
+    std::vector<int16_t> digits;       // rows x cols, row-major; < 2^cell_bits, or signed for native_signed cells
+    // Column j adds col_factor[j] x its reading to outputs [col_output[j], col_output_end[j]):
+    // one output for a weight column, all outputs of its array for an offset reference column.
+    std::vector<int64_t> col_output;      // cols
+    std::vector<int64_t> col_output_end;  // cols; empty: col_output + 1
+    std::vector<int64_t> col_factor;      // cols
     int64_t cols_per_array = 0;        // columns one array holds (for per-array ADC ranges); 0: all
+    bool signed_inputs = false;        // two's-complement input codes: the top input bit weighs negative
 };
 
 // Where each ADC's range came from and how often it clipped.
