@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <unistd.h>
 
 namespace cim::cli {
 
@@ -26,6 +27,27 @@ int guarded_main(const char* tool, const std::function<int()>& body) {
         fmt::print(stderr, "{}: internal error (a bug in cimforge, please report it): {}\n", tool, e.what());
         return kExitInternal;
     }
+}
+
+ProgressBar::ProgressBar(std::string label, bool enabled)
+    : label_(std::move(label)), enabled_(enabled && isatty(2)), start_(std::chrono::steady_clock::now()), last_(start_) {}
+
+void ProgressBar::update(int64_t done, int64_t total) {
+    if (!enabled_ || total <= 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double frac = double(done) / double(total);
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+    const int width = 30, fill = int(frac * width + 0.5);
+    fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {}/{} ETA {:.0f} s  ", label_, std::string(size_t(fill), '#'),
+               std::string(size_t(width - fill), '.'), 100 * frac, done, total, eta);
+    std::fflush(stderr);
+}
+
+void ProgressBar::finish() {
+    if (enabled_) fmt::print(stderr, "\r{}\r", std::string(80, ' '));
 }
 
 }  // namespace cim::cli

@@ -1,13 +1,30 @@
 // What every cimforge command-line tool shares: error handling and exit codes.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
+#include <string>
 
 namespace cim::cli {
 
 // Runs a tool's body: InputError -> message on stderr, exit 2; InternalError or
 // any other exception -> "internal error" report, exit 3. Never lets one escape.
 int guarded_main(const char* tool, const std::function<int()>& body);
+
+// A progress bar with ETA on stderr, drawn only when stderr is a terminal (so logs
+// and pipes stay clean); `done` is updated from one thread.
+class ProgressBar {
+public:
+    explicit ProgressBar(std::string label, bool enabled = true);
+    void update(int64_t done, int64_t total);
+    void finish();
+
+private:
+    std::string label_;
+    bool enabled_;
+    std::chrono::steady_clock::time_point start_, last_;
+};
 
 // Exit codes of the command-line contract.
 inline constexpr int kExitOk = 0;

@@ -422,6 +422,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
 
     // ---- per layer ----
     rep.layers.resize(m.layers.size());
+    double shared_array_ns = 0;  // array time of layers that share arrays (multi_layer devices)
     for (size_t n = 0; n < m.layers.size(); ++n) {
         const LayerMapping& L = m.layers[n];
         const Node& node = g.nodes[n];
@@ -501,6 +502,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
             busy[idx(CC::array_read)] = n_cycles * v.t_read;
             busy[idx(CC::adc)] = n_cycles * conv * v.t_adc;
             array_path_ns = n_cycles * v.cycle_ns(e.cols_max);
+            if (shared) shared_array_ns += array_path_ns;
             const double u = units[n];
             buf_in_ns = V * B * e.in_bytes * v.t_buf / u;
             buf_out_ns = V * B * e.out_bytes * v.t_buf / u;
@@ -619,6 +621,16 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
         stage_sum += lc.stage_s;
         rep.ops += lc.ops;
     }
+    // Layers that share arrays cannot overlap there: the shared arrays' total time bounds the pipeline.
+    if (shared && m.arrays_used > 0) {
+        const double bound = shared_array_ns * 1e-9 / B / double(m.arrays_used);
+        if (bound > stage_max) {
+            stage_max = bound;
+            rep.notes.push_back(fmt::format("layers share arrays (array.multi_layer): the layer pipeline is bounded by "
+                                            "the arrays' total busy time, {:.4g} s per inference",
+                                            bound));
+        }
+    }
     rep.area = area_items(v, chips_present);
     rep.area_mm2 = chips_present * v.chip_um2() * 1e-6;
     if (host_missing)
@@ -658,9 +670,12 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
     return rep;
 }
 
-PeakFigures peak_figures(const DeviceSpec& d) {
+PeakFigures peak_figures(const DeviceSpec& d, const LayerDensity& density) {
     const Dev v(d);
     PeakFigures p;
+    const double r_in = density.input_density.value_or(d.energy.reference_input_density) / d.energy.reference_input_density;
+    const double r_cell =
+        r_in * density.weight_density.value_or(d.energy.reference_weight_density) / d.energy.reference_weight_density;
     p.info = component_info(v);
     // One array on a full tile: every usable row, every usable column holding weights.
     const double rows = v.R, cols = v.C;
@@ -676,8 +691,8 @@ PeakFigures peak_figures(const DeviceSpec& d) {
     const double conv = v.has_adc ? col_reads : 0;
     const double in_b = rows * v.in_bytes, out_b = outputs * v.out_bytes, dig_ops = outputs;
     std::array<double, kCostComponents> e_pj{};
-    e_pj[idx(CC::array_read)] = col_reads * v.e_col + cells * v.e_cell;
-    e_pj[idx(CC::row_drive)] = row_drives * v.e_row;
+    e_pj[idx(CC::array_read)] = col_reads * v.e_col + cells * v.e_cell * r_cell;
+    e_pj[idx(CC::row_drive)] = row_drives * v.e_row * r_in;
     e_pj[idx(CC::adc)] = conv * v.e_adc;
     e_pj[idx(CC::shift_add)] = col_reads * v.e_sa;
     p.macro_energy_per_vector_j = (e_pj[0] + e_pj[1] + e_pj[2] + e_pj[3]) * 1e-12;

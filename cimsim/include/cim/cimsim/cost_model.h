@@ -147,7 +147,8 @@ struct PeakFigures {
     std::array<ComponentInfo, kCostComponents> info{};
     std::array<AreaItem, kAreaComponents> area{};  // one chip
 };
-PeakFigures peak_figures(const DeviceSpec& d);
+// `density` replaces the YAML's reference densities (e.g. to sweep a macro's data dependence).
+PeakFigures peak_figures(const DeviceSpec& d, const LayerDensity& density = {});
 
 // Activation statistics from a JSON file:
 //   {"input_density": 0.3, "weight_density": 0.4,

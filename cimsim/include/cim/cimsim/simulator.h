@@ -1,0 +1,84 @@
+// The functional simulator: the quantizer's integer program with every
+// weight-stationary layer read through modelled crossbars (cim/cimsim/crossbar.h),
+// Monte-Carlo over chip instances, accuracy with a confidence interval, and the
+// error each layer adds. See docs/simulator.md.
+#pragma once
+
+#include <cim/cimsim/crossbar.h>
+#include <cim/quant/program.h>
+#include <cim/quant/quantizer.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace cim::sim {
+
+// An MvmBackend that programs every QuantLayer's cell digits onto crossbars of one
+// chip instance and reads them with the device's non-idealities.
+class CrossbarBackend : public quant::MvmBackend {
+public:
+    CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance);
+
+    void mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
+             const quant::MvmContext& ctx) override;
+
+    // Calibrated ADC ranges: while calibrating, mvm() observes column sums and returns the
+    // exact result (so activations follow the integer program); finish fixes the ranges.
+    void begin_calibration() { calibrating_ = true; }
+    void finish_calibration();
+
+    // Per layer: error energy of the simulated accumulators against the exact ones on the same
+    // inputs, and ADC statistics.
+    struct LayerStats {
+        std::string name;
+        double signal = 0, error = 0;  // sums of squares
+        int64_t conversions = 0, clipped = 0;
+        double snr_db() const;
+    };
+    std::vector<LayerStats> layer_stats() const;
+    bool all_exact() const;
+
+    // Builds the programmed matrix of one group (exposed for tests).
+    static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device);
+
+private:
+    const quant::QuantizedModel& model_;
+    std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][group]
+    std::vector<std::string> names_;
+    bool calibrating_ = false;
+    quant::ExactMvmBackend exact_;
+    mutable std::mutex mutex_;
+    std::vector<double> signal_, error_;
+};
+
+struct SimOptions {
+    uint64_t seed = 1;
+    int instances = 1;
+    int64_t batch = 250;                      // images per executor call
+    int calibration_images = 256;             // for calibrated ADC ranges (from the training set)
+    std::function<void(int64_t done, int64_t total)> progress;  // images simulated so far
+};
+
+struct SimResult {
+    int64_t images = 0;
+    int instances = 0;
+    double float_accuracy = 0, quant_accuracy = 0;  // float graph; integer program (ideal arrays)
+    std::vector<double> instance_accuracy;
+    double mean_accuracy = 0, ci95_half_width = 0;  // Student-t interval over instances (0 for one instance)
+    std::vector<CrossbarBackend::LayerStats> layers; // summed over instances
+    bool exact = false;                             // every read was exact (identity expected)
+    double seconds = 0;
+};
+
+// Simulates `instances` chip instances on the labelled test data. `calibration` is drawn
+// from the training set (used for calibrated ADC ranges).
+SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device, const quant::LabeledData& test,
+                   const Tensor& calibration, double float_accuracy, double quant_accuracy, const SimOptions& options);
+
+// 95% two-sided Student-t half width for the mean of `values`.
+double ci95_half_width(const std::vector<double>& values);
+
+}  // namespace cim::sim

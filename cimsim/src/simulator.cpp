@@ -1,0 +1,209 @@
+#include <cim/cimsim/simulator.h>
+#include <cim/error.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace cim::sim {
+
+double CrossbarBackend::LayerStats::snr_db() const {
+    if (error <= 0) return INFINITY;
+    return 10.0 * std::log10(signal / error);
+}
+
+ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, const DeviceSpec& d) {
+    const quant::CellDigits& cd = L.digits;
+    const int64_t rows = L.rows(), N = L.N, cpo = cd.columns_per_output;
+    const int64_t refs = int64_t(cd.reference_digit.size());
+    const int64_t P = (int64_t(d.array.usable_cols) - refs) / cpo;  // outputs per array, as the mapper tiles
+    if (P < 1) throw InputError(d.source_path + ": an array cannot hold one output");
+    const int64_t tiles = (N + P - 1) / P;
+    ProgrammedMatrix pm;
+    pm.rows = rows;
+    pm.outputs = N;
+    pm.cols = N * cpo + tiles * refs;
+    pm.cols_per_array = P * cpo + refs;
+    pm.signed_inputs = L.input.realization == quant::InputRealization::twos_complement;
+    pm.digits.assign(size_t(rows * pm.cols), 0);
+    int64_t j = 0;
+    for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t n0 = t * P, n1 = std::min(N, n0 + P);
+        for (int64_t n = n0; n < n1; ++n)
+            for (int64_t c = 0; c < cpo; ++c, ++j) {
+                pm.col_output.push_back(n);
+                pm.col_output_end.push_back(n + 1);
+                pm.col_factor.push_back(cd.column_weight[size_t(c)]);
+                for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = L.digit(g, r, n, int(c));
+            }
+        for (int64_t c = 0; c < refs; ++c, ++j) {  // offset encoding: one reference set per array
+            pm.col_output.push_back(n0);
+            pm.col_output_end.push_back(n1);
+            pm.col_factor.push_back(cd.reference_weight[size_t(c)]);
+            for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = cd.reference_digit[size_t(c)];
+        }
+    }
+    return pm;
+}
+
+CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance)
+    : model_(model) {
+    for (size_t li = 0; li < model.layers.size(); ++li) {
+        const quant::QuantLayer& L = model.layers[li];
+        std::vector<CrossbarLayer> groups;
+        for (int64_t g = 0; g < L.groups; ++g)
+            groups.emplace_back(device, program(L, int(g), device), seed, instance, uint64_t(li) * 65536 + uint64_t(g));
+        layers_.push_back(std::move(groups));
+        names_.push_back(L.name);
+    }
+    signal_.assign(layers_.size(), 0.0);
+    error_.assign(layers_.size(), 0.0);
+}
+
+bool CrossbarBackend::all_exact() const {
+    for (const auto& l : layers_)
+        for (const auto& g : l)
+            if (!g.exact()) return false;
+    return true;
+}
+
+void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
+                          const quant::MvmContext& ctx) {
+    const size_t li = size_t(&layer - model_.layers.data());
+    CIM_INTERNAL_CHECK(li < layers_.size(), "layer not from this model");
+    CrossbarLayer& xb = layers_[li][size_t(group)];
+    if (calibrating_) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            xb.observe_for_calibration(x, vectors);
+        }
+        exact_.mvm(layer, group, x, vectors, acc, ctx);
+        return;
+    }
+    thread_local std::vector<double> out;
+    thread_local std::vector<int64_t> ref;
+    out.resize(size_t(vectors * layer.N));
+    // The read-noise stream is keyed by the first image of the call and the group,
+    // so results do not depend on which thread runs which images.
+    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item) * 4096 + uint64_t(group));
+    if (xb.exact()) {
+        for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
+        return;
+    }
+    ref.resize(size_t(vectors * layer.N));
+    exact_.mvm(layer, group, x, vectors, ref.data(), ctx);
+    double sig = 0, err = 0;
+    for (int64_t i = 0; i < vectors * layer.N; ++i) {
+        acc[i] = std::llround(out[size_t(i)]);
+        const double e = out[size_t(i)] - double(ref[size_t(i)]);
+        sig += double(ref[size_t(i)]) * double(ref[size_t(i)]);
+        err += e * e;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    signal_[li] += sig;
+    error_[li] += err;
+}
+
+void CrossbarBackend::finish_calibration() {
+    for (auto& l : layers_)
+        for (auto& g : l) g.finish_calibration();
+    calibrating_ = false;
+}
+
+std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {
+    std::vector<LayerStats> out;
+    for (size_t li = 0; li < layers_.size(); ++li) {
+        LayerStats s;
+        s.name = names_[li];
+        s.signal = signal_[li];
+        s.error = error_[li];
+        for (const auto& g : layers_[li]) {
+            AdcStats a = g.adc_stats();
+            s.conversions += a.conversions;
+            s.clipped += a.clipped;
+        }
+        out.push_back(s);
+    }
+    return out;
+}
+
+double ci95_half_width(const std::vector<double>& v) {
+    const size_t n = v.size();
+    if (n < 2) return 0;
+    double mean = 0;
+    for (double x : v) mean += x;
+    mean /= double(n);
+    double var = 0;
+    for (double x : v) var += (x - mean) * (x - mean);
+    var /= double(n - 1);
+    // Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom, then the normal limit.
+    static const double t975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                  2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                  2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+    const size_t df = n - 1;
+    const double t = df <= 30 ? t975[df - 1] : 1.96;
+    return t * std::sqrt(var / double(n));
+}
+
+SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device, const quant::LabeledData& test,
+                   const Tensor& calibration, double float_accuracy, double quant_accuracy, const SimOptions& opt) {
+    const auto t0 = std::chrono::steady_clock::now();
+    SimResult r;
+    r.images = int64_t(test.labels.size());
+    r.instances = opt.instances;
+    r.float_accuracy = float_accuracy;
+    r.quant_accuracy = quant_accuracy;
+    r.exact = true;
+    const bool calibrated = device.array.adc.range == AdcRange::calibrated_layer ||
+                            device.array.adc.range == AdcRange::calibrated_array ||
+                            device.array.adc.range == AdcRange::calibrated_column;
+    int64_t done = 0;
+    const int64_t total = r.images * opt.instances;
+    for (int inst = 0; inst < opt.instances; ++inst) {
+        CrossbarBackend backend(model, device, opt.seed, uint64_t(inst));
+        quant::RunOptions ro;
+        ro.backend = &backend;
+        if (calibrated && calibration.numel() > 0) {
+            backend.begin_calibration();
+            const int64_t n = calibration.shape[0];
+            for (int64_t b = 0; b < n; b += opt.batch) {
+                ro.first_item = b;
+                quant::run_program(model, {quant::slice_items(calibration, b, std::min(n, b + opt.batch))}, ro);
+            }
+            backend.finish_calibration();
+        }
+        int64_t correct = 0;
+        for (int64_t b = 0; b < r.images; b += opt.batch) {
+            const int64_t e = std::min(r.images, b + opt.batch);
+            ro.first_item = b;
+            auto out = quant::run_program(model, {quant::slice_items(test.inputs, b, e)}, ro);
+            const Tensor& logits = out[0];
+            const int64_t classes = logits.numel() / (e - b);
+            for (int64_t i = 0; i < e - b; ++i) {
+                const float* row = logits.f.data() + i * classes;
+                const int64_t pred = std::max_element(row, row + classes) - row;
+                correct += pred == test.labels[size_t(b + i)];
+            }
+            done += e - b;
+            if (opt.progress) opt.progress(done, total);
+        }
+        r.instance_accuracy.push_back(double(correct) / double(r.images));
+        r.exact = r.exact && backend.all_exact();
+        auto stats = backend.layer_stats();
+        if (r.layers.empty()) r.layers = stats;
+        else
+            for (size_t i = 0; i < stats.size(); ++i) {
+                r.layers[i].signal += stats[i].signal;
+                r.layers[i].error += stats[i].error;
+                r.layers[i].conversions += stats[i].conversions;
+                r.layers[i].clipped += stats[i].clipped;
+            }
+    }
+    for (double a : r.instance_accuracy) r.mean_accuracy += a;
+    r.mean_accuracy /= double(std::max<size_t>(1, r.instance_accuracy.size()));
+    r.ci95_half_width = ci95_half_width(r.instance_accuracy);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+}  // namespace cim::sim

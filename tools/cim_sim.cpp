@@ -1,0 +1,247 @@
+// cim-sim: how much accuracy survives the analog hardware. Quantizes the network for
+// the device (calibrated on the training set), runs the integer program with every
+// weight-stationary layer read through modelled crossbars, Monte-Carlo over chip
+// instances, and reports accuracy with a 95 % confidence interval and the error
+// each layer adds. --study sweeps one or two device fields.
+#include "cli_common.h"
+#include "line_plot.h"
+
+#include <cim/cimsim/simulator.h>
+#include <cim/device/device_spec.h>
+#include <cim/ir/onnx_import.h>
+#include <cim/models/fashion_mnist.h>
+#include <cim/quant/quantizer.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+using namespace cim;
+using json = nlohmann::json;
+
+namespace {
+
+struct Axis {
+    std::string path;
+    std::vector<std::string> values;  // as --set text
+    std::vector<double> numbers;
+};
+
+// PATH=START:STOP[:STEP], or PATH=a,b,c.
+Axis parse_study(const std::string& spec) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw InputError("--study " + spec + ": expected PATH=START:STOP[:STEP] or PATH=V1,V2,... (e.g. array.adc.bits=3:8)");
+    Axis a;
+    a.path = spec.substr(0, eq);
+    const std::string rhs = spec.substr(eq + 1);
+    auto num = [&](const std::string& t) {
+        try {
+            size_t used = 0;
+            double v = std::stod(t, &used);
+            if (used != t.size()) throw std::invalid_argument(t);
+            return v;
+        } catch (const std::exception&) {
+            throw InputError("--study " + spec + ": '" + t + "' is not a number");
+        }
+    };
+    if (rhs.find(':') != std::string::npos) {
+        std::vector<std::string> parts;
+        size_t p = 0, q;
+        while ((q = rhs.find(':', p)) != std::string::npos) {
+            parts.push_back(rhs.substr(p, q - p));
+            p = q + 1;
+        }
+        parts.push_back(rhs.substr(p));
+        if (parts.size() < 2 || parts.size() > 3) throw InputError("--study " + spec + ": expected START:STOP[:STEP]");
+        const double start = num(parts[0]), stop = num(parts[1]);
+        const bool ints = std::floor(start) == start && std::floor(stop) == stop && (parts.size() < 3 || std::floor(num(parts[2])) == num(parts[2]));
+        const double step = parts.size() == 3 ? num(parts[2]) : (ints ? 1.0 : (stop - start) / 10.0);
+        if (step == 0 || (stop - start) / step < 0) throw InputError("--study " + spec + ": the step does not lead from START to STOP");
+        const int64_t count = int64_t(std::floor((stop - start) / step + 1e-9)) + 1;
+        if (count > 1000) throw InputError("--study " + spec + ": " + std::to_string(count) + " points; at most 1000");
+        for (int64_t i = 0; i < count; ++i) {
+            const double v = start + double(i) * step;
+            a.numbers.push_back(v);
+            a.values.push_back(ints ? std::to_string(int64_t(std::llround(v))) : fmt::format("{:.6g}", v));
+        }
+    } else {
+        size_t p = 0, q;
+        std::string rest = rhs + ",";
+        while ((q = rest.find(',', p)) != std::string::npos) {
+            std::string t = rest.substr(p, q - p);
+            if (!t.empty()) {
+                a.values.push_back(t);
+                a.numbers.push_back(num(t));
+            }
+            p = q + 1;
+        }
+    }
+    if (a.values.empty()) throw InputError("--study " + spec + ": no values");
+    return a;
+}
+
+Tensor images_tensor(const models::ImageSet& s) {
+    Tensor t(ElemType::Float, {int64_t(s.count), 1, int64_t(s.rows), int64_t(s.cols)});
+    t.f = s.pixels;
+    return t;
+}
+
+json result_json(const sim::SimResult& r) {
+    json layers = json::array();
+    for (const auto& l : r.layers) {
+        const double snr = l.snr_db();
+        layers.push_back({{"name", l.name},
+                          {"snr_db", std::isfinite(snr) ? json(snr) : json(nullptr)},
+                          {"exact", !(l.error > 0)},
+                          {"adc_conversions", l.conversions},
+                          {"adc_clipped_fraction", l.conversions ? double(l.clipped) / double(l.conversions) : 0.0}});
+    }
+    return {{"accuracy", r.mean_accuracy},
+            {"accuracy_ci95", {r.mean_accuracy - r.ci95_half_width, r.mean_accuracy + r.ci95_half_width}},
+            {"float_accuracy", r.float_accuracy},
+            {"quant_accuracy", r.quant_accuracy},
+            {"images", r.images},
+            {"instances", r.instances},
+            {"instance_accuracy", r.instance_accuracy},
+            {"exact", r.exact},
+            {"seconds", r.seconds},
+            {"layers", layers}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cli::guarded_main("cim-sim", [&]() -> int {
+        CLI::App app{"cim-sim: simulate a quantized network on a CIM device's crossbars (ADC, noise, variation,\n"
+                     "stuck cells, drift, IR drop) over a real dataset and report the accuracy that survives."};
+        std::string model_path, device_name, dataset = "fashion-mnist", dataset_dir = models::default_fashion_mnist_dir();
+        std::string out_csv, plot_path;
+        std::vector<std::string> sets, studies;
+        int64_t limit = -1;
+        int instances = 1, calib = -1;
+        uint64_t seed = 1;
+        bool as_json = false, quiet = false;
+        app.add_option("model", model_path, "ONNX model file")->required();
+        app.add_option("--device", device_name, "device YAML path or bundled name")->required();
+        app.add_option("--dataset", dataset, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
+        app.add_option("--dataset-dir", dataset_dir, "folder with the Fashion-MNIST IDX .gz files");
+        app.add_option("--limit", limit, "simulate only the first N test images")->check(CLI::PositiveNumber);
+        app.add_option("--instances", instances, "chip instances (Monte-Carlo over device variation)")->check(CLI::Range(1, 10000));
+        app.add_option("--seed", seed, "seed of every random draw (device variation, read noise, calibration split)");
+        app.add_option("--calibration", calib, "calibration images from the training set (default: the device's quant.calibration_samples)")
+            ->check(CLI::Range(1, 60000));
+        app.add_option("--set", sets, "override a device field, e.g. --set noise.programming_sigma=0.05 (repeatable)");
+        app.add_option("--study", studies, "sweep a device field: PATH=START:STOP[:STEP] or PATH=V1,V2 (one or two)");
+        app.add_option("--out", out_csv, "CSV file for --study (default study.csv)");
+        app.add_option("--plot", plot_path, "SVG plot for --study (default: the CSV name with .svg)");
+        app.add_flag("--json", as_json, "print one JSON object on stdout");
+        app.add_flag("--quiet", quiet, "no progress bar");
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            int code = app.exit(e);
+            return code == 0 ? 0 : cli::kExitBadInput;
+        }
+        if (studies.size() > 2) throw InputError("--study: at most two axes");
+        std::vector<Axis> axes;
+        for (const auto& s : studies) axes.push_back(parse_study(s));
+
+        DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
+        for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
+        Graph graph = import_onnx(model_path);
+        models::ImageSet test_set = models::load_fashion_mnist(dataset_dir, models::Split::Test, limit > 0 ? int(limit) : -1);
+        quant::LabeledData test{images_tensor(test_set), test_set.labels};
+        const int calib_count = calib > 0 ? calib : base.quant.calibration_samples;
+        Tensor calibration = images_tensor(models::calibration_split(dataset_dir, calib_count, seed));
+        const double float_acc = quant::accuracy(quant::float_forward(graph), test);
+
+        auto run_point = [&](const DeviceSpec& device, const std::string& label) {
+            auto qr = quant::quantize(graph, device, {calibration}, quant::QuantOptions::from_device(device));
+            const double q_acc = quant::accuracy(quant::quant_forward(qr.model), test);
+            cli::ProgressBar bar(label, !quiet);
+            sim::SimOptions so;
+            so.seed = seed;
+            so.instances = instances;
+            so.progress = [&](int64_t d, int64_t t) { bar.update(d, t); };
+            auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
+            bar.finish();
+            return r;
+        };
+
+        if (axes.empty()) {
+            sim::SimResult r = run_point(base, "simulating");
+            if (as_json) {
+                json j = result_json(r);
+                j["model"] = model_path;
+                j["device"] = base.name;
+                j["overrides"] = sets;
+                j["seed"] = seed;
+                fmt::print("{}\n", j.dump(2));
+                return cli::kExitOk;
+            }
+            fmt::print("{} on {}: {} test images, {} chip instance(s), seed {}\n\n", model_path, base.name, r.images, r.instances, seed);
+            fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
+            for (const auto& l : r.layers) {
+                const double snr = l.snr_db();
+                fmt::print("{:<36} {:>10} {:>13.3f}% {:>12}\n", l.name.size() > 36 ? l.name.substr(0, 33) + "..." : l.name,
+                           std::isfinite(snr) ? fmt::format("{:.1f}", snr) : "exact",
+                           l.conversions ? 100.0 * double(l.clipped) / double(l.conversions) : 0.0, l.conversions);
+            }
+            fmt::print("\nfloat accuracy      {:.2f}%\n", 100 * r.float_accuracy);
+            fmt::print("quantized (ideal)   {:.2f}%\n", 100 * r.quant_accuracy);
+            if (r.instances > 1)
+                fmt::print("simulated           {:.2f}% ± {:.2f}% (95% CI over {} instances)\n", 100 * r.mean_accuracy,
+                           100 * r.ci95_half_width, r.instances);
+            else
+                fmt::print("simulated           {:.2f}%\n", 100 * r.mean_accuracy);
+            fmt::print("({:.1f} s{})\n", r.seconds, r.exact ? "; every read exact: equals the integer program" : "");
+            return cli::kExitOk;
+        }
+
+        // Study: one row per point, written as it finishes.
+        if (out_csv.empty()) out_csv = "study.csv";
+        if (plot_path.empty()) plot_path = out_csv.substr(0, out_csv.rfind('.')) + ".svg";
+        std::ofstream csv(out_csv);
+        if (!csv) throw InputError(out_csv + ": cannot write");
+        csv << axes[0].path << (axes.size() > 1 ? "," + axes[1].path : "")
+            << ",accuracy,ci95_low,ci95_high,quant_accuracy,float_accuracy,instances,images\n";
+        std::vector<cli::Series> series;
+        const size_t outer = axes.size() > 1 ? axes[1].values.size() : 1;
+        json points = json::array();
+        for (size_t o = 0; o < outer; ++o) {
+            cli::Series s;
+            s.label = axes.size() > 1 ? axes[1].path + "=" + axes[1].values[o] : "accuracy";
+            for (size_t i = 0; i < axes[0].values.size(); ++i) {
+                auto point_sets = sets;
+                point_sets.push_back(axes[0].path + "=" + axes[0].values[i]);
+                if (axes.size() > 1) point_sets.push_back(axes[1].path + "=" + axes[1].values[o]);
+                DeviceSpec d = load_device(device_name, point_sets);
+                std::string label = axes[0].path + "=" + axes[0].values[i] + (axes.size() > 1 ? " " + axes[1].path + "=" + axes[1].values[o] : "");
+                sim::SimResult r = run_point(d, label);
+                csv << axes[0].values[i] << (axes.size() > 1 ? "," + axes[1].values[o] : "") << ","
+                    << fmt::format("{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{},{}\n", r.mean_accuracy, r.mean_accuracy - r.ci95_half_width,
+                                   r.mean_accuracy + r.ci95_half_width, r.quant_accuracy, r.float_accuracy, r.instances, r.images);
+                csv.flush();
+                s.x.push_back(axes[0].numbers[i]);
+                s.y.push_back(r.mean_accuracy);
+                s.err.push_back(r.ci95_half_width);
+                json pj = result_json(r);
+                pj[axes[0].path] = axes[0].values[i];
+                if (axes.size() > 1) pj[axes[1].path] = axes[1].values[o];
+                points.push_back(pj);
+                if (!as_json)
+                    fmt::print("{:<48} accuracy {:.2f}% ± {:.2f}%\n", label, 100 * r.mean_accuracy, 100 * r.ci95_half_width);
+            }
+            series.push_back(s);
+        }
+        std::ofstream(plot_path) << cli::line_plot_svg(fmt::format("{} on {}", model_path.substr(model_path.rfind('/') + 1), base.name),
+                                                       axes[0].path, "accuracy (95% CI over instances)", series);
+        if (as_json) fmt::print("{}\n", json{{"model", model_path}, {"device", base.name}, {"csv", out_csv}, {"plot", plot_path}, {"points", points}}.dump(2));
+        else fmt::print("wrote {} and {}\n", out_csv, plot_path);
+        return cli::kExitOk;
+    });
+}
