@@ -114,58 +114,65 @@ struct ReadGroup {
 };
 
 // S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once.
-// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance).
-CIM_SIMD_CLONES
-void plane_sums(const float* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes, int dac_bits,
-                float* __restrict S, float* __restrict sq) {
-    std::fill(S, S + planes * J, 0.0f);
-    std::fill(sq, sq + planes, 0.0f);
-    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
-    for (int64_t k = 0; k < rows; ++k) {
-        const int32_t v = x[k];
-        if (v == 0) continue;
-        const float* __restrict g = G + k * J;
-        for (int p = 0; p < planes; ++p) {
-            const int32_t pv = (v >> (p * dac_bits)) & mask;
-            if (pv == 0) continue;
-            float* __restrict s = S + p * J;
-            const float f = float(pv);
-            sq[p] += f * f;
-            if (pv == 1)
-                for (int64_t j = 0; j < J; ++j) s[j] += g[j];
-            else
-                for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];
-        }
+// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). Defined for float (column
+// sums below 2^24 are exact) and double (larger sums, e.g. multi-bit inputs on 8-bit cells).
+#define CIM_DEFINE_PLANE_SUMS(T)                                                                              \
+    CIM_SIMD_CLONES                                                                                           \
+    void plane_sums(const T* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes,  \
+                    int dac_bits, T* __restrict S, float* __restrict sq) {                                    \
+        std::fill(S, S + planes * J, T(0));                                                                   \
+        std::fill(sq, sq + planes, 0.0f);                                                                     \
+        const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);                                           \
+        for (int64_t k = 0; k < rows; ++k) {                                                                  \
+            const int32_t v = x[k];                                                                           \
+            if (v == 0) continue;                                                                             \
+            const T* __restrict g = G + k * J;                                                                \
+            for (int p = 0; p < planes; ++p) {                                                                \
+                const int32_t pv = (v >> (p * dac_bits)) & mask;                                              \
+                if (pv == 0) continue;                                                                        \
+                T* __restrict s = S + p * J;                                                                  \
+                const T f = T(pv);                                                                            \
+                sq[p] += float(f * f);                                                                        \
+                if (pv == 1)                                                                                  \
+                    for (int64_t j = 0; j < J; ++j) s[j] += g[j];                                             \
+                else                                                                                          \
+                    for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];                                         \
+            }                                                                                                 \
+        }                                                                                                     \
     }
-}
+CIM_DEFINE_PLANE_SUMS(float)
+CIM_DEFINE_PLANE_SUMS(double)
 
 // One plane's reads through the ADC into per-column accumulators:
 // acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + adc_noise[j]), lo, top).
 // Returns the number of clipped conversions.
-CIM_SIMD_CLONES
-int64_t convert_plane(const float* __restrict s, int64_t J, const float* __restrict inv_lsb, const float* __restrict lsb_w,
-                      float lo, float top, float offset, const float* __restrict adc_noise, float adc_sigma,
-                      const float* __restrict read_noise, float read_sigma, float ir_drop, float inv_full, double* __restrict acc) {
-    int64_t clipped = 0;
-    for (int64_t j = 0; j < J; ++j) {
-        float v = s[j];
-        if (ir_drop > 0) v = v / (1.0f + ir_drop * v * inv_full);
-        if (read_noise) v += read_sigma * read_noise[j];
-        float c = v * inv_lsb[j] + offset;
-        if (adc_noise) c += adc_sigma * adc_noise[j];
-        c = __builtin_rintf(c);
-        clipped += c > top;
-        c = std::min(std::max(c, lo), top);
-        acc[j] += double(c) * double(lsb_w[j]);
+#define CIM_DEFINE_CONVERT(T)                                                                                  \
+    CIM_SIMD_CLONES                                                                                            \
+    int64_t convert_plane(const T* __restrict s, int64_t J, const float* __restrict inv_lsb,                   \
+                          const float* __restrict lsb_w, float lo, float top, float offset,                    \
+                          const float* __restrict adc_noise, float adc_sigma, const float* __restrict read_noise, \
+                          float read_sigma, float ir_drop, float inv_full, double* __restrict acc) {           \
+        int64_t clipped = 0;                                                                                   \
+        for (int64_t j = 0; j < J; ++j) {                                                                      \
+            T v = s[j];                                                                                        \
+            if (ir_drop > 0) v = v / (T(1) + T(ir_drop) * v * T(inv_full));                                    \
+            if (read_noise) v += T(read_sigma) * T(read_noise[j]);                                             \
+            T c = v * T(inv_lsb[j]) + T(offset);                                                               \
+            if (adc_noise) c += T(adc_sigma) * T(adc_noise[j]);                                                \
+            c = std::rint(c);                                                                                  \
+            clipped += c > T(top);                                                                             \
+            c = std::min(std::max(c, T(lo)), T(top));                                                          \
+            acc[j] += double(c) * double(lsb_w[j]);                                                            \
+        }                                                                                                      \
+        return clipped;                                                                                        \
+    }                                                                                                          \
+    /* No ADC (digital macros): the column sum itself. */                                                      \
+    CIM_SIMD_CLONES                                                                                            \
+    void accumulate_plane(const T* __restrict s, int64_t J, const float* __restrict w, double* __restrict acc) { \
+        for (int64_t j = 0; j < J; ++j) acc[j] += double(s[j]) * double(w[j]);                                \
     }
-    return clipped;
-}
-
-// No ADC (digital macros): the column sum itself.
-CIM_SIMD_CLONES
-void accumulate_plane(const float* __restrict s, int64_t J, const float* __restrict w, double* __restrict acc) {
-    for (int64_t j = 0; j < J; ++j) acc[j] += double(s[j]) * double(w[j]);
-}
+CIM_DEFINE_CONVERT(float)
+CIM_DEFINE_CONVERT(double)
 
 }  // namespace
 
@@ -182,7 +189,10 @@ struct CrossbarLayer::Impl {
     std::vector<int64_t> col_begin, col_end;
     std::vector<double> col_factor;
     std::vector<ReadGroup> groups;
-    std::vector<float> G;  // K x J stored conductances (digit units), row-major
+    std::vector<float> G;   // K x J stored conductances (digit units), row-major
+    std::vector<double> Gd; // the same in double when column sums can exceed float's exact range
+    bool use_double = false;
+    bool force_bitplanes = false;
     RowMatD W_exact;       // K x N: what the digital side believes the array holds
     // ADC, per (group, column).
     std::vector<double> range;
@@ -228,17 +238,23 @@ struct CrossbarLayer::Impl {
     }
 
     // Column sums of one vector for every read group: calls visit(gi, S, sq).
-    template <class Visit>
+    template <class T, class Visit>
     void reads(const int32_t* xv, Visit&& visit) const {
-        thread_local std::vector<float> S, sq;
+        thread_local std::vector<T> S;
+        thread_local std::vector<float> sq;
         S.resize(size_t(planes * J));
         sq.resize(size_t(planes));
+        const T* base;
+        if constexpr (std::is_same_v<T, double>) base = Gd.data();
+        else base = G.data();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            plane_sums(G.data() + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, S.data(), sq.data());
+            plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, S.data(), sq.data());
             visit(gi, S.data(), sq.data());
         }
     }
+    template <class T>
+    void run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
 };
 
 CrossbarLayer::~CrossbarLayer() = default;
@@ -338,8 +354,8 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     for (size_t gi = 0; gi < s.groups.size(); ++gi)
         for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[gi * size_t(s.J) + size_t(j)] = s.full_scale(s.groups[gi]));
     s.set_ranges(fs);
-    if (largest >= double(1 << 24) && (s.adc_range == AdcRange::none))
-        s.exact_reads = false;  // float column sums would round: leave to the checks below
+    s.use_double = largest >= double(1 << 24);  // float column sums would round
+    if (s.use_double) s.Gd.assign(s.G.begin(), s.G.end());
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
@@ -352,7 +368,7 @@ AdcStats CrossbarLayer::adc_stats() const { return {impl_->conversions.load(), i
 
 void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
-    if (s.exact_reads) {
+    if (s.exact_reads && !s.force_bitplanes) {
         thread_local RowMatD X;
         X.resize(V, s.K);
         for (int64_t i = 0; i < V * s.K; ++i) X.data()[i] = double(x[i]);
@@ -363,8 +379,9 @@ void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk
     run_bitplanes(x, V, out, chunk_id);
 }
 
-void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
-    const Impl& s = *impl_;
+template <class T>
+void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
+    const Impl& s = *this;
     GaussStream rng(mix_key(s.read_key, chunk_id, 0, 0));
     const bool noisy_read = s.read_sigma > 0, noisy_adc = s.adc_sigma > 0 && s.adc_range != AdcRange::none;
     thread_local std::vector<double> col;
@@ -375,11 +392,11 @@ void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint
     int64_t conv = 0, clip = 0;
     for (int64_t v = 0; v < V; ++v) {
         std::fill(col.begin(), col.end(), 0.0);
-        s.reads(x + v * s.K, [&](size_t gi, const float* S, const float* sq) {
+        s.template reads<T>(x + v * s.K, [&](size_t gi, const T* S, const float* sq) {
             const ReadGroup& g = s.groups[gi];
             const float inv_full = float(1.0 / (s.g_on * double(s.active_rows)));
             for (int p = 0; p < s.planes; ++p) {
-                const float* sp = S + p * s.J;
+                const T* sp = S + p * s.J;
                 if (s.adc_range == AdcRange::none) {
                     accumulate_plane(sp, s.J, s.plain_weight.data() + p * s.J, col.data());
                     continue;
@@ -405,15 +422,25 @@ void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint
     s.clipped += clip;
 }
 
+void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
+    if (impl_->use_double) impl_->run_planes<double>(x, V, out, chunk_id);
+    else impl_->run_planes<float>(x, V, out, chunk_id);
+}
+
+void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }
+
 void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
     Impl& s = *impl_;
     if (s.observed.empty()) s.observed.assign(s.groups.size() * size_t(s.J), 0.0);
-    for (int64_t v = 0; v < V; ++v)
-        s.reads(x + v * s.K, [&](size_t gi, const float* S, const float*) {
-            double* obs = s.observed.data() + gi * size_t(s.J);
-            for (int p = 0; p < s.planes; ++p)
-                for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
-        });
+    auto visit = [&](size_t gi, const auto* S, const float*) {
+        double* obs = s.observed.data() + gi * size_t(s.J);
+        for (int p = 0; p < s.planes; ++p)
+            for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
+    };
+    for (int64_t v = 0; v < V; ++v) {
+        if (s.use_double) s.reads<double>(x + v * s.K, visit);
+        else s.reads<float>(x + v * s.K, visit);
+    }
 }
 
 void CrossbarLayer::finish_calibration() {

@@ -67,6 +67,12 @@ bool CrossbarBackend::all_exact() const {
     return true;
 }
 
+void CrossbarBackend::force_bitplanes(bool on) {
+    force_bitplanes_ = on;
+    for (auto& l : layers_)
+        for (auto& g : l) g.force_bitplanes(on);
+}
+
 void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
                           const quant::MvmContext& ctx) {
     const size_t li = size_t(&layer - model_.layers.data());
@@ -86,7 +92,7 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     // The read-noise stream is keyed by the first image of the call and the group,
     // so results do not depend on which thread runs which images.
     xb.run(x, vectors, out.data(), uint64_t(ctx.first_item) * 4096 + uint64_t(group));
-    if (xb.exact()) {
+    if (xb.exact() && !force_bitplanes_) {
         for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
         return;
     }

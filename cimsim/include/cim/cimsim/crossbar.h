@@ -63,6 +63,9 @@ public:
     // The same, forced through the bit-plane path even when exact() (for tests of the identity).
     void run_bitplanes(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
 
+    // Tests: make run() take the bit-plane path even when exact().
+    void force_bitplanes(bool on);
+
     AdcStats adc_stats() const;
     int64_t rows() const;
     int64_t outputs() const;

@@ -40,6 +40,8 @@ public:
     };
     std::vector<LayerStats> layer_stats() const;
     bool all_exact() const;
+    // Tests of the identity: read through bit planes and ADCs even where one GEMM is exact.
+    void force_bitplanes(bool on);
 
     // Builds the programmed matrix of one group (exposed for tests).
     static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device);
@@ -49,6 +51,7 @@ private:
     std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][group]
     std::vector<std::string> names_;
     bool calibrating_ = false;
+    bool force_bitplanes_ = false;
     quant::ExactMvmBackend exact_;
     mutable std::mutex mutex_;
     std::vector<double> signal_, error_;
