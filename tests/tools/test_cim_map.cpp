@@ -1,0 +1,66 @@
+// End-to-end tests of cim-map's mapping report: the JSON contract of
+// ../shared/design.md, bundled devices by name, --chips, --layout, bad input.
+#include <doctest/doctest.h>
+
+#include "cli_runner.h"
+#include "onnx_builder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace cim::test;
+using json = nlohmann::json;
+
+namespace {
+const std::string kZoo = std::string(CIM_SOURCE_DIR) + "/models/zoo/";
+}
+
+TEST_CASE("cim-map maps every zoo model onto every bundled device, with the JSON contract") {
+    for (const char* model : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"}) {
+        for (const char* device : {"wtm2101", "isaac", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22"}) {
+            INFO(std::string(model) + " on " + device);
+            auto r = run_command(tool("cim-map") + " " + kZoo + model + "/model.onnx --device " + device + " --json");
+            REQUIRE_MESSAGE(r.status == 0, r.output);
+            json j = json::parse(r.output);
+            REQUIRE(j["layers"].is_array());
+            int64_t arrays = 0;
+            for (const auto& l : j["layers"]) {
+                for (const char* key : {"name", "op", "rows", "cols", "arrays", "latency_s", "energy_j"}) CHECK(l.contains(key));
+                arrays += l["arrays"].get<int64_t>();
+            }
+            for (const char* key : {"arrays", "chips", "latency_s", "energy_j", "area_mm2", "utilization", "tops_per_w"})
+                CHECK(j["total"].contains(key));
+            CHECK(j["total"]["chips"].get<int64_t>() >= 1);
+            if (std::string(device) != "wtm2101") CHECK(arrays == j["total"]["arrays"].get<int64_t>());  // shared arrays pack
+        }
+    }
+}
+
+TEST_CASE("cim-map --chips turns not fitting into an error that says by how much") {
+    auto r = run_command(tool("cim-map") + " " + kZoo + "vgg/model.onnx --device tsmc7_sram_analog --chips 2");
+    CHECK(r.status == 2);
+    CHECK(r.output.find("short by") != std::string::npos);
+}
+
+TEST_CASE("cim-map --layout draws the placement") {
+    TempDir tmp;
+    auto r = run_command(tool("cim-map") + " " + kZoo + "lenet5/model.onnx --device isaac --layout " + tmp.file("l.svg"));
+    REQUIRE(r.status == 0);
+    std::ifstream f(tmp.file("l.svg"));
+    std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    CHECK(svg.find("<svg") != std::string::npos);
+    CHECK(svg.find("/features/features.0/Conv") != std::string::npos);
+}
+
+TEST_CASE("cim-map bad input") {
+    auto dev = run_command(tool("cim-map") + " " + kZoo + "mlp/model.onnx --device no_such_chip");
+    CHECK(dev.status == 2);
+    CHECK(dev.output.find("wtm2101") != std::string::npos);  // lists the bundled devices
+    auto set = run_command(tool("cim-map") + " " + kZoo + "mlp/model.onnx --device isaac --set array.rows=0");
+    CHECK(set.status == 2);
+    CHECK(set.output.find("array.rows") != std::string::npos);
+    auto host = run_command(tool("cim-map") + " " + kZoo + "mlp/model.onnx --device isaac --host-layers nope");
+    CHECK(host.status == 2);
+    CHECK(run_command(tool("cim-map") + " --help").status == 0);
+}

@@ -1,0 +1,82 @@
+// End-to-end tests of cim-sim: the JSON contract, seeding, independence from the
+// thread count, studies (CSV + SVG), and bad input.
+#include <doctest/doctest.h>
+
+#include "cli_runner.h"
+#include "onnx_builder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace cim::test;
+using json = nlohmann::json;
+
+namespace {
+const std::string kModel = std::string(CIM_SOURCE_DIR) + "/models/zoo/lenet5/model.onnx";
+const std::string kNoisy = " --device isaac --set weight.bits=8 --set cell.bits=2 --set weight.encoding=differential"
+                           " --set input.bits=8 --set quant.weight_bits=8 --set quant.activation_bits=8 --set array.adc.bits=7"
+                           " --set noise.programming_sigma=0.05 --set noise.read_sigma=0.02";
+
+json run_json(const std::string& args, const std::string& env = "") {
+    auto r = run_command(env + tool("cim-sim") + " " + kModel + args + " --dataset fashion-mnist --json");
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    return json::parse(r.output);
+}
+}  // namespace
+
+TEST_CASE("cim-sim --json carries the contract's fields") {
+    json j = run_json(kNoisy + " --limit 60 --instances 2 --seed 3");
+    CHECK(j["images"] == 60);
+    CHECK(j["instances"] == 2);
+    CHECK(j["accuracy"].is_number());
+    CHECK(j["float_accuracy"].is_number());
+    CHECK(j["quant_accuracy"].is_number());
+    CHECK(j["accuracy_ci95"].size() == 2);
+    CHECK(j["layers"].size() == 5);  // LeNet-5: 2 convolutions, 3 fully connected layers
+    for (const auto& l : j["layers"]) CHECK(l["snr_db"].is_number());
+}
+
+TEST_CASE("cim-sim is reproducible by seed and independent of the thread count") {
+    json a = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=1 ");
+    json b = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=2 ");
+    json c = run_json(kNoisy + " --limit 40 --seed 8", "OMP_NUM_THREADS=2 ");
+    CHECK(a["instance_accuracy"] == b["instance_accuracy"]);
+    for (size_t i = 0; i < a["layers"].size(); ++i) CHECK(a["layers"][i]["snr_db"] == b["layers"][i]["snr_db"]);
+    bool any_differs = false;
+    for (size_t i = 0; i < a["layers"].size(); ++i) any_differs = any_differs || a["layers"][i]["snr_db"] != c["layers"][i]["snr_db"];
+    CHECK(any_differs);
+}
+
+TEST_CASE("cim-sim --study writes a CSV row per point and an SVG plot") {
+    TempDir tmp;
+    auto r = run_command(tool("cim-sim") + " " + kModel + kNoisy + " --dataset fashion-mnist --limit 30 --study array.adc.bits=4:6 --out " +
+                         tmp.file("s.csv"));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    std::ifstream csv(tmp.file("s.csv"));
+    std::string line;
+    std::vector<std::string> lines;
+    while (std::getline(csv, line)) lines.push_back(line);
+    REQUIRE(lines.size() == 4);
+    CHECK(lines[0].rfind("array.adc.bits,accuracy,ci95_low,ci95_high", 0) == 0);
+    CHECK(lines[1].rfind("4,", 0) == 0);
+    CHECK(lines[3].rfind("6,", 0) == 0);
+    std::ifstream svg(tmp.file("s.svg"));
+    std::string text((std::istreambuf_iterator<char>(svg)), std::istreambuf_iterator<char>());
+    CHECK(text.find("<svg") != std::string::npos);
+    CHECK(text.find("<polyline") != std::string::npos);
+}
+
+TEST_CASE("cim-sim bad input: exit 2 with the place named") {
+    auto study = run_command(tool("cim-sim") + " " + kModel + " --device isaac --study adc_bits");
+    CHECK(study.status == 2);
+    CHECK(study.output.find("--study adc_bits") != std::string::npos);
+    auto set = run_command(tool("cim-sim") + " " + kModel + " --device isaac --set noise.read_sigm=0.1");
+    CHECK(set.status == 2);
+    CHECK(set.output.find("noise.read_sigm") != std::string::npos);
+    auto dir = run_command(tool("cim-sim") + " " + kModel + " --device isaac --dataset-dir /nonexistent");
+    CHECK(dir.status == 2);
+    CHECK(dir.output.find("/nonexistent") != std::string::npos);
+    CHECK(run_command(tool("cim-sim") + " --help").status == 0);
+}
