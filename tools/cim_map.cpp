@@ -1,17 +1,30 @@
 // cim-map: map a network onto a CIM device and report, per layer and in total,
-// how it is tiled, how many arrays and chips it takes, and what runs digitally.
+// how it is tiled, how many arrays and chips it takes, what runs digitally, and
+// what it costs: latency, energy and area per layer and per component.
 #include "cli_common.h"
 
+#include <cim/cimsim/cost_model.h>
+#include <cim/cimsim/cost_plot.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/mapper/mapping.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+
+extern char** environ;
 
 using namespace cim;
 using json = nlohmann::json;
@@ -29,6 +42,19 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
     return out;
 }
 
+// 1.23 mJ, 4.56 us, 789 W ...
+std::string si(double x, const char* unit) {
+    if (x == 0) return fmt::format("0 {}", unit);
+    static const std::array<std::pair<double, const char*>, 9> p = {
+        {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}}};
+    for (auto [f, pre] : p)
+        if (std::abs(x) >= f * 0.9995) return fmt::format("{:.3g} {}{}", x / f, pre, unit);
+    return fmt::format("{:.3g} f{}", x * 1e15, unit);
+}
+std::string si(const std::optional<double>& x, const char* unit) { return x ? si(*x, unit) : "unknown"; }
+
+json opt_json(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
+
 std::string shape_text(const LayerMapping& L) {
     if (L.placement != Placement::arrays) return "-";
     std::string s = fmt::format("{}x{}", L.k, L.n);
@@ -36,35 +62,117 @@ std::string shape_text(const LayerMapping& L) {
     return s;
 }
 
-void print_table(const Mapping& m, const DeviceSpec& d) {
-    fmt::print("{} on {} ({} arrays of {}x{} usable, {} per chip)\n\n", m.model, d.name,
-               m.arrays_per_chip, d.array.usable_rows, d.array.usable_cols, m.arrays_per_chip);
-    fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>6}  {:<8} {}\n", "layer", "op", "K x N", "tiles", "arrays", "dup",
-               "util", "runs on", "note");
+void print_components(const CostReport& r) {
+    double e_sum = 0;
+    for (const auto& c : r.components)
+        if (c.known) e_sum += c.energy_j;
+    fmt::print("\n{:<15} {:>12} {:>6} {:>11} {:>12} {:<16} {}\n", "component", "energy/inf", "share", "busy time", "events/inf",
+               "event", "per-event cost (source)");
+    for (std::size_t k = 0; k < kCostComponents; ++k) {
+        const auto& c = r.components[k];
+        const auto& info = r.info[k];
+        if (c.events == 0 && c.energy_j == 0) continue;
+        const std::string energy = c.known ? si(c.energy_j, "J") : "unknown";
+        const std::string share = c.known && e_sum > 0 ? fmt::format("{:.1f}%", 100 * c.energy_j / e_sum) : "-";
+        fmt::print("{:<15} {:>12} {:>6} {:>11} {:>12.4g} {:<16} {}\n", to_string(CostComponent(k)), energy, share,
+                   si(c.latency_s, "s"), c.events, info.event_unit, info.energy_source);
+    }
+}
+
+void print_table(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
+    fmt::print("{} on {} ({} arrays of {}x{} usable, {} per chip)\n\n", m.model, d.name, m.arrays_per_chip, d.array.usable_rows,
+               d.array.usable_cols, m.arrays_per_chip);
+    fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>6} {:>10} {:>10}  {:<8} {}\n", "layer", "op", "K x N", "tiles", "arrays",
+               "dup", "util", "latency", "energy", "runs on", "note");
     int hidden = 0;
-    for (const auto& L : m.layers) {
-        if (L.placement == Placement::digital && L.digital_ops == 0 && L.note.empty()) {
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+        const auto& L = m.layers[i];
+        const auto& c = r.layers[i];
+        if (L.placement == Placement::digital && L.digital_ops == 0 && L.note.empty() && c.energy_j == 0) {
             ++hidden;  // reshapes and other free views
             continue;
         }
         std::string name = L.name.size() > 28 ? L.name.substr(0, 25) + "..." : L.name;
+        const std::string lat = si(c.latency_s, "s"), en = c.known ? si(c.energy_j, "J") : "unknown";
         if (L.placement == Placement::arrays)
-            fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>5.1f}%  {:<8} {}\n", name, op_name(L.op), shape_text(L),
-                       fmt::format("{}x{}", L.row_tiles, L.col_tiles), L.arrays, L.duplication, 100 * L.utilization,
-                       to_string(L.placement), L.note);
+            fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>5.1f}% {:>10} {:>10}  {:<8} {}\n", name, op_name(L.op),
+                       shape_text(L), fmt::format("{}x{}", L.row_tiles, L.col_tiles), L.arrays, L.duplication,
+                       100 * L.utilization, lat, en, to_string(L.placement), L.note);
         else
-            fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>6}  {:<8} {}\n", name, op_name(L.op), "-", "-", "-", "-", "-",
-                       to_string(L.placement), L.note.empty() ? fmt::format("{} ops", L.digital_ops) : L.note);
+            fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>6} {:>10} {:>10}  {:<8} {}\n", name, op_name(L.op), "-", "-", "-",
+                       "-", "-", lat, en, to_string(L.placement),
+                       L.note.empty() ? fmt::format("{} ops", L.digital_ops) : L.note);
     }
     if (hidden) fmt::print("({} data-movement nodes without arithmetic not shown; --json lists every node)\n", hidden);
     fmt::print("\ntotal: {} arrays on {} chip(s) ({} tiles), {:.1f}% of their cells hold weights\n", m.arrays_used, m.chips,
                m.tiles_used, 100 * m.utilization);
     if (!m.fits_device) fmt::print("does not fit: {}\n", m.fit_note);
+    fmt::print("latency: {} for a batch of {}, layer by layer ({}); layer pipeline: {} for the batch ({})\n", si(r.latency_s, "s"),
+               r.batch, r.throughput_inf_per_s ? fmt::format("{:.4g} inferences/s", *r.throughput_inf_per_s) : "unknown",
+               si(r.latency_pipelined_s, "s"),
+               r.throughput_pipelined_inf_per_s ? fmt::format("{:.4g} inferences/s", *r.throughput_pipelined_inf_per_s)
+                                                : "unknown");
+    fmt::print("energy: {} per inference (layer pipeline: {}); power {}\n", si(r.energy_j, "J"), si(r.energy_pipelined_j, "J"),
+               si(r.power_w, "W"));
+    fmt::print("compute: {} per inference; {} ({} pipelined); {}; {}; area {:.4g} mm^2 ({} chip(s))\n", si(r.ops, "OP"),
+               r.tops ? fmt::format("{:.4g} TOPS", *r.tops) : "TOPS unknown",
+               r.tops_pipelined ? fmt::format("{:.4g}", *r.tops_pipelined) : "unknown",
+               r.tops_per_w ? fmt::format("{:.4g} TOPS/W", *r.tops_per_w) : "TOPS/W unknown",
+               r.tops_per_mm2 ? fmt::format("{:.4g} TOPS/mm^2", *r.tops_per_mm2) : "TOPS/mm^2 unknown", r.area_mm2, r.chips_area);
+    std::string dens = "reference densities of the YAML";
+    for (const auto& l : r.layers)
+        if (l.density_source.rfind("reference", 0) != 0) {
+            dens = l.density_source;
+            break;
+        }
+    fmt::print("data densities: {}\n", dens);
+    print_components(r);
+    if (!r.notes.empty()) {
+        fmt::print("\nnotes:\n");
+        for (const auto& n : r.notes) fmt::print("  - {}\n", n);
+    }
 }
 
-json to_json(const Mapping& m, const DeviceSpec& d) {
+json components_json(const CostReport& r) {
+    json out = json::object();
+    for (std::size_t k = 0; k < kCostComponents; ++k) {
+        const auto& c = r.components[k];
+        const auto& info = r.info[k];
+        out[std::string(to_string(CostComponent(k)))] = {
+            {"energy_j", c.known ? json(c.energy_j) : json(nullptr)},
+            {"latency_s", c.known ? json(c.latency_s) : json(nullptr)},
+            {"events", c.events},
+            {"event_unit", info.event_unit},
+            {"energy_pj_per_event", opt_json(info.energy_pj_per_event)},
+            {"latency_ns_per_event", opt_json(info.latency_ns_per_event)},
+            {"energy_source", info.energy_source},
+            {"latency_source", info.latency_source},
+            {"known", c.known}};
+    }
+    return out;
+}
+
+json area_json(const std::array<AreaItem, kAreaComponents>& area) {
+    json out = json::object();
+    for (std::size_t k = 0; k < kAreaComponents; ++k)
+        out[std::string(to_string(AreaComponent(k)))] = {
+            {"area_mm2", area[k].area_mm2}, {"count", area[k].count}, {"source", area[k].source}};
+    return out;
+}
+
+json to_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
     json layers = json::array();
-    for (const auto& L : m.layers) {
+    for (std::size_t i = 0; i < m.layers.size(); ++i) {
+        const auto& L = m.layers[i];
+        const auto& c = r.layers[i];
+        json e_by = json::object(), l_by = json::object();
+        for (std::size_t k = 0; k < kCostComponents; ++k) {
+            const std::string name(to_string(CostComponent(k)));
+            const auto& cc = c.components[k];
+            if (cc.energy_j == 0 && cc.latency_s == 0 && cc.events == 0 && cc.known) continue;
+            e_by[name] = cc.known ? json(cc.energy_j) : json(nullptr);
+            l_by[name] = cc.latency_s;
+        }
         json j = {{"name", L.name},
                   {"op", std::string(op_name(L.op))},
                   {"runs_on", std::string(to_string(L.placement))},
@@ -88,9 +196,20 @@ json to_json(const Mapping& m, const DeviceSpec& d) {
                   {"first_chip", L.first_chip},
                   {"last_chip", L.last_chip},
                   {"note", L.note},
-                  // Filled by the cost model; null means "not estimated", never zero.
-                  {"latency_s", nullptr},
-                  {"energy_j", nullptr}};
+                  // Cost model: latency for the batch, energy per inference; null = unknown, never zero.
+                  {"latency_s", c.latency_s},
+                  {"energy_j", c.known ? json(c.energy_j) : json(nullptr)},
+                  {"stage_s", c.stage_s},
+                  {"bound_by", std::string(to_string(c.bound_by))},
+                  {"ops", c.ops},
+                  {"area_mm2", c.area_mm2},
+                  {"energy_by_component_j", e_by},
+                  {"latency_by_component_s", l_by}};
+        if (L.placement == Placement::arrays && L.arrays > 0) {
+            j["input_density"] = c.input_density;
+            j["weight_density"] = c.weight_density;
+            j["density_source"] = c.density_source;
+        }
         layers.push_back(j);
     }
     json total = {{"arrays", m.arrays_used},
@@ -99,26 +218,160 @@ json to_json(const Mapping& m, const DeviceSpec& d) {
                   {"utilization", m.utilization},
                   {"fits_device", m.fits_device},
                   {"fit_note", m.fit_note},
-                  {"latency_s", nullptr},
-                  {"energy_j", nullptr},
-                  {"area_mm2", nullptr},
-                  {"tops_per_w", nullptr}};
+                  {"batch", r.batch},
+                  {"latency_s", opt_json(r.latency_s)},
+                  {"energy_j", opt_json(r.energy_j)},
+                  {"area_mm2", r.area_mm2},
+                  {"area_chips", r.chips_area},
+                  {"tops_per_w", opt_json(r.tops_per_w)},
+                  {"tops", opt_json(r.tops)},
+                  {"tops_per_mm2", opt_json(r.tops_per_mm2)},
+                  {"power_w", opt_json(r.power_w)},
+                  {"ops_per_inference", r.ops},
+                  {"throughput_inf_per_s", opt_json(r.throughput_inf_per_s)},
+                  {"latency_pipelined_s", opt_json(r.latency_pipelined_s)},
+                  {"throughput_pipelined_inf_per_s", opt_json(r.throughput_pipelined_inf_per_s)},
+                  {"tops_pipelined", opt_json(r.tops_pipelined)},
+                  {"energy_pipelined_j", opt_json(r.energy_pipelined_j)},
+                  {"pipelining_possible", r.pipelining_possible},
+                  {"leakage_w", r.leakage_w},
+                  {"components", components_json(r)},
+                  {"area_by_component", area_json(r.area)},
+                  {"notes", r.notes}};
     return {{"model", m.model}, {"device", d.name}, {"device_file", d.source_path}, {"overrides", d.overrides},
             {"layers", layers}, {"total", total}};
+}
+
+json peak_json(const PeakFigures& p) {
+    json power = json::object();
+    for (std::size_t k = 0; k < kCostComponents; ++k)
+        power[std::string(to_string(CostComponent(k)))] = {{"power_w", p.power_by_component_w[k]},
+                                                          {"source", p.info[k].energy_source}};
+    return {{"tops", p.tops},
+            {"tops_1b", p.tops_1b},
+            {"tops_per_w", p.tops_per_w},
+            {"tops_1b_per_w", p.tops_1b_per_w},
+            {"tops_per_mm2", p.tops_per_mm2},
+            {"tops_1b_per_mm2", p.tops_1b_per_mm2},
+            {"area_mm2", p.area_mm2},
+            {"power_w", p.power_w},
+            {"tile_power_w", p.tile_power_w},
+            {"tile_area_mm2", p.tile_area_mm2},
+            {"energy_per_op_j", p.energy_per_op_j},
+            {"macro_energy_per_vector_j", p.macro_energy_per_vector_j},
+            {"ops_per_vector", p.ops_per_vector},
+            {"cycle_s", p.cycle_s},
+            {"vector_time_s", p.vector_time_s},
+            {"bound_by", std::string(to_string(p.bound_by))},
+            {"power_by_component", power},
+            {"area_by_component", area_json(p.area)}};
+}
+
+void print_describe(const DeviceSpec& d, const PeakFigures& p) {
+    fmt::print("{}: {}\n  file {}\n", d.name, d.description, d.source_path);
+    fmt::print("  {} nm {}; chip: {} tile(s) x {} array(s) of {}x{} ({}x{} usable), {}-bit cells\n", d.node_nm,
+               to_string(d.technology), d.chip.tiles, d.chip.macros_per_tile, d.array.rows, d.array.cols, d.array.usable_rows,
+               d.array.usable_cols, d.cell.bits);
+    fmt::print("  {}-bit weights on {} column(s) ({}), {}-bit inputs in {} cycle(s) of {} bit(s), ADC: {}\n", d.weight.bits,
+               columns_per_weight(d), to_string(d.weight.encoding), d.input.bits, input_cycles(d), d.input.dac_bits,
+               d.array.adc.range == AdcRange::none
+                   ? std::string("none")
+                   : fmt::format("{} bits, {} column(s) each", d.array.adc.bits, d.array.adc.cols_per_adc));
+    const int prec = d.weight.bits * d.input.bits;
+    fmt::print("\npeak, one chip with every array busy on full tiles ({}b weights x {}b inputs):\n", d.weight.bits, d.input.bits);
+    fmt::print("  throughput  {:.4g} TOPS  ({:.4g} TOPS normalized to 1b x 1b, x{})\n", p.tops, p.tops_1b, prec);
+    fmt::print("  efficiency  {:.4g} TOPS/W  ({:.4g} 1b-TOPS/W); {} per op\n", p.tops_per_w, p.tops_1b_per_w,
+               si(p.energy_per_op_j, "J"));
+    fmt::print("  density     {:.4g} TOPS/mm^2  ({:.4g} 1b-TOPS/mm^2)\n", p.tops_per_mm2, p.tops_1b_per_mm2);
+    fmt::print("  area        {:.4g} mm^2 per chip (tile {:.4g} mm^2)\n", p.area_mm2, p.tile_area_mm2);
+    fmt::print("  power       {} per chip (tile {})\n", si(p.power_w, "W"), si(p.tile_power_w, "W"));
+    fmt::print("  timing      array cycle {}, one input vector {} per array (bound by {}); {:.0f} ops per array per vector\n",
+               si(p.cycle_s, "s"), si(p.vector_time_s, "s"), to_string(p.bound_by), p.ops_per_vector);
+    fmt::print("\n{:<15} {:>11} {:>6}  {}\n", "component", "power", "share", "per-event cost (source)");
+    for (std::size_t k = 0; k < kCostComponents; ++k) {
+        if (p.power_by_component_w[k] == 0) continue;
+        fmt::print("{:<15} {:>11} {:>5.1f}%  {}\n", to_string(CostComponent(k)), si(p.power_by_component_w[k], "W"),
+                   100 * p.power_by_component_w[k] / p.power_w, p.info[k].energy_source);
+    }
+    fmt::print("\n{:<15} {:>11} {:>6} {:>10}  {}\n", "area", "mm^2", "share", "count", "source");
+    for (std::size_t k = 0; k < kAreaComponents; ++k) {
+        if (p.area[k].area_mm2 == 0) continue;
+        fmt::print("{:<15} {:>11.4g} {:>5.1f}% {:>10.4g}  {}\n", to_string(AreaComponent(k)), p.area[k].area_mm2,
+                   100 * p.area[k].area_mm2 / p.area_mm2, p.area[k].count, p.area[k].source);
+    }
+}
+
+void write_file(const std::string& path, const std::string& text, const char* what) {
+    std::ofstream out(path);
+    if (!out) throw InputError(path + ": cannot write the " + std::string(what));
+    out << text;
+    if (!out) throw InputError(path + ": cannot write the " + std::string(what));
+}
+
+bool ends_with(const std::string& s, const char* tail) {
+    const std::string t(tail);
+    return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
+}
+
+// rsvg-convert on PATH, for --plot FILE.png (optional: SVG is written directly).
+std::optional<std::string> find_rsvg() {
+    const char* path = std::getenv("PATH");
+    if (!path) return std::nullopt;
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+        const std::string exe = (dir.empty() ? std::string(".") : dir) + "/rsvg-convert";
+        if (::access(exe.c_str(), X_OK) == 0) return exe;
+    }
+    return std::nullopt;
+}
+
+void check_plot_path(const std::string& path) {
+    if (ends_with(path, ".svg")) return;
+    if (ends_with(path, ".png")) {
+        if (find_rsvg()) return;
+        throw InputError("--plot " + path + ": PNG needs rsvg-convert (Debian: librsvg2-bin), which is not on PATH; "
+                         "write an .svg file instead");
+    }
+    throw InputError("--plot " + path + ": the file name must end in .svg (or .png, through rsvg-convert)");
+}
+
+// Writes the plot: SVG directly, PNG through rsvg-convert (run without a shell).
+void write_plot(const std::string& path, const std::string& svg) {
+    if (!ends_with(path, ".png")) {
+        write_file(path, svg, "plot");
+        return;
+    }
+    const std::string tmp = path + ".tmp.svg";
+    write_file(tmp, svg, "plot");
+    const std::string exe = *find_rsvg();
+    std::vector<std::string> args = {exe, tmp, "-o", path};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    int status = 0;
+    const int rc = posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv.data(), environ);
+    if (rc == 0) waitpid(pid, &status, 0);
+    std::remove(tmp.c_str());
+    if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw InputError("--plot " + path + ": rsvg-convert failed to write the PNG");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
     return cli::guarded_main("cim-map", [&]() -> int {
-        CLI::App app{"cim-map: map an ONNX network onto a compute-in-memory device described in YAML.\n"
+        CLI::App app{"cim-map: map an ONNX network onto a compute-in-memory device described in YAML and estimate its cost.\n"
                      "Reports per layer how it is tiled onto arrays, how many arrays and chips it needs, what runs\n"
-                     "digitally, and whether it fits. DEVICE is a YAML path or a bundled name (e.g. wtm2101, isaac)."};
-        std::string model_path, device_name, layout_path;
-        std::vector<std::string> sets, host_layers;
+                     "digitally, whether it fits, and its latency, energy and area per layer and per component\n"
+                     "(docs/cost-model.md). DEVICE is a YAML path or a bundled name (e.g. wtm2101, isaac)."};
+        std::string model_path, device_name, layout_path, plot_path, stats_path;
+        std::vector<std::string> sets, host_layers, calibrate;
         std::optional<int> chips;
-        bool as_json = false, no_dup = false, keep_zero = false;
-        app.add_option("model", model_path, "ONNX model file")->required();
+        int batch = 1;
+        bool as_json = false, no_dup = false, keep_zero = false, describe = false;
+        app.add_option("model", model_path, "ONNX model file (optional with --describe)");
         app.add_option("--device", device_name, "device YAML path or bundled name")->required();
         app.add_option("--set", sets, "override a device field, e.g. --set array.adc.bits=6 (repeatable)");
         app.add_option("--chips", chips, "at most this many chips: a model that needs more is an error")->check(CLI::PositiveNumber);
@@ -126,6 +379,15 @@ int main(int argc, char** argv) {
         app.add_flag("--no-duplicate", no_dup, "do not copy slow layers into spare arrays");
         app.add_flag("--keep-zero-arrays", keep_zero, "place arrays whose weights are all zero (pruned) too");
         app.add_option("--layout", layout_path, "write an SVG drawing of the placement of layers on arrays");
+        app.add_option("--batch", batch, "inferences per batch (latency is for the batch, energy per inference)")
+            ->check(CLI::Range(1, 1 << 30));
+        app.add_option("--stats", stats_path, "activation statistics JSON (input/weight densities per layer)");
+        app.add_option("--calibrate", calibrate,
+                       "input tensor .pb file(s), one per model input: measure input and weight densities by a calibration run");
+        app.add_option("--plot", plot_path,
+                       "write the per-component energy and latency breakdown as SVG (FILE.svg), or PNG (FILE.png, "
+                       "needs rsvg-convert)");
+        app.add_flag("--describe", describe, "print the device's peak figures (TOPS, TOPS/W, TOPS/mm^2, area, power)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
         try {
             app.parse(argc, argv);
@@ -133,21 +395,72 @@ int main(int argc, char** argv) {
             int code = app.exit(e);
             return code == 0 ? 0 : cli::kExitBadInput;
         }
+        if (model_path.empty() && !describe) {
+            fmt::print(stderr, "cim-map: error: a MODEL is required (or --describe to print the device's peak figures)\n{}",
+                       app.help());
+            return cli::kExitBadInput;
+        }
+        if (!stats_path.empty() && !calibrate.empty())
+            throw InputError("--stats and --calibrate both give data densities: use one of them");
+        if (!plot_path.empty()) check_plot_path(plot_path);
+        if (model_path.empty()) {
+            for (const char* flag : {"--stats", "--calibrate", "--layout", "--host-layers", "--chips"}) {
+                const bool used = app.count(flag) > 0;
+                if (used) throw InputError(std::string(flag) + " needs a MODEL");
+            }
+        }
         DeviceSpec device = load_device(device_name, sets);
-        Graph graph = specialize_batch(import_onnx(model_path), 1);
+        const PeakFigures peak = peak_figures(device);
+        if (model_path.empty()) {
+            if (!plot_path.empty()) write_plot(plot_path, peak_breakdown_svg(peak, device));
+            if (as_json)
+                fmt::print("{}\n", json{{"device", device.name},
+                                        {"device_file", device.source_path},
+                                        {"overrides", device.overrides},
+                                        {"peak", peak_json(peak)}}
+                                       .dump(2));
+            else
+                print_describe(device, peak);
+            return cli::kExitOk;
+        }
+
+        Graph imported = import_onnx(model_path);
+        Graph graph = specialize_batch(imported, 1);
         MapOptions opt;
         opt.chips = chips;
         opt.host_layers = split_commas(host_layers);
         opt.duplicate = !no_dup;
         opt.skip_zero_arrays = !keep_zero;
         Mapping m = map_model(graph, device, opt);
-        if (!layout_path.empty()) {
-            std::ofstream out(layout_path);
-            if (!out) throw InputError(layout_path + ": cannot write the layout file");
-            out << layout_svg(m, device);
+        if (!layout_path.empty()) write_file(layout_path, layout_svg(m, device), "layout file");
+
+        CostOptions copt;
+        copt.batch = batch;
+        if (!stats_path.empty()) copt.stats = load_data_stats(stats_path);
+        if (!calibrate.empty()) {
+            std::vector<Tensor> inputs;
+            for (const auto& p : calibrate) inputs.push_back(load_tensor_pb(p));
+            copt.stats = measure_data_stats(imported, m, device, inputs,
+                                            fmt::format("calibration run on {}", fmt::join(calibrate, ", ")));
         }
-        if (as_json) fmt::print("{}\n", to_json(m, device).dump(2));
-        else print_table(m, device);
+        if (!copt.stats.layers.empty() || copt.stats.defaults.input_density || copt.stats.defaults.weight_density)
+            for (const auto& [name, dens] : copt.stats.layers)
+                if (!m.find(name))
+                    throw InputError(fmt::format("{}: layers.{}: no node of that name in {}", copt.stats.source, name,
+                                                 model_path));
+        const CostReport report = estimate_cost(graph, m, device, copt);
+        if (!plot_path.empty()) write_plot(plot_path, cost_breakdown_svg(report, m, device));
+        if (as_json) {
+            json j = to_json(m, device, report);
+            if (describe) j["peak"] = peak_json(peak);
+            fmt::print("{}\n", j.dump(2));
+        } else {
+            if (describe) {
+                print_describe(device, peak);
+                fmt::print("\n");
+            }
+            print_table(m, device, report);
+        }
         return cli::kExitOk;
     });
 }

@@ -417,7 +417,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
             if (o >= 0 && producer[size_t(o)] >= 0)
                 host_out_elems[size_t(producer[size_t(o)])] += double(std::max<int64_t>(0, shape_numel(g.value(o).shape)));
     }
-    bool host_charged = false, host_missing = false, host_compute = false;
+    bool host_missing = false, host_compute = false;
     std::vector<std::string> host_layers;
 
     // ---- per layer ----
@@ -466,7 +466,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
                 const ChipRange a = range[n], b = range[size_t(p)];
                 const double span = a.last - a.first + 1;
                 const double overlap = std::max(0, std::min(a.last, b.last) - std::max(a.first, b.first) + 1);
-                link_bytes = double(L.input_elems) * B * v.act_bytes * (span - overlap) / span / B;  // per inference
+                link_bytes = double(L.input_elems) * v.act_bytes * (span - overlap) / span;  // per inference
             }
         }
 
@@ -541,7 +541,6 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
             if (v.e_link && v.t_link) {
                 charge(CC::host_transfer, host_bytes, v.e_link);
                 host_ns = B * host_bytes * *v.t_link;
-                host_charged = true;
             } else {
                 c[idx(CC::host_transfer)].events += host_bytes;
                 c[idx(CC::host_transfer)].known = false;
@@ -640,7 +639,6 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
     if (host_compute)
         rep.notes.push_back(fmt::format("compute of host layers ({}) is not modelled; only their transfers are charged",
                                         fmt::join(host_layers, ", ")));
-    (void)host_charged;
     if (totals_known) {
         for (std::size_t k = 0; k < kCostComponents; ++k)
             if (!rep.components[k].known && k != idx(CC::host_transfer)) totals_known = false;

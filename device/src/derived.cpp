@@ -59,5 +59,6 @@ std::string_view to_string(SignedInputHandling v) {
 std::string_view to_string(AdcRange v) { return name_in(device_detail::kAdcRangeNames, v); }
 std::string_view to_string(NoiseMode v) { return name_in(device_detail::kNoiseModeNames, v); }
 std::string_view to_string(CalibrationMethod v) { return name_in(device_detail::kCalibrationMethodNames, v); }
+std::string_view to_string(WeightMode v) { return name_in(device_detail::kWeightModeNames, v); }
 
 }  // namespace cim

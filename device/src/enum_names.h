@@ -60,6 +60,11 @@ inline constexpr std::array kCalibrationMethodNames{
     NameTable<CalibrationMethod>{CalibrationMethod::mse, "mse"},
     NameTable<CalibrationMethod>{CalibrationMethod::kl, "kl"},
 };
+inline constexpr std::array kWeightModeNames{
+    NameTable<WeightMode>{WeightMode::uniform, "uniform"},
+    NameTable<WeightMode>{WeightMode::binary, "binary"},
+    NameTable<WeightMode>{WeightMode::ternary, "ternary"},
+};
 
 template <class Table>
 constexpr bool in_declaration_order(const Table& table) {
@@ -82,6 +87,8 @@ static_assert(in_declaration_order(kNoiseModeNames) &&
               kNoiseModeNames.size() == std::size_t(NoiseMode::absolute) + 1);
 static_assert(in_declaration_order(kCalibrationMethodNames) &&
               kCalibrationMethodNames.size() == std::size_t(CalibrationMethod::kl) + 1);
+static_assert(in_declaration_order(kWeightModeNames) &&
+              kWeightModeNames.size() == std::size_t(WeightMode::ternary) + 1);
 
 template <class Table>
 std::vector<std::string> names_of(const Table& table) {

@@ -259,7 +259,7 @@ void declare_quant(Schema& s) {
     s.section("quant", "Quantization defaults for this device (quant/ may override them per run).");
     s.integer(FIELD(quant.weight_bits))
         .derived("`weight.bits`", {"weight.bits"}, [](const DeviceSpec& d) { return d.weight.bits; })
-        .unit("bits").min(2).max(16).doc("Weight code width.");
+        .unit("bits").min(1).max(16).doc("Weight code width (1 means binary weights, as `weight_mode: binary`).");
     s.integer(FIELD(quant.activation_bits))
         .derived("`input.bits`", {"input.bits"}, [](const DeviceSpec& d) { return d.input.bits; })
         .unit("bits").min(1).max(16).doc("Activation code width.");
@@ -269,7 +269,7 @@ void declare_quant(Schema& s) {
         .doc("Symmetric weight codes (zero point 0).");
     s.enumeration(FIELD(quant.calibration), kCalibrationMethodNames)
         .default_value(CalibrationMethod::minmax, "`minmax`")
-        .doc("How activation ranges are chosen from calibration data.");
+        .doc("How activation ranges are chosen from calibration data (the training set, never the test set).");
     s.number(FIELD(quant.percentile)).default_value(99.99, "`99.99`").unit("%").above(50).max(100)
         .doc("Percentile used by `calibration: percentile`.");
     s.integer(FIELD(quant.calibration_samples)).default_value(256, "`256`").unit("samples").min(1)
@@ -278,6 +278,36 @@ void declare_quant(Schema& s) {
         .doc("Round scales to powers of two (shift-only requantization).");
     s.integer(FIELD(quant.bias_bits)).default_value(32, "`32`").unit("bits").min(8).max(64)
         .doc("Bias code width.");
+    s.enumeration(FIELD(quant.weight_mode), kWeightModeNames).default_value(WeightMode::uniform, "`uniform`")
+        .doc("`uniform`: integer codes of `weight_bits`; `binary`: {-a, +a} per channel; "
+             "`ternary`: {-a, 0, +a} per channel.");
+    s.enumeration(FIELD(quant.weight_calibration), kCalibrationMethodNames)
+        .default_value(CalibrationMethod::minmax, "`minmax`")
+        .doc("How the weight clipping range is chosen: `minmax`, `percentile`, `mse` (search for the "
+             "range of least squared error) or `kl` (least KL divergence of the histograms).");
+    s.boolean(FIELD(quant.weight_full_range)).default_value(false, "`false`")
+        .doc("At `weight_bits` = `weight.bits`, use the device's whole code range [-weight.clip, "
+             "weight.clip] (WTM2101: +-275) instead of +-(2^(bits-1) - 1).");
+    s.boolean(FIELD(quant.cle)).default_value(false, "`false`")
+        .doc("Cross-layer equalization: rescale the channels of consecutive layers joined by ReLU "
+             "so that their weight ranges match (the float function is unchanged).");
+    s.boolean(FIELD(quant.bias_correction)).default_value(false, "`false`")
+        .doc("Correct each layer's bias by the mean output error of its quantized weights and inputs, "
+             "measured on the calibration data with the layers before it quantized.");
+    s.boolean(FIELD(quant.adaround)).default_value(false, "`false`")
+        .doc("AdaRound: choose each weight's rounding (up or down) by layer-wise reconstruction of the "
+             "layer output on calibration data.");
+    s.integer(FIELD(quant.adaround_iterations)).default_value(1000, "`1000`").unit("iterations")
+        .min(10).max(100'000).doc("Optimizer steps of AdaRound per layer.");
+    s.integer(FIELD(quant.mixed_precision_budget_arrays))
+        .optional("(none: every layer gets `weight_bits`)").unit("arrays").min(1)
+        .doc("Mixed precision: choose per-layer weight bits in [`mixed_precision_min_bits`, "
+             "`weight_bits`] so that the layers need at most this many arrays, guided by the "
+             "sensitivity of each layer measured on calibration data.");
+    s.integer(FIELD(quant.mixed_precision_min_bits)).default_value(2, "`2`").unit("bits").min(2).max(16)
+        .doc("Smallest weight width mixed precision may give a layer.");
+    s.integer(FIELD(quant.calibration_seed)).default_value(1, "`1`").min(0).max(2'000'000'000)
+        .doc("Seed of the draw of calibration images from the training set.");
 }
 
 Schema build_schema() {

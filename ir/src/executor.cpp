@@ -14,7 +14,8 @@ Executor::Executor(const Graph& graph) : graph_(graph), last_use_(graph.values.s
     for (int o : graph.outputs) last_use_[size_t(o)] = int(graph.nodes.size());
 }
 
-std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const Observer& observer) const {
+std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const Observer& observer,
+                                  const Override& override_kernel) const {
     const Graph& g = graph_;
     if (inputs.size() != g.inputs.size())
         throw InputError(g.source_file + ": the model takes " + std::to_string(g.inputs.size()) + " input(s), got " +
@@ -60,7 +61,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const Obser
             auto infos = def.infer(n, in_vals, g.opset);
             outs.clear();
             for (size_t o = 0; o < n.outputs.size(); ++o) outs.emplace_back(infos[o].type, infos[o].shape);
-            def.compute(n, in_ptrs, outs, g.opset);
+            if (!override_kernel || !override_kernel(n, in_ptrs, outs)) def.compute(n, in_ptrs, outs, g.opset);
         } catch (const InputError& e) {
             throw InputError(g.source_file + ": " + e.what());
         }

@@ -8,7 +8,7 @@
 namespace fs = std::filesystem;
 
 namespace {
-const std::vector<std::string> kBundled = {"isaac", "mram_princeton22", "tsmc22_sram_digital",
+const std::vector<std::string> kBundled = {"intel22_c2c", "isaac", "mram_princeton22", "tsmc22_sram_digital",
                                            "tsmc7_sram_analog", "wtm2101"};
 
 bool ends_with(const std::string& s, const std::string& tail) {
@@ -37,13 +37,13 @@ TEST_CASE("an unknown name lists the bundled devices") {
     CHECK_THROWS_WITH_AS(cim::resolve_device_path("wtm2100"),
                          ("wtm2100: no such device file and no bundled device of that name (did you mean "
                           "wtm2101?); bundled devices in " + dir +
-                          ": isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
+                          ": intel22_c2c, isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
                              .c_str(),
                          cim::InputError);
     CHECK_THROWS_WITH_AS(cim::resolve_device_path("no/such/dev.yaml"),
                          ("no/such/dev.yaml: no such device file and no bundled device of that name; "
                           "bundled devices in " + dir +
-                          ": isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
+                          ": intel22_c2c, isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
                              .c_str(),
                          cim::InputError);
     CHECK_THROWS_AS(cim::load_device("wtm2100"), cim::InputError);

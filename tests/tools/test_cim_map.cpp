@@ -18,8 +18,9 @@ const std::string kZoo = std::string(CIM_SOURCE_DIR) + "/models/zoo/";
 
 TEST_CASE("cim-map maps every zoo model onto every bundled device, with the JSON contract") {
     for (const char* model : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"}) {
-        for (const char* device : {"wtm2101", "isaac", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22"}) {
-            INFO(std::string(model) + " on " + device);
+        for (const char* device : {"wtm2101", "isaac", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22", "intel22_c2c"}) {
+            const std::string where = std::string(model) + " on " + device;
+            INFO(where);
             auto r = run_command(tool("cim-map") + " " + kZoo + model + "/model.onnx --device " + device + " --json");
             REQUIRE_MESSAGE(r.status == 0, r.output);
             json j = json::parse(r.output);

@@ -47,6 +47,10 @@ enum class NoiseMode { relative, absolute };
 
 enum class CalibrationMethod { minmax, percentile, mse, kl };
 
+// Weight code sets: `uniform` integer codes of quant.weight_bits, `binary` {-a, +a},
+// `ternary` {-a, 0, +a}.
+enum class WeightMode { uniform, binary, ternary };
+
 // One per-component energy, latency or area figure and where it came from.
 struct Cost {
     double value = 0;
@@ -162,6 +166,16 @@ struct QuantDefaults {
     int calibration_samples = 256;
     bool power_of_two_scales = false;
     int bias_bits = 32;
+    WeightMode weight_mode = WeightMode::uniform;
+    CalibrationMethod weight_calibration = CalibrationMethod::minmax;
+    bool weight_full_range = false;     // codes span [-weight.clip, weight.clip] at weight.bits
+    bool cle = false;                   // cross-layer equalization
+    bool bias_correction = false;
+    bool adaround = false;
+    int adaround_iterations = 1000;
+    std::optional<int> mixed_precision_budget_arrays;  // nullopt: uniform bit width
+    int mixed_precision_min_bits = 2;
+    int calibration_seed = 1;
 };
 
 struct DeviceSpec {
@@ -228,5 +242,6 @@ std::string_view to_string(SignedInputHandling v);
 std::string_view to_string(AdcRange v);
 std::string_view to_string(NoiseMode v);
 std::string_view to_string(CalibrationMethod v);
+std::string_view to_string(WeightMode v);
 
 }  // namespace cim

@@ -17,8 +17,15 @@ public:
     // Called after each node with the node and its outputs (calibration, per-layer error).
     using Observer = std::function<void(const Node&, std::span<const Tensor>)>;
 
+    // Replaces the kernel of chosen nodes (the quantizer's integer program runs its
+    // weight-stationary layers this way): called before each node with its inputs and
+    // its outputs, allocated with the inferred types and shapes. Return true after
+    // filling the outputs, false to run the float kernel.
+    using Override = std::function<bool(const Node&, std::span<const Tensor* const>, std::span<Tensor>)>;
+
     // One tensor per graph input, in Graph::inputs order; returns Graph::outputs.
-    std::vector<Tensor> run(const std::vector<Tensor>& inputs, const Observer& observer = {}) const;
+    std::vector<Tensor> run(const std::vector<Tensor>& inputs, const Observer& observer = {},
+                            const Override& override_kernel = {}) const;
 
     const Graph& graph() const { return graph_; }
 

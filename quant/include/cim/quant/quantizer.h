@@ -1,0 +1,145 @@
+// The hardware-aware quantizer: float graph + device + calibration data (drawn
+// from the TRAINING set) -> QuantizedModel (the integer program of program.h)
+// and a per-layer report.
+//
+// Options are the device YAML's `quant:` section (QuantDefaults), overridable
+// with --set quant.KEY=VALUE; docs/quantization.md describes every step.
+#pragma once
+
+#include <cim/device/device_spec.h>
+#include <cim/quant/program.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cim::quant {
+
+struct QuantOptions {
+    QuantDefaults q;                          // the device's quant section (after --set)
+    std::map<std::string, int> layer_bits;    // per-layer weight bits (node name), overrides q.weight_bits
+    bool report_sqnr = true;                  // measure per-layer SQNR on the calibration data
+    int verbose = 0;                          // progress lines on stderr
+
+    static QuantOptions from_device(const DeviceSpec& d) { return QuantOptions{d.quant, {}, true, 0}; }
+};
+
+struct LayerReport {
+    std::string name;
+    OpKind op = OpKind::Gemm;
+    int64_t K = 0, N = 0, groups = 1;
+    WeightMode weight_mode = WeightMode::uniform;
+    int weight_bits = 8, activation_bits = 8;
+    int32_t weight_qmax = 0;
+    bool per_channel = true;
+    double weight_scale_min = 0, weight_scale_max = 0;
+    bool weight_scales_pow2 = false;
+    double activation_scale = 0;
+    int32_t activation_zero_point = 0;
+    bool activation_signed = false;
+    InputRealization realization = InputRealization::unsigned_code;
+    double weight_clipped_fraction = 0;      // weights outside the clipping range
+    double activation_clipped_fraction = 0;  // calibration inputs outside the code range
+    double weight_sqnr_db = 0;               // float weights vs dequantized codes
+    double output_sqnr_alone_db = 0;         // layer output, this layer alone quantized (calibration data)
+    double output_sqnr_db = 0;               // layer output, whole network quantized (calibration data)
+    double bias_correction_rms = 0;          // RMS of the bias change (0 when off)
+    int64_t adaround_flipped = 0;            // weights rounded away from nearest by AdaRound
+    int64_t arrays = -1;                     // mapper arrays at this layer's bits (-1: not computed)
+    std::optional<double> accuracy_drop_alone;  // filled by layer_alone_accuracy_drops()
+};
+
+struct MixedPrecisionReport {
+    int64_t budget_arrays = 0;
+    int64_t arrays = 0;                      // sum of the chosen layers' arrays
+    std::vector<int> candidate_bits;
+    // Per layer (report order): arrays and sensitivity (normalized logit MSE on the
+    // calibration data with only this layer's weights quantized) per candidate.
+    std::vector<std::vector<int64_t>> arrays_per_bits;
+    std::vector<std::vector<double>> sensitivity;
+    std::vector<int> chosen_bits;
+    int uniform_bits_fitting = 0;            // the widest uniform width within the budget (0: none)
+    int64_t uniform_arrays = 0;              // arrays of that uniform width
+};
+
+struct QuantReport {
+    std::vector<LayerReport> layers;          // one per QuantLayer, in graph order
+    std::vector<std::string> cle_pairs;       // "conv1 -> conv2" pairs equalized
+    std::optional<MixedPrecisionReport> mixed_precision;
+    int calibration_images = 0;
+    double seconds = 0;
+    std::vector<std::string> notes;
+};
+
+struct QuantResult {
+    QuantizedModel model;
+    QuantReport report;
+};
+
+// `calibration` holds one tensor per graph input with the calibration items on
+// axis 0 (for Fashion-MNIST: [count, 1, 28, 28] from models::calibration_split).
+// Throws InputError for options the device or the model cannot honour.
+QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::vector<Tensor>& calibration,
+                     const QuantOptions& options);
+
+// ---- evaluation ----
+
+// Items and their class labels (argmax of the first output is the prediction).
+struct LabeledData {
+    Tensor inputs;            // [count, ...]
+    std::vector<int> labels;  // count
+};
+using Forward = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, int64_t first_item)>;
+// Fraction of items whose argmax matches the label, run in batches of `batch`.
+double accuracy(const Forward& forward, const LabeledData& data, int64_t batch = 500);
+Forward float_forward(const Graph& graph);
+Forward quant_forward(const QuantizedModel& model, RunOptions options = {});
+// Items [begin, end) of a batched tensor.
+Tensor slice_items(const Tensor& t, int64_t begin, int64_t end);
+
+// Accuracy drop (a fraction: float accuracy minus accuracy) with only one layer
+// quantized, for every layer; fills report.layers[i].accuracy_drop_alone.
+void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report, const LabeledData& data,
+                                double float_accuracy);
+
+// ---- building blocks (exposed for tests) ----
+
+// Clipping range of a set of values by a calibration method: for signed symmetric
+// quantization the returned hi is the magnitude; `levels` is the number of codes on
+// the side being clipped (e.g. 127 or 255).
+struct Range {
+    double lo = 0, hi = 0;
+};
+Range calibrate_range(std::vector<float> values, CalibrationMethod method, double percentile, bool symmetric,
+                      bool nonnegative, int64_t levels);
+
+// Rounds a positive scale to a power of two (the one of least squared error on
+// `values` among the two neighbours when values are given, else the upper one).
+double pow2_scale(double scale, const float* values = nullptr, size_t count = 0, int64_t qmax = 0);
+
+// Weight-stationary nodes of a graph (the mapper's set) with their K x N view.
+struct MvmView {
+    int node = -1;
+    OpKind op = OpKind::Gemm;
+    int64_t K = 0, N = 0, groups = 1;
+    int weight_input = 1;     // input index of the constant matrix
+    int data_input = 0;       // input index of the activations
+    bool trans = false;       // Gemm transB
+    bool trans_a = false;     // Gemm transA
+    float alpha = 1, beta = 1;  // Gemm: y = alpha A B + beta C (alpha folded into weight())
+    bool left = false;        // MatMul with the constant on the left
+    int bias_input = -1;      // Conv / Gemm bias input index (-1: none or not a per-output vector)
+    // Weight (g, k, n) of the float weight tensor.
+    float weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const;
+    void set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const;
+};
+std::vector<MvmView> find_mvm_layers(const Graph& g, std::vector<std::string>* skipped = nullptr);
+// Values that can never be negative (ReLU outputs and order-preserving moves of them).
+std::vector<bool> nonnegative_values(const Graph& g);
+
+// Cross-layer equalization of a graph's float weights, in place; returns the pairs.
+std::vector<std::string> equalize_cross_layer(Graph& g);
+
+}  // namespace cim::quant

@@ -1,0 +1,304 @@
+// The integer program's executor: the float executor with every active
+// weight-stationary node replaced by input quantization, im2col, an integer MVM
+// through the backend, and requantization.
+#include "program_internal.h"
+
+#include <cim/error.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cim::quant {
+
+namespace detail {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Convolution geometry, 1 to 3 spatial dims padded to 3.
+struct ConvGeom {
+    int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, pb[3] = {0, 0, 0},
+            out[3] = {1, 1, 1};
+    int64_t in_size() const { return in[0] * in[1] * in[2]; }
+    int64_t out_size() const { return out[0] * out[1] * out[2]; }
+    int64_t k_size() const { return k[0] * k[1] * k[2]; }
+};
+
+ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& wshape, const Shape& y) {
+    ConvGeom g;
+    const int S = int(x.size()) - 2;
+    CIM_INTERNAL_CHECK(S >= 1 && S <= 3, "conv rank");
+    auto ks = n.attr_ints("kernel_shape");
+    if (ks.empty()) ks.assign(wshape.begin() + 2, wshape.end());
+    auto strides = n.attr_ints("strides", std::vector<int64_t>(size_t(S), 1));
+    auto dil = n.attr_ints("dilations", std::vector<int64_t>(size_t(S), 1));
+    auto pads = n.attr_ints("pads", std::vector<int64_t>(size_t(2 * S), 0));
+    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+    const int off = 3 - S;
+    for (int i = 0; i < S; ++i) {
+        const int64_t I = x[size_t(2 + i)], K = ks[size_t(i)], St = strides[size_t(i)], D = dil[size_t(i)];
+        const int64_t O = y[size_t(2 + i)];
+        int64_t pb = pads[size_t(i)];
+        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            const int64_t total = std::max<int64_t>(0, (O - 1) * St + (K - 1) * D + 1 - I);
+            pb = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        } else if (auto_pad == "VALID") {
+            pb = 0;
+        }
+        g.in[off + i] = I;
+        g.k[off + i] = K;
+        g.s[off + i] = St;
+        g.d[off + i] = D;
+        g.pb[off + i] = pb;
+        g.out[off + i] = O;
+    }
+    return g;
+}
+
+// Input codes of one layer: quantizes a float tensor to logical codes.
+void quantize_codes(const ActQuant& a, const float* x, int64_t count, int32_t* q) {
+    const double inv = 1.0 / a.scale;
+    const double z = a.zero_point, lo = a.code_min, hi = a.code_max;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (int64_t i = 0; i < count; ++i) {
+        double v = std::nearbyint(double(x[i]) * inv) + z;
+        v = v >= lo ? (v <= hi ? v : hi) : lo;  // NaN -> lo
+        q[i] = int32_t(v);
+    }
+}
+
+// Writes the array rows of one logical code vector element k (see program.h).
+inline void put_row(int32_t* row, int64_t K, int64_t k, int32_t q, bool split) {
+    if (split) {
+        row[k] = q > 0 ? q : 0;
+        row[K + k] = q < 0 ? -q : 0;
+    } else {
+        row[k] = q;
+    }
+}
+
+}  // namespace
+
+bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* const> in, std::span<Tensor> out,
+               const RunOptions& opt, MvmBackend& backend, const LayerTap* tap) {
+    const bool split = L.input.realization == InputRealization::pos_neg_split;
+    const int64_t K = L.K, N = L.N, G = L.groups, R = L.rows();
+    const Tensor& X = *in[size_t(L.data_input)];
+    Tensor& Y = out[0];
+    const int64_t total = X.numel();
+    std::vector<int32_t> q(static_cast<size_t>(total));
+    quantize_codes(L.input, X.f.data(), total, q.data());
+    if (tap && tap->input_codes) tap->input_codes(L, X, q);
+    const int64_t chunk = std::max(1, opt.chunk_items);
+
+    if (node.op == OpKind::Conv) {
+        const Tensor& W = *in[1];
+        const ConvGeom geo = conv_geom(node, X.shape, W.shape, Y.shape);
+        const int64_t B = X.shape[0], Cin = X.shape[1], Cg = Cin / G, I3 = geo.in_size(), O3 = geo.out_size(),
+                      K3 = geo.k_size(), M = G * N;
+        CIM_INTERNAL_CHECK(Cg * K3 == K, "conv K");
+        const int32_t pad = L.input.realization == InputRealization::offset ? L.input.zero_point : 0;
+        const int64_t nchunks = ceil_div(B, chunk);
+#pragma omp parallel
+        {
+            std::vector<int32_t> xcol(size_t(std::min(chunk, B) * O3 * R));
+            std::vector<int64_t> acc(size_t(std::min(chunk, B) * O3 * N));
+            std::vector<int64_t> qsum(size_t(std::min(chunk, B) * O3));
+#pragma omp for schedule(dynamic)
+            for (int64_t c = 0; c < nchunks; ++c) {
+                const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
+                for (int64_t g = 0; g < G; ++g) {
+                    // im2col: one vector per output position, rows (c, kd, kh, kw).
+                    for (int64_t b = b0; b < b1; ++b) {
+                        const int32_t* xg = q.data() + (b * Cin + g * Cg) * I3;
+                        for (int64_t o = 0; o < O3; ++o) {
+                            const int64_t od = o / (geo.out[1] * geo.out[2]), oh = (o / geo.out[2]) % geo.out[1],
+                                          ow = o % geo.out[2];
+                            int32_t* row = xcol.data() + ((b - b0) * O3 + o) * R;
+                            int64_t sum = 0;
+                            int64_t k = 0;
+                            for (int64_t ci = 0; ci < Cg; ++ci) {
+                                const int32_t* xc = xg + ci * I3;
+                                for (int64_t kd = 0; kd < geo.k[0]; ++kd) {
+                                    const int64_t id = od * geo.s[0] - geo.pb[0] + kd * geo.d[0];
+                                    for (int64_t kh = 0; kh < geo.k[1]; ++kh) {
+                                        const int64_t ih = oh * geo.s[1] - geo.pb[1] + kh * geo.d[1];
+                                        const bool inside = id >= 0 && id < geo.in[0] && ih >= 0 && ih < geo.in[1];
+                                        for (int64_t kw = 0; kw < geo.k[2]; ++kw, ++k) {
+                                            const int64_t iw = ow * geo.s[2] - geo.pb[2] + kw * geo.d[2];
+                                            const int32_t v = inside && iw >= 0 && iw < geo.in[2]
+                                                                  ? xc[(id * geo.in[1] + ih) * geo.in[2] + iw]
+                                                                  : pad;
+                                            put_row(row, K, k, v, split);
+                                            sum += v;
+                                        }
+                                    }
+                                }
+                            }
+                            qsum[size_t((b - b0) * O3 + o)] = sum;
+                        }
+                    }
+                    const int64_t vectors = items * O3;
+                    backend.mvm(L, int(g), xcol.data(), vectors, acc.data(), MvmContext{opt.first_item + b0, items, O3});
+                    if (tap && tap->accumulators) tap->accumulators(L, int(g), xcol.data(), vectors, acc.data());
+                    for (int64_t b = b0; b < b1; ++b)
+                        for (int64_t n = 0; n < N; ++n) {
+                            float* y = Y.f.data() + (b * M + g * N + n) * O3;
+                            const int64_t* a = acc.data() + (b - b0) * O3 * N + n;
+                            const int64_t* s = qsum.data() + (b - b0) * O3;
+                            for (int64_t o = 0; o < O3; ++o) y[o] = float(L.requantize(g, n, a[o * N], s[o]));
+                        }
+                }
+            }
+        }
+        return true;
+    }
+
+    // Gemm / MatMul: gather vectors, one per output row (or column for a left constant).
+    int64_t V = 0, per_item = 1, items_total = 1;
+    // Vector j's element k lives at in_index(j, k); output (j, n) at out_index(j, n).
+    int64_t P = 1;
+    if (node.op == OpKind::Gemm) {
+        V = L.trans_a ? X.shape[1] : X.shape[0];
+        items_total = V;
+    } else if (!L.const_left) {
+        V = total / K;
+        items_total = X.rank() >= 2 ? X.shape[0] : 1;
+        per_item = V / items_total;
+    } else {
+        P = X.shape.back();
+        V = total / K;
+        items_total = X.rank() >= 3 ? X.shape[0] : 1;
+        per_item = V / items_total;
+    }
+    auto in_index = [&](int64_t j, int64_t k) -> int64_t {
+        if (node.op == OpKind::Gemm) return L.trans_a ? k * V + j : j * K + k;
+        if (!L.const_left) return j * K + k;
+        const int64_t b = j / P, p = j % P;
+        return (b * K + k) * P + p;
+    };
+    auto out_index = [&](int64_t j, int64_t n) -> int64_t {
+        if (!L.const_left) return j * N + n;
+        const int64_t b = j / P, p = j % P;
+        return (b * N + n) * P + p;
+    };
+    const int64_t chunk_vectors = chunk * per_item;
+    const int64_t nchunks = ceil_div(V, chunk_vectors);
+#pragma omp parallel if (nchunks > 1)
+    {
+        std::vector<int32_t> xrows(size_t(std::min(V, chunk_vectors) * R));
+        std::vector<int64_t> acc(size_t(std::min(V, chunk_vectors) * N));
+        std::vector<int64_t> qsum(size_t(std::min(V, chunk_vectors)));
+#pragma omp for schedule(dynamic)
+        for (int64_t c = 0; c < nchunks; ++c) {
+            const int64_t j0 = c * chunk_vectors, j1 = std::min(V, j0 + chunk_vectors), vectors = j1 - j0;
+            for (int64_t j = j0; j < j1; ++j) {
+                int32_t* row = xrows.data() + (j - j0) * R;
+                int64_t sum = 0;
+                for (int64_t k = 0; k < K; ++k) {
+                    const int32_t val = q[size_t(in_index(j, k))];
+                    put_row(row, K, k, val, split);
+                    sum += val;
+                }
+                qsum[size_t(j - j0)] = sum;
+            }
+            backend.mvm(L, 0, xrows.data(), vectors, acc.data(),
+                        MvmContext{opt.first_item + j0 / per_item, ceil_div(vectors, per_item), per_item});
+            if (tap && tap->accumulators) tap->accumulators(L, 0, xrows.data(), vectors, acc.data());
+            for (int64_t j = j0; j < j1; ++j)
+                for (int64_t n = 0; n < N; ++n)
+                    Y.f[size_t(out_index(j, n))] =
+                        float(L.requantize(0, n, acc[size_t((j - j0) * N + n)], qsum[size_t(j - j0)]));
+        }
+    }
+    (void)items_total;
+    return true;
+}
+
+std::vector<float> layer_rows(const QuantLayer& L, const Graph& graph, const Tensor& X, int64_t group,
+                              int64_t* vectors) {
+    const Node& node = graph.nodes[size_t(L.node)];
+    const int64_t K = L.K;
+    std::vector<float> rows;
+    if (node.op == OpKind::Conv) {
+        const Shape& wshape = graph.value(node.inputs[1]).shape;
+        Shape y_shape = graph.value(node.outputs[0]).shape;
+        y_shape[0] = X.shape[0];
+        const ConvGeom geo = conv_geom(node, X.shape, wshape, y_shape);
+        const int64_t B = X.shape[0], Cin = X.shape[1], Cg = Cin / L.groups, I3 = geo.in_size(), O3 = geo.out_size();
+        rows.assign(size_t(B * O3 * K), 0.0f);
+        for (int64_t b = 0; b < B; ++b) {
+            const float* xg = X.f.data() + (b * Cin + group * Cg) * I3;
+            for (int64_t o = 0; o < O3; ++o) {
+                const int64_t od = o / (geo.out[1] * geo.out[2]), oh = (o / geo.out[2]) % geo.out[1], ow = o % geo.out[2];
+                float* row = rows.data() + (b * O3 + o) * K;
+                int64_t k = 0;
+                for (int64_t ci = 0; ci < Cg; ++ci)
+                    for (int64_t kd = 0; kd < geo.k[0]; ++kd) {
+                        const int64_t id = od * geo.s[0] - geo.pb[0] + kd * geo.d[0];
+                        for (int64_t kh = 0; kh < geo.k[1]; ++kh) {
+                            const int64_t ih = oh * geo.s[1] - geo.pb[1] + kh * geo.d[1];
+                            const bool inside = id >= 0 && id < geo.in[0] && ih >= 0 && ih < geo.in[1];
+                            for (int64_t kw = 0; kw < geo.k[2]; ++kw, ++k) {
+                                const int64_t iw = ow * geo.s[2] - geo.pb[2] + kw * geo.d[2];
+                                row[k] = inside && iw >= 0 && iw < geo.in[2]
+                                             ? xg[ci * I3 + (id * geo.in[1] + ih) * geo.in[2] + iw]
+                                             : 0.0f;
+                            }
+                        }
+                    }
+            }
+        }
+        *vectors = B * O3;
+        return rows;
+    }
+    const int64_t total = X.numel();
+    const int64_t V = total / K;
+    rows.assign(size_t(V * K), 0.0f);
+    if (node.op == OpKind::Gemm && L.trans_a) {
+        for (int64_t j = 0; j < V; ++j)
+            for (int64_t k = 0; k < K; ++k) rows[size_t(j * K + k)] = X.f[size_t(k * V + j)];
+    } else if (L.const_left) {
+        const int64_t P = X.shape.back();
+        for (int64_t j = 0; j < V; ++j)
+            for (int64_t k = 0; k < K; ++k) rows[size_t(j * K + k)] = X.f[size_t(((j / P) * K + k) * P + j % P)];
+    } else {
+        std::copy(X.f.begin(), X.f.end(), rows.begin());
+    }
+    *vectors = V;
+    return rows;
+}
+
+}  // namespace detail
+
+std::vector<Tensor> run_program(const QuantizedModel& model, const std::vector<Tensor>& inputs,
+                                const RunOptions& options, const Executor::Observer& observer) {
+    return detail::run_program_tapped(model, inputs, options, observer, nullptr);
+}
+
+namespace detail {
+
+std::vector<Tensor> run_program_tapped(const QuantizedModel& model, const std::vector<Tensor>& inputs,
+                                       const RunOptions& options, const Executor::Observer& observer,
+                                       const LayerTap* tap) {
+    ExactMvmBackend exact;
+    MvmBackend& backend = options.backend ? *options.backend : static_cast<MvmBackend&>(exact);
+    Executor exec(model.graph);
+    const Graph* g = &model.graph;
+    auto override_kernel = [&](const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out) -> bool {
+        const size_t idx = size_t(&n - g->nodes.data());
+        if (tap && tap->before_node) tap->before_node(n, in);
+        if (idx >= model.layer_of_node.size()) return false;
+        const int li = model.layer_of_node[idx];
+        if (li < 0) return false;
+        if (options.active && !(*options.active)[idx]) return false;
+        if (tap && tap->before) tap->before(model.layers[size_t(li)], in);
+        return run_layer(model.layers[size_t(li)], n, in, out, options, backend, tap);
+    };
+    return exec.run(inputs, observer, override_kernel);
+}
+
+}  // namespace detail
+
+}  // namespace cim::quant

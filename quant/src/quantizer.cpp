@@ -1,0 +1,752 @@
+// The quantization pipeline: calibration on the float model, weight codes,
+// optional AdaRound and bias correction layer by layer (with the layers before
+// already quantized), mixed precision, and the per-layer report.
+#include "program_internal.h"
+
+#include <cim/error.h>
+#include <cim/ir/onnx_import.h>
+#include <cim/mapper/mapping.h>
+#include <cim/quant/quantizer.h>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace cim::quant {
+
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatD = Eigen::MatrixXd;
+
+Tensor slice_items(const Tensor& t, int64_t begin, int64_t end) {
+    CIM_INTERNAL_CHECK(t.rank() >= 1 && begin >= 0 && end <= t.shape[0] && begin <= end, "slice_items range");
+    Shape s = t.shape;
+    s[0] = end - begin;
+    Tensor out(t.type, s);
+    const int64_t per = t.shape[0] ? t.numel() / t.shape[0] : 0;
+    if (t.floating())
+        std::copy(t.f.begin() + begin * per, t.f.begin() + end * per, out.f.begin());
+    else
+        std::copy(t.i.begin() + begin * per, t.i.begin() + end * per, out.i.begin());
+    return out;
+}
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double sqnr_db(double signal, double noise) {
+    if (noise <= 0) return 200.0;
+    if (signal <= 0) return -200.0;
+    return 10.0 * std::log10(signal / noise);
+}
+
+struct WeightStats {
+    double clipped = 0, signal = 0, noise = 0;
+    int64_t count = 0;
+};
+
+int32_t weight_qmax(const DeviceSpec& d, const QuantDefaults& q, WeightMode mode, int bits) {
+    if (mode != WeightMode::uniform || bits == 1) return 1;
+    int32_t qmax = std::min<int32_t>((int32_t(1) << (bits - 1)) - 1, d.weight.clip);
+    if (q.weight_full_range && bits == d.weight.bits) qmax = d.weight.clip;
+    return qmax;
+}
+
+// Codes, scales and zero points of one layer's weights at `bits` (nearest rounding).
+WeightStats quantize_weights(QuantLayer& L, const MvmView& v, const Tensor& W, const DeviceSpec& d,
+                             const QuantDefaults& q, int bits) {
+    WeightMode mode = q.weight_mode;
+    if (mode == WeightMode::uniform && bits == 1) mode = WeightMode::binary;
+    L.weight_mode = mode;
+    L.weight_bits = mode == WeightMode::binary ? 1 : mode == WeightMode::ternary ? 2 : bits;
+    L.weight_qmax = weight_qmax(d, q, mode, bits);
+    const int64_t G = L.groups, K = L.K, N = L.N, qmax = L.weight_qmax;
+    L.w.assign(size_t(G * K * N), 0);
+    L.w_scale.assign(size_t(G * N), 1.0);
+    L.w_zero_point.assign(size_t(G * N), 0);
+    const bool per_channel = q.per_channel;
+    const int64_t channels = per_channel ? G * N : 1;
+    std::vector<WeightStats> stats(static_cast<size_t>(channels));
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t ch = 0; ch < channels; ++ch) {
+        // The (g, n) pairs of this channel.
+        std::vector<std::pair<int64_t, int64_t>> outs;
+        if (per_channel) outs.push_back({ch / N, ch % N});
+        else
+            for (int64_t g = 0; g < G; ++g)
+                for (int64_t n = 0; n < N; ++n) outs.push_back({g, n});
+        std::vector<float> vals;
+        vals.reserve(outs.size() * size_t(K));
+        for (auto [g, n] : outs)
+            for (int64_t k = 0; k < K; ++k) vals.push_back(v.weight(W, g, k, n));
+        double scale = 1.0;
+        int32_t zp = 0;
+        double thresh = 0;  // ternary threshold
+        if (mode == WeightMode::binary) {
+            double s = 0;
+            for (float x : vals) s += std::fabs(x);
+            scale = vals.empty() ? 1.0 : s / double(vals.size());
+        } else if (mode == WeightMode::ternary) {
+            // Optimal ternary: keep the k largest magnitudes, alpha = their mean, k maximizing (sum)^2 / k.
+            std::vector<float> m(vals.size());
+            for (size_t i = 0; i < vals.size(); ++i) m[i] = std::fabs(vals[i]);
+            std::sort(m.begin(), m.end(), std::greater<float>());
+            double sum = 0, best = -1;
+            size_t bk = 1;
+            for (size_t k = 0; k < m.size(); ++k) {
+                sum += m[k];
+                const double score = sum * sum / double(k + 1);
+                if (score > best) {
+                    best = score;
+                    bk = k + 1;
+                }
+            }
+            double s = 0;
+            for (size_t k = 0; k < bk && k < m.size(); ++k) s += m[k];
+            scale = bk ? s / double(bk) : 1.0;
+            thresh = bk < m.size() ? 0.5 * (double(m[bk - 1]) + double(m[bk])) : 0.0;
+        } else {
+            const Range r = calibrate_range(vals, q.weight_calibration, q.percentile, q.symmetric, false,
+                                            q.symmetric ? qmax : 2 * qmax);
+            if (q.symmetric) {
+                scale = r.hi > 0 ? r.hi / double(qmax) : 1.0;
+            } else {
+                scale = r.hi > r.lo ? (r.hi - r.lo) / double(2 * qmax) : 1.0;
+                zp = int32_t(std::nearbyint(-double(qmax) - r.lo / scale));
+            }
+        }
+        if (!(scale > 0) || !std::isfinite(scale)) scale = 1.0;
+        if (q.power_of_two_scales) {
+            if (mode == WeightMode::uniform && q.symmetric) scale = pow2_scale(scale, vals.data(), vals.size(), qmax);
+            else scale = pow2_scale(scale);
+            if (mode == WeightMode::uniform && !q.symmetric) {
+                // Keep the zero point inside the code range after the scale moved.
+                const double lo = double(*std::min_element(vals.begin(), vals.end()));
+                zp = int32_t(std::nearbyint(-double(qmax) - std::min(lo, 0.0) / scale));
+            }
+        }
+        WeightStats st;
+        for (auto [g, n] : outs) {
+            L.w_scale[size_t(g * N + n)] = scale;
+            L.w_zero_point[size_t(g * N + n)] = zp;
+            for (int64_t k = 0; k < K; ++k) {
+                const double x = v.weight(W, g, k, n);
+                int32_t c;
+                if (mode == WeightMode::binary) c = x >= 0 ? 1 : -1;
+                else if (mode == WeightMode::ternary) c = std::fabs(x) > thresh ? (x > 0 ? 1 : -1) : 0;
+                else {
+                    const double raw = std::nearbyint(x / scale) + zp;
+                    if (raw > qmax || raw < -qmax) st.clipped += 1;
+                    c = int32_t(std::clamp<double>(raw, -double(qmax), double(qmax)));
+                }
+                L.w[size_t((g * K + k) * N + n)] = c;
+                const double deq = scale * double(c - zp);
+                st.signal += x * x;
+                st.noise += (x - deq) * (x - deq);
+                ++st.count;
+            }
+        }
+        stats[size_t(ch)] = st;
+    }
+    WeightStats total;
+    for (const auto& s : stats) {
+        total.clipped += s.clipped;
+        total.signal += s.signal;
+        total.noise += s.noise;
+        total.count += s.count;
+    }
+    return total;
+}
+
+// Float bias of a layer (per output, groups * N values; zeros when none).
+std::vector<double> float_bias(const Graph& g, const MvmView& v, int64_t GN) {
+    std::vector<double> b(size_t(GN), 0.0);
+    if (v.bias_input < 0) return b;
+    const Tensor* t = g.constant(g.nodes[size_t(v.node)].inputs[size_t(v.bias_input)]);
+    for (int64_t i = 0; i < GN; ++i) b[size_t(i)] = double(v.beta) * t->get(t->numel() == 1 ? 0 : i);
+    return b;
+}
+
+void set_bias_codes(QuantLayer& L, const std::vector<double>& bias, int bias_bits) {
+    const int64_t GN = L.groups * L.N;
+    L.out_scale.assign(size_t(GN), 0.0);
+    L.bias_code.assign(size_t(GN), 0);
+    const double lim = std::ldexp(1.0, std::min(bias_bits, 62) - 1) - 1;
+    for (int64_t i = 0; i < GN; ++i) {
+        L.out_scale[size_t(i)] = L.input.scale * L.w_scale[size_t(i)];
+        L.bias_code[size_t(i)] = int64_t(std::clamp(std::nearbyint(bias[size_t(i)] / L.out_scale[size_t(i)]), -lim, lim));
+    }
+}
+
+ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const DeviceSpec& d, const QuantDefaults& q,
+                        const std::string& layer, double* clipped) {
+    ActQuant a;
+    a.bits = q.activation_bits;
+    a.is_signed = is_signed;
+    const int b = a.bits;
+    if (!is_signed) {
+        a.realization = InputRealization::unsigned_code;
+        a.code_min = 0;
+        a.code_max = int32_t((int64_t(1) << b) - 1);
+        const Range r = calibrate_range(values, q.calibration, q.percentile, false, true, a.code_max);
+        a.scale = r.hi > 0 ? r.hi / a.code_max : 1.0;
+        if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
+    } else {
+        switch (d.input.signed_handling) {
+            case SignedInputHandling::unsigned_only:
+                throw InputError(d.source_path + ": input.signed_handling is unsigned_only, but layer '" + layer +
+                                 "' has signed inputs (no ReLU before it); set input.signed_handling to offset, "
+                                 "pos_neg_split or twos_complement");
+            case SignedInputHandling::offset: {
+                a.realization = InputRealization::offset;
+                a.code_min = 0;
+                a.code_max = int32_t((int64_t(1) << b) - 1);
+                const Range r = calibrate_range(values, q.calibration, q.percentile, false, false, a.code_max);
+                a.scale = r.hi > r.lo ? (r.hi - r.lo) / a.code_max : 1.0;
+                if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
+                a.zero_point = int32_t(std::clamp(std::nearbyint(-r.lo / a.scale), 0.0, double(a.code_max)));
+                break;
+            }
+            case SignedInputHandling::pos_neg_split:
+            case SignedInputHandling::twos_complement: {
+                if (b < 2)
+                    throw InputError("layer '" + layer + "': signed inputs need quant.activation_bits >= 2");
+                a.realization = d.input.signed_handling == SignedInputHandling::pos_neg_split
+                                    ? InputRealization::pos_neg_split
+                                    : InputRealization::twos_complement;
+                a.code_max = int32_t((int64_t(1) << (b - 1)) - 1);
+                a.code_min = -a.code_max;
+                const Range r = calibrate_range(values, q.calibration, q.percentile, true, false, a.code_max);
+                a.scale = r.hi > 0 ? r.hi / a.code_max : 1.0;
+                if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
+                break;
+            }
+        }
+    }
+    if (!(a.scale > 0) || !std::isfinite(a.scale)) a.scale = 1.0;
+    int64_t out = 0;
+    for (float x : values) {
+        const double c = std::nearbyint(double(x) / a.scale) + a.zero_point;
+        out += c < a.code_min || c > a.code_max;
+    }
+    *clipped = values.empty() ? 0.0 : double(out) / double(values.size());
+    return a;
+}
+
+// ---- AdaRound (Nagel et al. 2020), on the layer's Gram matrices ----
+struct Gram {
+    MatD H;  // sum xq xq^T over rows (quantized inputs)
+    MatD C;  // sum xq x^T (quantized vs float inputs)
+    Eigen::VectorXd mean_q, mean_f;
+    int64_t rows = 0;
+};
+
+int64_t adaround_layer(QuantLayer& L, const MvmView& v, const Tensor& W, int64_t g, const Gram& gram, int64_t items,
+                       int iterations) {
+    using Arr = Eigen::ArrayXXf;
+    using Mat = Eigen::MatrixXf;
+    const int64_t K = L.K, N = L.N;
+    const float zeta = 1.1f, gamma = -0.1f, lambda = 0.01f;
+    const float qmax = float(L.weight_qmax);
+    Mat Wf(K, N);
+    Arr base(K, N), V(K, N), S(K, N), Z(K, N);
+    for (int64_t n = 0; n < N; ++n) {
+        const double s = L.w_scale[size_t(g * N + n)], z = L.w_zero_point[size_t(g * N + n)];
+        for (int64_t k = 0; k < K; ++k) {
+            const double w = v.weight(W, g, k, n);
+            Wf(k, n) = float(w);
+            const double t = w / s + z;
+            base(k, n) = float(std::floor(t));
+            const double frac = t - std::floor(t);
+            const double p = std::clamp((frac - gamma) / (zeta - gamma), 1e-4, 1 - 1e-4);
+            V(k, n) = float(std::log(p / (1 - p)));
+            S(k, n) = float(s);
+            Z(k, n) = float(z);
+        }
+    }
+    // Small GEMMs in a tight loop: one thread (Eigen's OpenMP spin-waits cost more than they save).
+    const int eigen_threads = Eigen::nbThreads();
+    Eigen::setNbThreads(1);
+    const Mat H = gram.H.cast<float>();
+    const Mat target = gram.C.cast<float>() * Wf;  // K x N
+    Arr m = Arr::Zero(K, N), vv = Arr::Zero(K, N);
+    const float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    const int warm = iterations / 5;
+    const float norm = 2.0f / float(std::max<int64_t>(1, items));
+    Mat Wt(K, N);
+    for (int it = 0; it < iterations; ++it) {
+        const Arr sig = 1.0f / (1.0f + (-V).exp());
+        const Arr raw = sig * (zeta - gamma) + gamma;
+        const Arr h = raw.max(0.0f).min(1.0f);
+        const Arr c = (base + h).max(-qmax).min(qmax);
+        Wt = (S * (c - Z)).matrix();
+        const Arr dW = (norm * (H * Wt - target)).array();
+        Arr dh = (c > -qmax && c < qmax).cast<float>() * dW * S;
+        if (it >= warm) {
+            const float beta = 20.0f + (2.0f - 20.0f) * float(it - warm) / float(std::max(1, iterations - warm));
+            const Arr u = 2.0f * h - 1.0f;
+            const Arr au = u.abs().max(1e-12f);
+            dh += lambda * (-2.0f * beta) * (au.log() * (beta - 1.0f)).exp() * u.sign();
+        }
+        const Arr grad = (raw > 0.0f && raw < 1.0f).cast<float>() * dh * sig * (1.0f - sig) * (zeta - gamma);
+        m = b1 * m + (1 - b1) * grad;
+        vv = b2 * vv + (1 - b2) * grad.square();
+        const float c1 = 1 - std::pow(b1, float(it + 1)), c2 = 1 - std::pow(b2, float(it + 1));
+        V -= lr * (m / c1) / ((vv / c2).sqrt() + eps);
+    }
+    Eigen::setNbThreads(eigen_threads);
+    int64_t flipped = 0;
+    for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) {
+            const float up = V(k, n) >= 0 ? 1.0f : 0.0f;
+            const int32_t c = int32_t(std::clamp(base(k, n) + up, -qmax, qmax));
+            int32_t& code = L.w[size_t((g * K + k) * N + n)];
+            if (c != code) ++flipped;
+            code = c;
+        }
+    return flipped;  // codes that differ from nearest rounding
+}
+
+}  // namespace
+
+// ---------------- the pipeline ----------------
+
+QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::vector<Tensor>& calibration,
+                     const QuantOptions& options) {
+    const auto t_start = std::chrono::steady_clock::now();
+    const QuantDefaults& q = options.q;
+    auto log = [&](const std::string& msg) {
+        if (options.verbose) std::fprintf(stderr, "cim-quant: %s (%.1f s)\n", msg.c_str(), seconds_since(t_start));
+    };
+    if (q.weight_bits > device.weight.bits)
+        throw InputError("quant.weight_bits = " + std::to_string(q.weight_bits) + " exceeds weight.bits = " +
+                         std::to_string(device.weight.bits) + " of " + device.name);
+    if (q.activation_bits > device.input.bits)
+        throw InputError("quant.activation_bits = " + std::to_string(q.activation_bits) + " exceeds input.bits = " +
+                         std::to_string(device.input.bits) + " of " + device.name);
+    if (q.mixed_precision_budget_arrays && q.mixed_precision_min_bits > q.weight_bits)
+        throw InputError("quant.mixed_precision_min_bits = " + std::to_string(q.mixed_precision_min_bits) +
+                         " exceeds quant.weight_bits = " + std::to_string(q.weight_bits));
+    if (q.mixed_precision_budget_arrays && q.weight_mode != WeightMode::uniform)
+        throw InputError("quant.mixed_precision_budget_arrays needs quant.weight_mode = uniform");
+    for (const auto& [name, bits] : options.layer_bits)
+        if (!graph.find_node(name)) throw InputError("per-layer bits: no node named '" + name + "' in " + graph.source_file);
+    if (calibration.size() != graph.inputs.size())
+        throw InputError(graph.source_file + ": calibration data has " + std::to_string(calibration.size()) +
+                         " tensors, the model takes " + std::to_string(graph.inputs.size()) + " input(s)");
+    const int64_t items = calibration.empty() ? 0 : calibration[0].shape.at(0);
+    if (items < 1) throw InputError("calibration data is empty");
+
+    QuantResult result;
+    QuantizedModel& model = result.model;
+    QuantReport& report = result.report;
+    model.graph = graph;
+    model.device = device;
+    report.calibration_images = int(items);
+    if (q.cle) report.cle_pairs = equalize_cross_layer(model.graph);
+    const Graph& G = model.graph;
+    std::vector<std::string> skipped;
+    const std::vector<MvmView> views = find_mvm_layers(G, &skipped);
+    model.notes = skipped;
+    report.notes = skipped;
+    model.layer_of_node.assign(G.nodes.size(), -1);
+    const size_t nl = views.size();
+
+    // Calibration batches.
+    const int64_t batch = 128;
+    std::vector<std::vector<Tensor>> batches;
+    for (int64_t b0 = 0; b0 < items; b0 += batch) {
+        std::vector<Tensor> in;
+        for (const Tensor& t : calibration) in.push_back(slice_items(t, b0, std::min(items, b0 + batch)));
+        batches.push_back(std::move(in));
+    }
+
+    // ---- float pass: every layer's input and output on the calibration data ----
+    std::vector<int> view_of_node(G.nodes.size(), -1);
+    for (size_t i = 0; i < nl; ++i) view_of_node[size_t(views[i].node)] = int(i);
+    std::vector<std::vector<Tensor>> float_in(nl), float_out(nl);
+    {
+        Executor exec(G);
+        for (const auto& in : batches) {
+            auto capture = [&](const Node& n, std::span<const Tensor* const> ins, std::span<Tensor>) {
+                const int li = view_of_node[size_t(&n - G.nodes.data())];
+                if (li >= 0) float_in[size_t(li)].push_back(*ins[size_t(views[size_t(li)].data_input)]);
+                return false;
+            };
+            auto observe = [&](const Node& n, std::span<const Tensor> outs) {
+                const int li = view_of_node[size_t(&n - G.nodes.data())];
+                if (li >= 0) float_out[size_t(li)].push_back(outs[0]);
+            };
+            exec.run(in, observe, capture);
+        }
+    }
+    log("float calibration pass done");
+
+    // ---- layers: activation quantizers ----
+    const std::vector<bool> nonneg = nonnegative_values(G);
+    report.layers.resize(nl);
+    model.layers.resize(nl);
+    for (size_t i = 0; i < nl; ++i) {
+        const MvmView& v = views[i];
+        const Node& n = G.nodes[size_t(v.node)];
+        QuantLayer& L = model.layers[i];
+        L.name = n.name;
+        L.node = v.node;
+        L.op = n.op;
+        L.K = v.K;
+        L.N = v.N;
+        L.groups = v.groups;
+        L.data_input = v.data_input;
+        L.const_left = v.left;
+        L.trans_a = v.trans_a;
+        model.layer_of_node[size_t(v.node)] = int(i);
+        std::vector<float> values;
+        for (const Tensor& t : float_in[i]) values.insert(values.end(), t.f.begin(), t.f.end());
+        const bool is_signed = !nonneg[size_t(n.inputs[size_t(v.data_input)])];
+        LayerReport& r = report.layers[i];
+        L.input = make_act_quant(values, is_signed, device, q, n.name, &r.activation_clipped_fraction);
+    }
+
+    // ---- weight bits per layer (uniform, per-layer overrides, or mixed precision) ----
+    std::vector<int> bits(nl, q.weight_bits);
+    for (size_t i = 0; i < nl; ++i) {
+        auto it = options.layer_bits.find(model.layers[i].name);
+        if (it != options.layer_bits.end()) bits[i] = it->second;
+    }
+    std::vector<std::vector<double>> biases(nl);
+    for (size_t i = 0; i < nl; ++i) biases[i] = float_bias(G, views[i], views[i].groups * views[i].N);
+
+    auto weight_tensor = [&](size_t i) -> const Tensor& {
+        return *G.constant(G.nodes[size_t(views[i].node)].inputs[size_t(views[i].weight_input)]);
+    };
+    auto build_layer = [&](size_t i, int b) {
+        QuantLayer& L = model.layers[i];
+        const WeightStats st = quantize_weights(L, views[i], weight_tensor(i), device, q, b);
+        set_bias_codes(L, biases[i], q.bias_bits);
+        L.finalize(device);
+        return st;
+    };
+
+    if (q.mixed_precision_budget_arrays) {
+        MixedPrecisionReport mp;
+        mp.budget_arrays = *q.mixed_precision_budget_arrays;
+        for (int b = q.mixed_precision_min_bits; b <= q.weight_bits; ++b) mp.candidate_bits.push_back(b);
+        const size_t nb = mp.candidate_bits.size();
+        // Arrays per layer and width, from the mapper (one batch-1 mapping per width).
+        const Graph g1 = specialize_batch(G, 1);
+        mp.arrays_per_bits.assign(nl, std::vector<int64_t>(nb, 0));
+        for (size_t j = 0; j < nb; ++j) {
+            DeviceSpec d2 = device;
+            const int b = mp.candidate_bits[j];
+            d2.weight.bits = b;
+            d2.weight.clip = std::min(d2.weight.clip, (1 << (b - 1)) - 1);
+            MapOptions mo;
+            mo.duplicate = false;
+            const Mapping m = map_model(g1, d2, mo);
+            for (size_t i = 0; i < nl; ++i) {
+                const LayerMapping* lm = m.find(model.layers[i].name);
+                mp.arrays_per_bits[i][j] = lm ? lm->arrays : 0;
+            }
+        }
+        // Sensitivity: normalized logit error with only layer i's weights quantized at width b.
+        const size_t sens_batches = std::min<size_t>(batches.size(), 2);
+        std::vector<std::vector<Tensor>> ref(sens_batches);
+        {
+            Executor exec(G);
+            for (size_t bi = 0; bi < sens_batches; ++bi) ref[bi] = exec.run(batches[bi]);
+        }
+        double energy = 0;
+        for (const auto& r : ref)
+            for (float x : r[0].f) energy += double(x) * x;
+        mp.sensitivity.assign(nl, std::vector<double>(nb, 0.0));
+        std::vector<bool> active(G.nodes.size(), false);
+        for (size_t i = 0; i < nl; ++i) {
+            active.assign(G.nodes.size(), false);
+            active[size_t(views[i].node)] = true;
+            // Weights only: the layer's input quantizer is widened to 14 bits meanwhile.
+            const ActQuant saved = model.layers[i].input;
+            ActQuant wide = saved;
+            wide.bits = 14;
+            const double factor = std::ldexp(1.0, 14 - saved.bits);
+            wide.scale = saved.scale / factor;
+            wide.zero_point = int32_t(std::lround(saved.zero_point * factor));
+            wide.code_min = int32_t(std::lround(saved.code_min * factor));
+            wide.code_max = int32_t(std::lround((saved.code_max + 1) * factor - 1));
+            model.layers[i].input = wide;
+            for (size_t j = 0; j < nb; ++j) {
+                build_layer(i, mp.candidate_bits[j]);
+                double err = 0;
+                for (size_t bi = 0; bi < sens_batches; ++bi) {
+                    RunOptions ro;
+                    ro.active = &active;
+                    const auto out = run_program(model, batches[bi], ro);
+                    for (size_t k = 0; k < out[0].f.size(); ++k) {
+                        const double dlt = double(out[0].f[k]) - ref[bi][0].f[k];
+                        err += dlt * dlt;
+                    }
+                }
+                mp.sensitivity[i][j] = energy > 0 ? err / energy : err;
+            }
+            model.layers[i].input = saved;
+            // More bits never hurt: smooth out measurement noise.
+            for (size_t j = 1; j < nb; ++j) mp.sensitivity[i][j] = std::min(mp.sensitivity[i][j], mp.sensitivity[i][j - 1]);
+        }
+        // Multiple-choice knapsack by dynamic programming over arrays.
+        const int64_t budget = mp.budget_arrays;
+        const double inf = std::numeric_limits<double>::infinity();
+        std::vector<std::vector<double>> dp(nl + 1, std::vector<double>(size_t(budget + 1), inf));
+        std::vector<std::vector<int>> choice(nl + 1, std::vector<int>(size_t(budget + 1), -1));
+        dp[0][0] = 0;
+        for (size_t i = 0; i < nl; ++i)
+            for (int64_t a = 0; a <= budget; ++a) {
+                if (dp[i][size_t(a)] == inf) continue;
+                for (size_t jj = nb; jj-- > 0;) {  // widest first: ties keep more bits
+                    const size_t j = jj;
+                    const int64_t a2 = a + mp.arrays_per_bits[i][j];
+                    if (a2 > budget) continue;
+                    const double val = dp[i][size_t(a)] + mp.sensitivity[i][j];
+                    if (val < dp[i + 1][size_t(a2)]) {
+                        dp[i + 1][size_t(a2)] = val;
+                        choice[i + 1][size_t(a2)] = int(j);
+                    }
+                }
+            }
+        int64_t best_a = -1;
+        for (int64_t a = 0; a <= budget; ++a)
+            if (dp[nl][size_t(a)] < inf && (best_a < 0 || dp[nl][size_t(a)] < dp[nl][size_t(best_a)])) best_a = a;
+        int64_t min_arrays = 0;
+        for (size_t i = 0; i < nl; ++i) min_arrays += mp.arrays_per_bits[i][0];
+        if (best_a < 0)
+            throw InputError("quant.mixed_precision_budget_arrays = " + std::to_string(budget) +
+                             " is too small: even " + std::to_string(q.mixed_precision_min_bits) +
+                             "-bit weights everywhere need " + std::to_string(min_arrays) + " arrays on " + device.name);
+        mp.chosen_bits.assign(nl, 0);
+        int64_t a = best_a;
+        for (size_t i = nl; i > 0; --i) {
+            const int j = choice[i][size_t(a)];
+            mp.chosen_bits[i - 1] = mp.candidate_bits[size_t(j)];
+            a -= mp.arrays_per_bits[i - 1][size_t(j)];
+        }
+        mp.arrays = best_a;
+        for (size_t j = 0; j < nb; ++j) {
+            int64_t total = 0;
+            for (size_t i = 0; i < nl; ++i) total += mp.arrays_per_bits[i][j];
+            if (total <= budget) {
+                mp.uniform_bits_fitting = mp.candidate_bits[j];
+                mp.uniform_arrays = total;
+            }
+        }
+        for (size_t i = 0; i < nl; ++i) bits[i] = mp.chosen_bits[i];
+        report.mixed_precision = mp;
+        log("mixed precision allocation done");
+    }
+
+    // ---- weights, nearest rounding ----
+    std::vector<WeightStats> wstats(nl);
+    for (size_t i = 0; i < nl; ++i) wstats[i] = build_layer(i, bits[i]);
+    log("weights quantized");
+
+    // ---- AdaRound and bias correction, layer by layer with the layers before quantized ----
+    if (q.adaround || q.bias_correction) {
+        std::vector<bool> active(G.nodes.size(), false);
+        for (size_t i = 0; i < nl; ++i) {
+            QuantLayer& L = model.layers[i];
+            const MvmView& v = views[i];
+            const int64_t K = L.K, Gr = L.groups;
+            std::vector<Gram> grams(static_cast<size_t>(Gr));
+            for (auto& gm : grams) {
+                if (q.adaround) {
+                    gm.H = MatD::Zero(K, K);
+                    gm.C = MatD::Zero(K, K);
+                }
+                gm.mean_q = Eigen::VectorXd::Zero(K);
+                gm.mean_f = Eigen::VectorXd::Zero(K);
+            }
+            for (size_t bi = 0; bi < batches.size(); ++bi) {
+                Tensor xq;
+                detail::LayerTap tap;
+                tap.before_node = [&](const Node& n, std::span<const Tensor* const> ins) {
+                    if (&n - G.nodes.data() == v.node) xq = *ins[size_t(v.data_input)];
+                };
+                RunOptions ro;
+                ro.active = &active;
+                detail::run_program_tapped(model, batches[bi], ro, {}, &tap);
+                for (float& x : xq.f) x = L.input.dequantize(L.input.quantize(x));
+                for (int64_t g = 0; g < Gr; ++g) {
+                    int64_t vq = 0, vf = 0;
+                    const std::vector<float> rq = detail::layer_rows(L, G, xq, g, &vq);
+                    const std::vector<float> rf = detail::layer_rows(L, G, float_in[i][bi], g, &vf);
+                    Eigen::Map<const RowMat> Xq(rq.data(), vq, K), Xf(rf.data(), vf, K);
+                    Gram& gm = grams[size_t(g)];
+                    gm.mean_q += Xq.cast<double>().colwise().sum().transpose();
+                    gm.mean_f += Xf.cast<double>().colwise().sum().transpose();
+                    gm.rows += vq;
+                    if (q.adaround) {
+                        gm.H += (Xq.transpose() * Xq).cast<double>();
+                        gm.C += (Xq.transpose() * Xf).cast<double>();
+                    }
+                }
+            }
+            const Tensor& W = weight_tensor(i);
+            if (q.adaround && L.weight_mode == WeightMode::uniform) {
+                int64_t flipped = 0;
+                for (int64_t g = 0; g < Gr; ++g)
+                    flipped += adaround_layer(L, v, W, g, grams[size_t(g)], items, q.adaround_iterations);
+                report.layers[i].adaround_flipped = flipped;
+            }
+            if (q.bias_correction) {
+                double rms = 0;
+                for (int64_t g = 0; g < Gr; ++g) {
+                    const Gram& gm = grams[size_t(g)];
+                    const Eigen::VectorXd mq = gm.mean_q / double(std::max<int64_t>(1, gm.rows));
+                    const Eigen::VectorXd mf = gm.mean_f / double(std::max<int64_t>(1, gm.rows));
+                    for (int64_t n = 0; n < L.N; ++n) {
+                        const size_t o = size_t(g * L.N + n);
+                        double yq = 0, yf = 0;
+                        for (int64_t k = 0; k < K; ++k) {
+                            const double wq = L.w_scale[o] * double(L.w[size_t((g * K + k) * L.N + n)] - L.w_zero_point[o]);
+                            yq += mq[k] * wq;
+                            yf += mf[k] * v.weight(W, g, k, n);
+                        }
+                        biases[i][o] -= yq - yf;
+                        rms += (yq - yf) * (yq - yf);
+                    }
+                }
+                report.layers[i].bias_correction_rms = std::sqrt(rms / double(std::max<int64_t>(1, Gr * L.N)));
+            }
+            set_bias_codes(L, biases[i], q.bias_bits);
+            L.finalize(device);
+            active[size_t(v.node)] = true;
+            log("layer " + L.name + " refined");
+        }
+    }
+
+    // ---- report ----
+    for (size_t i = 0; i < nl; ++i) {
+        const QuantLayer& L = model.layers[i];
+        LayerReport& r = report.layers[i];
+        r.name = L.name;
+        r.op = L.op;
+        r.K = L.K;
+        r.N = L.N;
+        r.groups = L.groups;
+        r.weight_mode = L.weight_mode;
+        r.weight_bits = L.weight_bits;
+        r.activation_bits = L.input.bits;
+        r.weight_qmax = L.weight_qmax;
+        r.per_channel = q.per_channel;
+        r.weight_scale_min = *std::min_element(L.w_scale.begin(), L.w_scale.end());
+        r.weight_scale_max = *std::max_element(L.w_scale.begin(), L.w_scale.end());
+        r.weight_scales_pow2 = q.power_of_two_scales;
+        r.activation_scale = L.input.scale;
+        r.activation_zero_point = L.input.zero_point;
+        r.activation_signed = L.input.is_signed;
+        r.realization = L.input.realization;
+        // Final codes (after AdaRound) for the weight statistics.
+        const Tensor& W = weight_tensor(i);
+        double sig = 0, noise = 0;
+        for (int64_t g = 0; g < L.groups; ++g)
+            for (int64_t k = 0; k < L.K; ++k)
+                for (int64_t n = 0; n < L.N; ++n) {
+                    const size_t o = size_t(g * L.N + n);
+                    const double x = views[i].weight(W, g, k, n);
+                    const double d = L.w_scale[o] * double(L.w[size_t((g * L.K + k) * L.N + n)] - L.w_zero_point[o]);
+                    sig += x * x;
+                    noise += (x - d) * (x - d);
+                }
+        r.weight_sqnr_db = sqnr_db(sig, noise);
+        r.weight_clipped_fraction = wstats[i].count ? wstats[i].clipped / double(wstats[i].count) : 0.0;
+        if (report.mixed_precision) {
+            const auto& mp = *report.mixed_precision;
+            for (size_t j = 0; j < mp.candidate_bits.size(); ++j)
+                if (mp.candidate_bits[j] == L.weight_bits) r.arrays = mp.arrays_per_bits[i][j];
+        }
+    }
+    if (options.report_sqnr && nl > 0) {
+        auto measure = [&](const std::vector<bool>& active, std::vector<double>& sig, std::vector<double>& noise,
+                           int only) {
+            for (size_t bi = 0; bi < batches.size(); ++bi) {
+                auto observe = [&](const Node& n, std::span<const Tensor> outs) {
+                    const int li = view_of_node[size_t(&n - G.nodes.data())];
+                    if (li < 0 || (only >= 0 && li != only)) return;
+                    const Tensor& ref = float_out[size_t(li)][bi];
+                    for (size_t k = 0; k < ref.f.size(); ++k) {
+                        const double d = double(outs[0].f[k]) - ref.f[k];
+                        sig[size_t(li)] += double(ref.f[k]) * ref.f[k];
+                        noise[size_t(li)] += d * d;
+                    }
+                };
+                RunOptions ro;
+                ro.active = &active;
+                run_program(model, batches[bi], ro, observe);
+            }
+        };
+        std::vector<double> sig(nl, 0.0), noise(nl, 0.0);
+        std::vector<bool> all(G.nodes.size(), true);
+        measure(all, sig, noise, -1);
+        for (size_t i = 0; i < nl; ++i) report.layers[i].output_sqnr_db = sqnr_db(sig[i], noise[i]);
+        for (size_t i = 0; i < nl; ++i) {
+            std::vector<bool> one(G.nodes.size(), false);
+            one[size_t(views[i].node)] = true;
+            std::vector<double> s1(nl, 0.0), n1(nl, 0.0);
+            measure(one, s1, n1, int(i));
+            report.layers[i].output_sqnr_alone_db = sqnr_db(s1[i], n1[i]);
+        }
+        log("report measured");
+    }
+    report.seconds = seconds_since(t_start);
+    return result;
+}
+
+// ---------------- evaluation ----------------
+
+double accuracy(const Forward& forward, const LabeledData& data, int64_t batch) {
+    const int64_t count = data.inputs.shape.at(0);
+    if (int64_t(data.labels.size()) != count) throw InputError("accuracy: label count differs from item count");
+    int64_t correct = 0;
+    for (int64_t b0 = 0; b0 < count; b0 += batch) {
+        const int64_t b1 = std::min(count, b0 + batch);
+        const auto out = forward({slice_items(data.inputs, b0, b1)}, b0);
+        const Tensor& logits = out.at(0);
+        const int64_t classes = logits.numel() / (b1 - b0);
+        for (int64_t i = 0; i < b1 - b0; ++i) {
+            const float* row = logits.f.data() + i * classes;
+            const int64_t pred = std::max_element(row, row + classes) - row;
+            correct += pred == data.labels[size_t(b0 + i)];
+        }
+    }
+    return count ? double(correct) / double(count) : 0.0;
+}
+
+Forward float_forward(const Graph& graph) {
+    return [&graph](const std::vector<Tensor>& in, int64_t) { return Executor(graph).run(in); };
+}
+
+Forward quant_forward(const QuantizedModel& model, RunOptions options) {
+    return [&model, options](const std::vector<Tensor>& in, int64_t first) {
+        RunOptions o = options;
+        o.first_item = options.first_item + first;
+        return run_program(model, in, o);
+    };
+}
+
+void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report, const LabeledData& data,
+                                double float_accuracy) {
+    for (size_t i = 0; i < model.layers.size() && i < report.layers.size(); ++i) {
+        std::vector<bool> active(model.graph.nodes.size(), false);
+        active[size_t(model.layers[i].node)] = true;
+        RunOptions ro;
+        ro.active = &active;
+        report.layers[i].accuracy_drop_alone = float_accuracy - accuracy(quant_forward(model, ro), data);
+    }
+}
+
+}  // namespace cim::quant

@@ -1,0 +1,40 @@
+// Shared helpers of the quantizer tests.
+#pragma once
+
+#include <cim/device/device_spec.h>
+#include <cim/ir/onnx_import.h>
+#include <cim/models/fashion_mnist.h>
+#include <cim/quant/quantizer.h>
+
+#include <string>
+#include <vector>
+
+namespace cim::qtest {
+
+inline std::string zoo(const std::string& name) { return std::string(CIM_SOURCE_DIR) + "/models/zoo/" + name + "/model.onnx"; }
+
+inline quant::LabeledData labeled(const models::ImageSet& s) {
+    quant::LabeledData d;
+    d.inputs = Tensor(ElemType::Float, {s.count, 1, s.rows, s.cols});
+    d.inputs.f = s.pixels;
+    d.labels = s.labels;
+    return d;
+}
+
+inline const quant::LabeledData& test_set() {
+    static const quant::LabeledData d = labeled(models::load_fashion_mnist(models::default_fashion_mnist_dir(), models::Split::Test));
+    return d;
+}
+
+inline Tensor calibration(int count, uint64_t seed = 1) {
+    return labeled(models::calibration_split(models::default_fashion_mnist_dir(), count, seed)).inputs;
+}
+
+// WTM2101 with per-channel, free (not power-of-two) scales unless overridden.
+inline DeviceSpec wtm(std::vector<std::string> sets = {}) {
+    std::vector<std::string> all{"quant.per_channel=true", "quant.power_of_two_scales=false"};
+    all.insert(all.end(), sets.begin(), sets.end());
+    return load_device("wtm2101", all);
+}
+
+}  // namespace cim::qtest

@@ -1,0 +1,204 @@
+// cim-quant: quantize a model for a device, calibrated on the training set, and
+// measure float and quantized (integer program) accuracy on the test set.
+//
+//   cim-quant MODEL.onnx --device DEVICE --dataset fashion-mnist [--set quant.KEY=VALUE ...]
+//             [--limit N] [--calibration N] [--json] [--report]
+#include "cli_common.h"
+
+#include <cim/device/device_spec.h>
+#include <cim/ir/onnx_import.h>
+#include <cim/models/fashion_mnist.h>
+#include <cim/quant/quantizer.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+
+using namespace cim;
+using namespace cim::quant;
+
+namespace {
+
+std::string scale_text(double lo, double hi) {
+    if (lo == hi) return fmt::format("{:.3g}", lo);
+    return fmt::format("{:.3g}..{:.3g}", lo, hi);
+}
+
+nlohmann::json null_or(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+quant::LabeledData to_labeled(const models::ImageSet& s) {
+    quant::LabeledData d;
+    d.inputs = Tensor(ElemType::Float, {s.count, 1, s.rows, s.cols});
+    d.inputs.f = s.pixels;
+    d.labels = s.labels;
+    return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cli::guarded_main("cim-quant", [&]() -> int {
+        CLI::App app{"cim-quant: quantize an ONNX model for a CIM device (calibrated on training images) and "
+                     "report float and quantized accuracy on the test set, with a per-layer report.\n"
+                     "Quantization options come from the device YAML's quant: section and --set quant.KEY=VALUE."};
+        std::string model_path, device_name, dataset, data_dir = models::default_fashion_mnist_dir();
+        std::vector<std::string> sets;
+        int limit = -1, calibration = 0;
+        bool json = false, report_drops = false, verbose = false;
+        app.add_option("model", model_path, "ONNX model file")->required();
+        app.add_option("--device", device_name, "device YAML path or bundled name (e.g. wtm2101)")->required();
+        app.add_option("--dataset", dataset, "evaluation dataset")->required()->check(CLI::IsMember({"fashion-mnist"}));
+        app.add_option("--data-dir", data_dir, "folder of the dataset's IDX files");
+        app.add_option("--set", sets, "override a device key, e.g. --set quant.weight_bits=4 (repeatable)");
+        app.add_option("--limit", limit, "evaluate on the first N test images (default: all 10,000)")
+            ->check(CLI::PositiveNumber);
+        app.add_option("--calibration", calibration,
+                       "calibration images drawn from the training set (default: quant.calibration_samples)")
+            ->check(CLI::Range(1, models::kFashionMnistTrainCount));
+        app.add_flag("--json", json, "print one JSON object on stdout");
+        app.add_flag("--report", report_drops,
+                     "also measure the accuracy drop of each layer quantized alone (one evaluation per layer)");
+        app.add_flag("--verbose", verbose, "progress on stderr");
+        try {
+            app.parse(argc, argv);
+        } catch (const CLI::ParseError& e) {
+            int code = app.exit(e);
+            return code == 0 ? 0 : cli::kExitBadInput;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        if (calibration > 0) sets.push_back("quant.calibration_samples=" + std::to_string(calibration));
+        const DeviceSpec device = load_device(device_name, sets);
+        const Graph graph = import_onnx(model_path);
+        if (graph.inputs.size() != 1 || graph.outputs.empty())
+            throw InputError(model_path + ": cim-quant --dataset fashion-mnist needs a model with one input [N,1,28,28] "
+                                          "and class logits as its first output");
+
+        QuantOptions options = QuantOptions::from_device(device);
+        options.verbose = verbose;
+        const models::ImageSet calib =
+            models::calibration_split(data_dir, options.q.calibration_samples, uint64_t(options.q.calibration_seed));
+        const models::ImageSet test = models::load_fashion_mnist(data_dir, models::Split::Test, limit);
+        const LabeledData test_data = to_labeled(test);
+        const LabeledData calib_data = to_labeled(calib);
+
+        QuantResult qr = quantize(graph, device, {calib_data.inputs}, options);
+        const double float_acc = accuracy(float_forward(qr.model.graph), test_data);
+        const auto tq = std::chrono::steady_clock::now();
+        const double quant_acc = accuracy(quant_forward(qr.model), test_data);
+        const double quant_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tq).count();
+        if (report_drops) layer_alone_accuracy_drops(qr.model, qr.report, test_data, float_acc);
+        const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto meta = graph.metadata.find("float_test_accuracy");
+        const QuantDefaults& q = options.q;
+
+        if (json) {
+            nlohmann::json j;
+            j["model"] = model_path;
+            j["device"] = device.name;
+            j["dataset"] = dataset;
+            j["images"] = test.count;
+            j["calibration_images"] = calib.count;
+            j["float_accuracy"] = float_acc;
+            j["accuracy"] = quant_acc;
+            j["accuracy_drop"] = float_acc - quant_acc;
+            if (meta != graph.metadata.end()) j["float_test_accuracy_metadata"] = std::stod(meta->second);
+            j["options"] = {{"weight_bits", q.weight_bits},
+                            {"activation_bits", q.activation_bits},
+                            {"weight_mode", std::string(to_string(q.weight_mode))},
+                            {"per_channel", q.per_channel},
+                            {"symmetric", q.symmetric},
+                            {"weight_calibration", std::string(to_string(q.weight_calibration))},
+                            {"activation_calibration", std::string(to_string(q.calibration))},
+                            {"power_of_two_scales", q.power_of_two_scales},
+                            {"cle", q.cle},
+                            {"bias_correction", q.bias_correction},
+                            {"adaround", q.adaround},
+                            {"signed_inputs", std::string(to_string(device.input.signed_handling))},
+                            {"weight_encoding", std::string(to_string(device.weight.encoding))}};
+            j["layers"] = nlohmann::json::array();
+            for (const auto& r : qr.report.layers) {
+                nlohmann::json l{{"name", r.name},
+                                 {"op", std::string(op_name(r.op))},
+                                 {"k", r.K},
+                                 {"n", r.N},
+                                 {"groups", r.groups},
+                                 {"weight_mode", std::string(to_string(r.weight_mode))},
+                                 {"weight_bits", r.weight_bits},
+                                 {"weight_qmax", r.weight_qmax},
+                                 {"activation_bits", r.activation_bits},
+                                 {"weight_scale_min", r.weight_scale_min},
+                                 {"weight_scale_max", r.weight_scale_max},
+                                 {"activation_scale", r.activation_scale},
+                                 {"activation_zero_point", r.activation_zero_point},
+                                 {"activation_signed", r.activation_signed},
+                                 {"input_realization", std::string(to_string(r.realization))},
+                                 {"weight_clipped_fraction", r.weight_clipped_fraction},
+                                 {"activation_clipped_fraction", r.activation_clipped_fraction},
+                                 {"weight_sqnr_db", null_or(r.weight_sqnr_db)},
+                                 {"output_sqnr_alone_db", null_or(r.output_sqnr_alone_db)},
+                                 {"output_sqnr_db", null_or(r.output_sqnr_db)},
+                                 {"bias_correction_rms", r.bias_correction_rms},
+                                 {"adaround_changed", r.adaround_flipped}};
+                if (r.arrays >= 0) l["arrays"] = r.arrays;
+                l["accuracy_drop_alone"] = r.accuracy_drop_alone ? nlohmann::json(*r.accuracy_drop_alone) : nlohmann::json(nullptr);
+                j["layers"].push_back(l);
+            }
+            j["cle_pairs"] = qr.report.cle_pairs;
+            j["notes"] = qr.report.notes;
+            if (qr.report.mixed_precision) {
+                const auto& mp = *qr.report.mixed_precision;
+                j["mixed_precision"] = {{"budget_arrays", mp.budget_arrays},
+                                        {"arrays", mp.arrays},
+                                        {"chosen_bits", mp.chosen_bits},
+                                        {"candidate_bits", mp.candidate_bits},
+                                        {"uniform_bits_fitting", mp.uniform_bits_fitting},
+                                        {"uniform_arrays", mp.uniform_arrays},
+                                        {"arrays_per_bits", mp.arrays_per_bits},
+                                        {"sensitivity", mp.sensitivity}};
+            }
+            j["seconds"] = {{"quantize", qr.report.seconds}, {"quantized_eval", quant_seconds}, {"total", total_seconds}};
+            fmt::print("{}\n", j.dump(2));
+            return cli::kExitOk;
+        }
+
+        fmt::print("{} on {} ({} weights, {} signed inputs), {} test images, {} calibration images (training set)\n",
+                   model_path, device.name, to_string(device.weight.encoding), to_string(device.input.signed_handling),
+                   test.count, calib.count);
+        fmt::print("options: weights {} {}-bit {} {} ({}), activations {}-bit ({}){}{}{}{}\n",
+                   to_string(q.weight_mode), q.weight_bits, q.per_channel ? "per-channel" : "per-tensor",
+                   q.symmetric ? "symmetric" : "asymmetric", to_string(q.weight_calibration), q.activation_bits,
+                   to_string(q.calibration), q.power_of_two_scales ? ", power-of-two scales" : "",
+                   q.cle ? ", CLE" : "", q.bias_correction ? ", bias correction" : "", q.adaround ? ", AdaRound" : "");
+        fmt::print("float accuracy      {:.2f} %\n", 100 * float_acc);
+        fmt::print("quantized accuracy  {:.2f} %   (drop {:+.2f} points)\n", 100 * quant_acc, 100 * (quant_acc - float_acc));
+        fmt::print("\n{:<34} {:>6} {:>5} {:>5} {:>4} {:>4} {:>17} {:>9} {:>4} {:>8} {:>8} {:>7} {:>7} {:>7}{}\n", "layer", "op", "K",
+                   "N", "wb", "ab", "w scale", "x scale", "x zp", "w clip%", "x clip%", "wSQNR", "alone", "full",
+                   report_drops ? "  drop alone" : "");
+        for (const auto& r : qr.report.layers) {
+            std::string name = r.name.size() > 34 ? "..." + r.name.substr(r.name.size() - 31) : r.name;
+            fmt::print("{:<34} {:>6} {:>5} {:>5} {:>4} {:>4} {:>17} {:>9.3g} {:>4} {:>8.3f} {:>8.3f} {:>7.1f} {:>7.1f} {:>7.1f}", name,
+                       op_name(r.op), r.K, r.N * r.groups, r.weight_bits, r.activation_bits,
+                       scale_text(r.weight_scale_min, r.weight_scale_max), r.activation_scale, r.activation_zero_point,
+                       100 * r.weight_clipped_fraction, 100 * r.activation_clipped_fraction, r.weight_sqnr_db,
+                       r.output_sqnr_alone_db, r.output_sqnr_db);
+            if (r.accuracy_drop_alone) fmt::print("  {:+10.2f}", -100 * *r.accuracy_drop_alone);
+            fmt::print("\n");
+        }
+        fmt::print("(wb/ab: weight/activation bits; SQNR in dB on calibration data: weights, the layer's output with "
+                   "it alone quantized, and with the whole network quantized{})\n",
+                   report_drops ? "; drop alone: accuracy change in points with only that layer quantized" : "");
+        if (!qr.report.cle_pairs.empty()) fmt::print("cross-layer equalization: {} pairs\n", qr.report.cle_pairs.size());
+        if (qr.report.mixed_precision) {
+            const auto& mp = *qr.report.mixed_precision;
+            fmt::print("mixed precision: {} arrays used of a budget of {}; the widest uniform width within it: {}\n", mp.arrays,
+                       mp.budget_arrays, mp.uniform_bits_fitting ? fmt::format("{} bits ({} arrays)", mp.uniform_bits_fitting, mp.uniform_arrays) : "none");
+        }
+        for (const auto& n : qr.report.notes) fmt::print("note: {}\n", n);
+        fmt::print("quantize {:.1f} s, quantized evaluation {:.1f} s, total {:.1f} s\n", qr.report.seconds, quant_seconds,
+                   total_seconds);
+        return cli::kExitOk;
+    });
+}
