@@ -10,7 +10,9 @@ The networks are written by hand in PyTorch to match torchvision's vgg16,
 resnet18, resnet50 and mobilenet_v2 layer for layer (torchvision is not a
 dependency); the script checks the parameter counts against torchvision's.
 They are for mapping and simulation studies of realistic layer shapes: the
-weights are random (torchvision's initialization, seeded), not trained.
+weights are random (torchvision's initialization, seeded), not trained. The
+BatchNorm running statistics are calibrated on a few seeded N(0,1) random
+images, so that activations stay of order 1 through the network.
 
 Every model: opset 13, input "input" [N,3,224,224] float32 with a dynamic batch
 axis N, output "logits" [N,1000], exported in eval mode so BatchNorm is folded
@@ -229,6 +231,27 @@ BUILDERS = {
 MODEL_NAMES = list(BUILDERS)
 
 
+def calibrate_batchnorm(model, images=8):
+    """Sets every BatchNorm's running mean and variance to the statistics of its
+    input for a few seeded N(0,1) random images. With freshly initialized
+    statistics (mean 0, variance 1) and random weights, activations shrink or grow
+    from layer to layer (MobileNetV2's logits would be ~1e-9); calibrated, every
+    layer's activations stay of order 1, which quantization and simulation
+    studies need."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not bns:
+        return
+    gen = torch.Generator().manual_seed(SEED + 1)
+    x = torch.randn(images, 3, 224, 224, generator=gen)
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the calibration pass
+    model.train()
+    with torch.no_grad():
+        model(x)
+    model.eval()
+
+
 def count_macs(model):
     """MACs of Conv2d and Linear layers for one 3x224x224 image."""
     total = [0]
@@ -251,7 +274,9 @@ def write(name, out_dir, external_data):
     import onnx
 
     torch.manual_seed(SEED)
-    model = BUILDERS[name]().eval()
+    model = BUILDERS[name]()
+    calibrate_batchnorm(model)
+    model.eval()
     params = sum(p.numel() for p in model.parameters())
     if params != TORCHVISION_PARAMS[name]:
         raise RuntimeError(f"{name}: {params} parameters, torchvision's has {TORCHVISION_PARAMS[name]}")
@@ -273,6 +298,7 @@ def write(name, out_dir, external_data):
     meta = {
         "architecture": f"torchvision {name} (written by hand in models/imagenet.py)",
         "weights": f"random, torch.manual_seed({SEED}); not trained",
+        "batchnorm_statistics": "calibrated on 8 seeded N(0,1) random images (none in vgg16)",
         "parameters": str(params),
         "macs_per_image": str(macs),
         "input": "[N,3,224,224] float32",

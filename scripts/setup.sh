@@ -2,9 +2,9 @@
 # Installs the Debian 12 packages cimforge needs, when they are missing.
 # Usage: scripts/setup.sh [--with-training]   (training adds PyTorch and ONNX for Python)
 set -eu
-PKGS="cmake g++ make ninja-build pkg-config libeigen3-dev libyaml-cpp-dev libgomp1 libbenchmark-dev \
+PKGS="cmake g++ make ninja-build pkg-config libeigen3-dev libyaml-cpp-dev libgomp1 zlib1g-dev libbenchmark-dev \
 doctest-dev libprotobuf-dev protobuf-compiler libonnx-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
-libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy"
+libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--with-training" ]; then
   PKGS="$PKGS python3-torch libopenblas0-pthread"
 fi
