@@ -49,7 +49,7 @@ TEST_CASE("ideal crossbars reproduce the integer program bit for bit on every zo
     const std::string zoo = std::string(CIM_SOURCE_DIR) + "/models/zoo";
     const std::string data = models::default_fashion_mnist_dir();
     Tensor calib = as_tensor(models::calibration_split(data, 64, 1));
-    Tensor images = as_tensor(models::load_fashion_mnist(data, models::Split::Test, 48));
+    Tensor images = as_tensor(models::load_fashion_mnist(data, models::Split::Test, 16));
     // Bit-serial 1-bit DAC, 8-bit differential weights in 2-bit cells on 128-row arrays: a 9-bit ADC
     // holds every column sum (128 x 1 x 3 = 384), so every conversion is exact.
     DeviceSpec isaac = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
