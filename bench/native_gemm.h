@@ -1,0 +1,20 @@
+#pragma once
+
+#include <vector>
+
+namespace cim::bench {
+
+// C = A x B in float with Eigen, built with -march=native (see native_gemm.cpp).
+class NativeGemm {
+public:
+    NativeGemm(int rows, int inner, int cols);
+    void run();
+    double macs() const { return double(rows_) * inner_ * cols_; }
+    const float* result() const { return c_.data(); }
+
+private:
+    int rows_, inner_, cols_;
+    std::vector<float> a_, b_, c_;
+};
+
+}  // namespace cim::bench
