@@ -63,11 +63,6 @@ std::optional<std::vector<int64_t>> ints_of(std::span<const InValue> in, size_t 
     return in[k].data->to_ints();
 }
 
-std::vector<int64_t> ints_input(std::span<const Tensor* const> in, size_t k) {
-    if (k >= in.size() || !in[k]) return {};
-    return in[k]->to_ints();
-}
-
 InValue as_value(const Tensor* t) {
     if (!t) return InValue{};
     return InValue{true, t->type, t->shape, true, t};

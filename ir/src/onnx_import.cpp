@@ -79,7 +79,7 @@ void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& wh
         throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
                          " needs " + std::to_string(n * es) + " (truncated or corrupt file?)");
     if (t.type == ElemType::Float) {  // the common case, and the bulk of a big model: one copy
-        std::memcpy(t.f.data(), p, bytes);
+        if (bytes) std::memcpy(t.f.data(), p, bytes);  // an empty tensor has no buffer
         return;
     }
     for (size_t k = 0; k < n; ++k) {
