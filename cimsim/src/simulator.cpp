@@ -142,6 +142,7 @@ double ci95_half_width(const std::vector<double>& v) {
     double var = 0;
     for (double x : v) var += (x - mean) * (x - mean);
     var /= double(n - 1);
+    if (var < 1e-24) return 0;  // identical values: no spread (not rounding noise)
     // Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom, then the normal limit.
     static const double t975[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
                                   2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,

@@ -37,7 +37,12 @@ public:
     void mark_failed(const std::string& path) { failed_.insert(path); }
     bool failed(const std::string& path) const;  // the path or an ancestor failed
     void mark_given(const std::string& path) { given_.insert(path); }
-    bool given(const std::string& path) const { return given_.count(path) > 0; }
+    bool given(const std::string& path) const {
+        return given_.count(path) > 0 || (base_given_ && base_given_->count(path) > 0);
+    }
+    const std::set<std::string>& given_paths() const { return given_; }
+    // Keys given by a device read earlier (DeviceVariants): given() answers for them too.
+    void set_base_given(const std::set<std::string>* base) { base_given_ = base; }
 
     // "L:C" of a key, for messages that point back at it ("first given at 3:5").
     std::string key_position(const std::string& path) const;
@@ -67,6 +72,7 @@ private:
     std::map<std::string, std::string> overrides_;
     std::vector<std::string> override_order_;
     std::set<std::string> failed_, given_;
+    const std::set<std::string>* base_given_ = nullptr;
     std::vector<Entry> entries_;
 };
 

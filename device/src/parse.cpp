@@ -3,10 +3,13 @@
 // missing keys), fill derived defaults, run the cross-field rules, and throw
 // every problem at once.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -83,14 +86,15 @@ public:
 
     void read_section(const YAML::Node& map, const std::string& section);
     void fill_derived_defaults();
+    // One key's value: type and bounds checked, stored, marked given (DeviceVariants).
+    void read_key(const KeyDecl& k, const YAML::Node& value);
+    std::string unknown_key_problem(const std::string& section, const std::string& name) const;
 
 private:
-    void read_key(const KeyDecl& k, const YAML::Node& value);
     std::optional<Value> convert(const KeyDecl& k, const YAML::Node& value);
     std::optional<double> convert_number(const KeyDecl& k, const std::string& path, const YAML::Node& value);
     std::optional<Cost> convert_cost(const KeyDecl& k, const YAML::Node& value);
     bool in_bounds(const KeyDecl& k, const std::string& path, double v);
-    std::string unknown_key_problem(const std::string& section, const std::string& name) const;
     void mark_subtree_failed(const std::string& path);
 
     const Schema& schema_;
@@ -424,7 +428,8 @@ void apply_override(YAML::Node& root, const std::string& text, Diagnostics& diag
 }  // namespace
 
 DeviceSpec read_device(std::string_view yaml_text, const std::string& source_name,
-                       const std::vector<std::string>& set_overrides) {
+                       const std::vector<std::string>& set_overrides,
+                       std::set<std::string>* given_out = nullptr) {
     Diagnostics diag(source_name);
     YAML::Node root;
     try {
@@ -457,10 +462,129 @@ DeviceSpec read_device(std::string_view yaml_text, const std::string& source_nam
     if (!diag.empty()) throw InputError(diag.message());
     spec.source_path = source_name;
     spec.overrides = set_overrides;
+    if (given_out) *given_out = diag.given_paths();
     return spec;
 }
 
+namespace {
+
+// A --set value that YAML reads as a plain scalar with exactly this text (no
+// quotes, flow collections, comments, anchors, document markers or nulls).
+bool plain_scalar(const std::string& v) {
+    if (v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL") return false;
+    for (char c : v)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' || c == '-')) return false;
+    const char c0 = v[0];
+    if (c0 == '-' || c0 == '+' || c0 == '.') {
+        if (v.size() < 2) return false;
+        const char c1 = v[1];
+        if (!(std::isalnum(static_cast<unsigned char>(c1)) || (c1 == '.' && c0 != '.'))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 }  // namespace device_detail
+
+struct DeviceVariants::Impl {
+    std::string text, source;
+    std::vector<std::string> base_overrides;
+    DeviceSpec base;
+    std::set<std::string> given;
+};
+
+DeviceVariants::DeviceVariants(const std::string& name_or_path, std::vector<std::string> base_overrides)
+{
+    auto impl = std::make_shared<Impl>();
+    impl->source = resolve_device_path(name_or_path);
+    std::ifstream in(impl->source, std::ios::binary);
+    if (!in) throw InputError(impl->source + ": cannot open the device file");
+    std::ostringstream text;
+    text << in.rdbuf();
+    impl->text = text.str();
+    impl->base_overrides = std::move(base_overrides);
+    impl->base = device_detail::read_device(impl->text, impl->source, impl->base_overrides, &impl->given);
+    impl_ = std::move(impl);
+}
+
+const DeviceSpec& DeviceVariants::base() const { return impl_->base; }
+
+DeviceSpec DeviceVariants::make(const std::vector<std::string>& set_overrides) const {
+    using namespace device_detail;
+    std::vector<std::string> all = impl_->base_overrides;
+    all.insert(all.end(), set_overrides.begin(), set_overrides.end());
+    // Fast path: every override sets one key to a plain scalar, so the base spec
+    // with those keys stored, the derived defaults recomputed and the cross-field
+    // rules run equals what reading the YAML again would give.
+    const Schema& schema = device_schema();
+    Diagnostics diag(impl_->source);
+    diag.set_base_given(&impl_->given);
+    DeviceSpec spec = impl_->base;
+    TreeReader reader(schema, diag, spec);
+    bool fast = true;
+    for (const auto& text : set_overrides) {
+        const auto eq = text.find('=');
+        const KeyDecl* k = eq == std::string::npos || eq == 0 ? nullptr : schema.find_key(text.substr(0, eq));
+        const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
+        if (!k || !plain_scalar(value)) {
+            fast = false;
+            break;
+        }
+        diag.record_override(k->path, text);
+        reader.read_key(*k, YAML::Node(value));
+    }
+    if (fast) {
+        reader.fill_derived_defaults();
+        check_cross_field_rules(spec, diag);
+        if (diag.empty()) {
+            spec.overrides = std::move(all);
+            return spec;
+        }
+    }
+    // Anything else, and every error (for its exact message), reads the YAML again.
+    return read_device(impl_->text, impl_->source, all);
+}
+
+std::string override_path_problem(const std::string& path) {
+    using namespace device_detail;
+    const Schema& schema = device_schema();
+    if (schema.find_key(path)) return "";
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+        const size_t dot = path.find('.', start);
+        parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    for (const auto& p : parts)
+        if (p.empty() || p.find_first_of(" \t[]{}:,#=") != std::string::npos)
+            return "not a key path (expected names joined by '.', e.g. array.adc.bits)";
+    std::string section;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        const std::string here = join_path(section, parts[i]);
+        if (schema.find_section(here)) {
+            section = here;
+            continue;
+        }
+        if (const KeyDecl* k = schema.find_key(here)) {
+            // `energy.adc_pj_per_conversion.value`: a field of a cost given as a mapping.
+            if (k->kind == ValueKind::cost && i + 2 == parts.size() && (parts[i + 1] == "value" || parts[i + 1] == "source"))
+                return "";
+            return "'" + here + "' is a key, not a section; nothing lies inside it";
+        }
+        Diagnostics diag("");
+        DeviceSpec scratch;
+        TreeReader reader(schema, diag, scratch);
+        return "'" + here + "': " + reader.unknown_key_problem(section, parts[i]);
+    }
+    const auto& kids = schema.children(section);
+    return "is a section, not a key (its keys: " + [&] {
+        std::string list;
+        for (const auto& kid : kids) list += (list.empty() ? "" : ", ") + kid;
+        return list;
+    }() + ")";
+}
 
 DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,
                         const std::vector<std::string>& set_overrides) {

@@ -416,6 +416,25 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
     return m;
 }
 
+std::string mapping_key(const DeviceSpec& d) {
+    // Everything map_model reads: array geometry, chip hierarchy, the weight
+    // encoding and slicing (columns per weight), signed-input handling, and the
+    // name and file (used in the Mapping and its messages).
+    std::string k;
+    k.reserve(160);
+    for (long long v : {(long long)d.array.usable_rows, (long long)d.array.usable_cols, (long long)d.array.max_active_rows,
+                        (long long)d.array.multi_layer, (long long)d.chip.tiles, (long long)d.chip.macros_per_tile,
+                        (long long)d.chip.max_chips.value_or(-1), (long long)d.input.signed_handling,
+                        (long long)d.weight.encoding, (long long)d.weight.bits, (long long)d.cell.bits}) {
+        k += std::to_string(v);
+        k += ',';
+    }
+    k += d.name;
+    k += '\n';
+    k += d.source_path;
+    return k;
+}
+
 std::string layout_svg(const Mapping& m, const DeviceSpec& d) {
     // One cell per array, a row of squares per tile; chips stacked vertically.
     const int64_t per_tile = d.chip.macros_per_tile, per_chip = m.arrays_per_chip;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,8 @@ enum class WeightMode { uniform, binary, ternary };
 struct Cost {
     double value = 0;
     std::string source;  // the YAML `source:` citation; empty if the YAML gave a bare number
+
+    bool operator==(const Cost&) const = default;
 };
 
 struct ChipSpec {
@@ -62,12 +65,16 @@ struct ChipSpec {
     int macros_per_tile = 1;        // macros (arrays) per tile
     std::optional<int> max_chips;   // nullopt: as many chips as the model needs
     double clock_mhz = 0;           // digital clock
+
+    bool operator==(const ChipSpec&) const = default;
 };
 
 struct AdcSpec {
     AdcRange range = AdcRange::none;
     int bits = 0;                   // 0 exactly when range == none
     int cols_per_adc = 1;           // columns sharing one ADC (converted one after another)
+
+    bool operator==(const AdcSpec&) const = default;
 };
 
 struct ArraySpec {
@@ -79,17 +86,23 @@ struct ArraySpec {
     std::optional<std::int64_t> capacity_bits;  // stated capacity, cross-checked when given
     bool multi_layer = false;                 // several layers' weight blocks may share one array
     AdcSpec adc;
+
+    bool operator==(const ArraySpec&) const = default;
 };
 
 struct CellSpec {
     int bits = 1;                   // bits stored per cell (levels = 2^bits)
     double on_off_ratio = 0;        // g_on / g_off; +inf means off cells conduct nothing
+
+    bool operator==(const CellSpec&) const = default;
 };
 
 struct WeightSpec {
     int bits = 8;                   // code width including the sign
     int clip = 127;                 // codes are clipped to [-clip, clip]
     WeightEncoding encoding = WeightEncoding::differential;
+
+    bool operator==(const WeightSpec&) const = default;
 };
 
 struct InputSpec {
@@ -97,12 +110,16 @@ struct InputSpec {
     InputMode mode = InputMode::bit_serial;
     int dac_bits = 1;               // bits applied per array cycle (== bits for multi_bit)
     SignedInputHandling signed_handling = SignedInputHandling::offset;
+
+    bool operator==(const InputSpec&) const = default;
 };
 
 struct OutputSpec {
     std::optional<int> bits;        // result width after the shift; nullopt: full precision
     int shift_bits_min = 0;         // the result is divided by G = 2^n, n in [min, max]
     int shift_bits_max = 0;
+
+    bool operator==(const OutputSpec&) const = default;
 };
 
 struct EnergySpec {
@@ -122,6 +139,8 @@ struct EnergySpec {
     // the cost model scales them by measured densities (docs/cost-model.md).
     double reference_input_density = 0.5;
     double reference_weight_density = 0.5;
+
+    bool operator==(const EnergySpec&) const = default;
 };
 
 struct LatencySpec {
@@ -133,6 +152,8 @@ struct LatencySpec {
     std::optional<Cost> chip_link_ns_per_byte;     // nullopt only when max_chips == 1
     Cost digital_ns_per_op;
     std::optional<Cost> weight_program_ns_per_row; // nullopt: unknown
+
+    bool operator==(const LatencySpec&) const = default;
 };
 
 struct AreaSpec {
@@ -144,6 +165,8 @@ struct AreaSpec {
     Cost tile_buffer_um2;           // per tile
     Cost tile_other_um2;            // per tile: router, digital units, control
     Cost chip_other_um2;            // per chip: I/O, chip links
+
+    bool operator==(const AreaSpec&) const = default;
 };
 
 struct NoiseSpec {
@@ -154,6 +177,8 @@ struct NoiseSpec {
     double drift_nu = 0, drift_t0_s = 1, drift_time_s = 1;  // g(t) = g * (t / t0)^-nu
     double ir_drop = 0;
     double adc_sigma_lsb = 0, adc_offset_lsb = 0;
+
+    bool operator==(const NoiseSpec&) const = default;
 };
 
 // Defaults for quant/ (the quantizer may override them per run).
@@ -176,6 +201,8 @@ struct QuantDefaults {
     std::optional<int> mixed_precision_budget_arrays;  // nullopt: uniform bit width
     int mixed_precision_min_bits = 2;
     int calibration_seed = 1;
+
+    bool operator==(const QuantDefaults&) const = default;
 };
 
 struct DeviceSpec {
@@ -197,6 +224,8 @@ struct DeviceSpec {
 
     std::string source_path;             // file it came from
     std::vector<std::string> overrides;  // the --set strings applied, in order
+
+    bool operator==(const DeviceSpec&) const = default;
 };
 
 // Loads a device by name ("wtm2101") or path, applies `--set path=value`
@@ -204,6 +233,29 @@ struct DeviceSpec {
 // `FILE:LINE:COL: path.to.key: problem`.
 DeviceSpec load_device(const std::string& name_or_path,
                        const std::vector<std::string>& set_overrides = {});
+
+// Many variants of one device, each the base with its own --set overrides
+// (cim-sweep evaluates thousands). The YAML is read once; a variant whose
+// overrides each set one key to a plain scalar is made from the parsed spec
+// (types, bounds, derived defaults and cross-field rules checked as load_device
+// checks them, in microseconds); any other override, and every invalid variant
+// (for its exact message), goes through load_device's full path. make() equals
+// load_device(name_or_path, base_overrides + overrides) and is thread-safe.
+class DeviceVariants {
+public:
+    explicit DeviceVariants(const std::string& name_or_path, std::vector<std::string> base_overrides = {});
+    const DeviceSpec& base() const;
+    DeviceSpec make(const std::vector<std::string>& set_overrides) const;
+
+private:
+    struct Impl;
+    std::shared_ptr<const Impl> impl_;
+};
+
+// What is wrong with a --set path on its own, whatever its value: "" when it
+// names a key of the schema, else the problem with a suggestion
+// ("'array.adc.bit': unknown key; did you mean array.adc.bits?").
+std::string override_path_problem(const std::string& path);
 
 // Same, from YAML text; `source_name` stands in for the file in messages.
 DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,

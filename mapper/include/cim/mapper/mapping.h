@@ -81,6 +81,11 @@ struct Mapping {
 // Throws InputError when --chips forbids what the model needs, naming the shortfall.
 Mapping map_model(const Graph& g, const DeviceSpec& device, const MapOptions& options = {});
 
+// The device fields map_model reads, as a string: two devices with equal keys
+// map every graph identically (with the same options), so cim-sweep maps once
+// per key. Keep in step with map_model (tests/sweep/test_evaluate.cpp checks it).
+std::string mapping_key(const DeviceSpec& d);
+
 // SVG drawing of the placement: one square per array, coloured by layer.
 std::string layout_svg(const Mapping& m, const DeviceSpec& device);
 
