@@ -111,4 +111,52 @@ std::string Graph::dump() const {
     return os.str();
 }
 
+// Forward dataflow: constants by their values; ReLU-like ops produce non-negative
+// values, and order-preserving data movement keeps them so.
+std::vector<bool> nonnegative_values(const Graph& g) {
+    std::vector<bool> nn(g.values.size(), false);
+    for (size_t v = 0; v < g.values.size(); ++v) {
+        const Tensor* t = g.values[v].constant.get();
+        if (!t) continue;
+        bool all = true;
+        for (int64_t k = 0; k < t->numel() && all; ++k) all = t->get(k) >= 0;
+        nn[v] = all;
+    }
+    for (const Node& n : g.nodes) {
+        bool out_nn = false;
+        auto in_nn = [&](size_t k) { return n.has_input(k) && nn[size_t(n.inputs[k])]; };
+        switch (n.op) {
+            case OpKind::Relu: case OpKind::Sigmoid: case OpKind::Softmax: case OpKind::HardSigmoid:
+            case OpKind::Abs: case OpKind::Exp: case OpKind::Sqrt: case OpKind::Softplus: case OpKind::Shape:
+                out_nn = true;
+                break;
+            case OpKind::Clip: {
+                const Tensor* lo = n.has_input(1) ? g.constant(n.inputs[1]) : nullptr;
+                out_nn = (lo && lo->numel() > 0 && lo->get(0) >= 0) || (g.opset < 11 && n.attr_float("min", -1) >= 0) ||
+                         in_nn(0);
+                break;
+            }
+            case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool:
+            case OpKind::GlobalMaxPool: case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose:
+            case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Slice: case OpKind::Gather:
+            case OpKind::Expand: case OpKind::Tile: case OpKind::Resize: case OpKind::Identity: case OpKind::Dropout:
+            case OpKind::Split: case OpKind::Pad: case OpKind::ReduceMax: case OpKind::ReduceMean:
+            case OpKind::ReduceSum:
+                out_nn = in_nn(0);
+                break;
+            case OpKind::Concat: case OpKind::Add: case OpKind::Mul: {
+                out_nn = true;
+                for (size_t k = 0; k < n.inputs.size(); ++k)
+                    if (n.inputs[k] >= 0 && !nn[size_t(n.inputs[k])]) out_nn = false;
+                break;
+            }
+            default: break;
+        }
+        if (out_nn)
+            for (int o : n.outputs)
+                if (o >= 0) nn[size_t(o)] = true;
+    }
+    return nn;
+}
+
 }  // namespace cim

@@ -71,4 +71,8 @@ struct Graph {
     std::string dump() const;
 };
 
+// Which values can never be negative (ReLU outputs and order-preserving moves of
+// them): the mapper and the quantizer decide signed-input handling by it.
+std::vector<bool> nonnegative_values(const Graph& g);
+
 }  // namespace cim

@@ -136,8 +136,6 @@ struct MvmView {
     void set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const;
 };
 std::vector<MvmView> find_mvm_layers(const Graph& g, std::vector<std::string>* skipped = nullptr);
-// Values that can never be negative (ReLU outputs and order-preserving moves of them).
-std::vector<bool> nonnegative_values(const Graph& g);
 
 // Cross-layer equalization of a graph's float weights, in place; returns the pairs.
 std::vector<std::string> equalize_cross_layer(Graph& g);
