@@ -15,58 +15,11 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
-#include <regex>
 
 namespace fs = std::filesystem;
 using namespace cim;
 
 namespace {
-
-std::vector<std::string> numbered_files(const fs::path& dir, const std::string& prefix) {
-    std::vector<std::pair<int, std::string>> found;
-    std::regex re(prefix + "_([0-9]+)\\.pb");
-    for (const auto& e : fs::directory_iterator(dir)) {
-        std::smatch m;
-        std::string name = e.path().filename().string();
-        if (std::regex_match(name, m, re)) found.emplace_back(std::stoi(m[1]), e.path().string());
-    }
-    std::sort(found.begin(), found.end());
-    std::vector<std::string> files;
-    for (auto& f : found) files.push_back(f.second);
-    return files;
-}
-
-struct Comparison {
-    bool pass = true;
-    double max_abs = 0, max_rel = 0;
-    std::string problem;
-};
-
-// The ONNX backend test rule: |out - ref| <= atol + rtol * |ref| for every element.
-Comparison compare(const Tensor& out, const Tensor& ref, double rtol, double atol) {
-    Comparison c;
-    if (out.shape != ref.shape) {
-        c.pass = false;
-        c.problem = "shape " + shape_str(out.shape) + " differs from expected " + shape_str(ref.shape);
-        return c;
-    }
-    if (is_floating(out.type) != is_floating(ref.type)) {
-        c.pass = false;
-        c.problem = "type " + elem_type_name(out.type) + " differs from expected " + elem_type_name(ref.type);
-        return c;
-    }
-    for (int64_t k = 0; k < ref.numel(); ++k) {
-        double a = out.get(k), b = ref.get(k);
-        if (std::isnan(a) && std::isnan(b)) continue;
-        if (std::isinf(a) && std::isinf(b) && (a > 0) == (b > 0)) continue;
-        double err = std::fabs(a - b);
-        if (std::isnan(err)) err = INFINITY;
-        c.max_abs = std::max(c.max_abs, err);
-        if (b != 0) c.max_rel = std::max(c.max_rel, err / std::fabs(b));
-        if (!(err <= atol + rtol * std::fabs(b))) c.pass = false;
-    }
-    return c;
-}
 
 Tensor random_input(const Value& v, int64_t batch, std::mt19937_64& rng) {
     Shape s = v.shape;
@@ -121,8 +74,8 @@ int main(int argc, char** argv) {
         std::vector<std::string> expected_files;
         if (!test_data.empty()) {
             if (!fs::is_directory(test_data)) throw InputError(test_data + ": not a folder (expected an ONNX test_data_set_N folder)");
-            for (const auto& f : numbered_files(test_data, "input")) inputs.push_back(load_tensor_pb(f));
-            expected_files = numbered_files(test_data, "output");
+            for (const auto& f : test_case_files(test_data, "input")) inputs.push_back(load_tensor_pb(f));
+            expected_files = test_case_files(test_data, "output");
             if (expected_files.empty()) throw InputError(test_data + ": no output_*.pb files to compare with");
         } else if (!input_files.empty()) {
             for (const auto& f : input_files) inputs.push_back(load_tensor_pb(f));
@@ -147,7 +100,7 @@ int main(int argc, char** argv) {
             bool all = true;
             for (size_t k = 0; k < outputs.size(); ++k) {
                 Tensor ref = load_tensor_pb(expected_files[k]);
-                Comparison c = compare(outputs[k], ref, rtol, atol);
+                OutputComparison c = compare_output(outputs[k], ref, rtol, atol);
                 all = all && c.pass;
                 fmt::print("output {} '{}' {}: max abs error {:.3g}, max rel error {:.3g}{}{}\n", k,
                            graph.value(graph.outputs[k]).name, shape_str(outputs[k].shape), c.max_abs, c.max_rel,

@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <cmath>
+#include <regex>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -278,6 +281,48 @@ void save_tensor_pb(const Tensor& t, const std::string& name, const std::string&
     tp.set_raw_data(raw);
     std::ofstream out(path, std::ios::binary);
     if (!out || !tp.SerializeToOstream(&out)) throw InputError(path + ": cannot write tensor file");
+}
+
+std::vector<std::string> test_case_files(const std::string& dir, const std::string& prefix) {
+    std::vector<std::pair<int, std::string>> found;
+    const std::regex re(prefix + "_([0-9]+)\\.pb");
+    for (const auto& e : fs::directory_iterator(dir)) {
+        std::smatch m;
+        const std::string name = e.path().filename().string();
+        if (std::regex_match(name, m, re)) found.emplace_back(std::stoi(m[1]), e.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> files;
+    for (auto& f : found) files.push_back(f.second);
+    return files;
+}
+
+OutputComparison compare_output(const Tensor& out, const Tensor& ref, double rtol, double atol) {
+    OutputComparison c;
+    if (out.shape != ref.shape) {
+        c.pass = false;
+        c.problem = "shape " + shape_str(out.shape) + " differs from expected " + shape_str(ref.shape);
+        return c;
+    }
+    if (is_floating(out.type) != is_floating(ref.type)) {
+        c.pass = false;
+        c.problem = "type " + elem_type_name(out.type) + " differs from expected " + elem_type_name(ref.type);
+        return c;
+    }
+    for (int64_t k = 0; k < ref.numel(); ++k) {
+        const double a = out.get(k), b = ref.get(k);
+        if (std::isnan(a) && std::isnan(b)) continue;
+        if (std::isinf(a) && std::isinf(b) && (a > 0) == (b > 0)) continue;
+        double err = std::fabs(a - b);
+        if (std::isnan(err)) err = INFINITY;
+        c.max_abs = std::max(c.max_abs, err);
+        if (b != 0) c.max_rel = std::max(c.max_rel, err / std::fabs(b));
+        if (!(err <= atol + rtol * std::fabs(b)) && c.pass) {
+            c.pass = false;
+            c.problem = "element " + std::to_string(k) + ": " + std::to_string(a) + " vs expected " + std::to_string(b);
+        }
+    }
+    return c;
 }
 
 Graph import_onnx(const std::string& path, const ImportOptions& options) {

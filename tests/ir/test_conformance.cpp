@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -21,37 +20,6 @@ using namespace cim;
 namespace {
 
 const char* kTestData = "/usr/share/libonnx-testdata/data";
-
-std::vector<std::string> numbered(const fs::path& dir, const std::string& prefix) {
-    std::vector<std::pair<int, std::string>> found;
-    std::regex re(prefix + "_([0-9]+)\\.pb");
-    for (const auto& e : fs::directory_iterator(dir)) {
-        std::smatch m;
-        std::string name = e.path().filename().string();
-        if (std::regex_match(name, m, re)) found.emplace_back(std::stoi(m[1]), e.path().string());
-    }
-    std::sort(found.begin(), found.end());
-    std::vector<std::string> r;
-    for (auto& f : found) r.push_back(f.second);
-    return r;
-}
-
-bool close_enough(const Tensor& out, const Tensor& ref, std::string& why) {
-    if (out.shape != ref.shape) {
-        why = "shape " + shape_str(out.shape) + " vs expected " + shape_str(ref.shape);
-        return false;
-    }
-    for (int64_t k = 0; k < ref.numel(); ++k) {
-        double a = out.get(k), b = ref.get(k);
-        if (std::isnan(a) && std::isnan(b)) continue;
-        if (std::isinf(a) && std::isinf(b) && (a > 0) == (b > 0)) continue;
-        if (!(std::fabs(a - b) <= 1e-7 + 1e-3 * std::fabs(b))) {
-            why = "element " + std::to_string(k) + ": " + std::to_string(a) + " vs expected " + std::to_string(b);
-            return false;
-        }
-    }
-    return true;
-}
 
 }  // namespace
 
@@ -95,14 +63,18 @@ TEST_CASE("ONNX backend test cases: every supported case passes") {
                 for (const auto& ds : fs::directory_iterator(dir)) {
                     if (!ds.is_directory() || ds.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
                     std::vector<Tensor> inputs;
-                    for (const auto& f : numbered(ds.path(), "input")) inputs.push_back(load_tensor_pb(f));
+                    for (const auto& f : test_case_files(ds.path().string(), "input")) inputs.push_back(load_tensor_pb(f));
                     auto outs = ex.run(inputs);
-                    auto refs = numbered(ds.path(), "output");
+                    auto refs = test_case_files(ds.path().string(), "output");
                     if (refs.size() != outs.size()) {
                         ok = false;
                         why = "output count";
                     }
-                    for (size_t k = 0; ok && k < refs.size(); ++k) ok = close_enough(outs[k], load_tensor_pb(refs[k]), why);
+                    for (size_t k = 0; ok && k < refs.size(); ++k) {
+                        const OutputComparison c = compare_output(outs[k], load_tensor_pb(refs[k]), 1e-3, 1e-7);
+                        ok = c.pass;
+                        why = c.problem;
+                    }
                     if (!ok) break;
                 }
             } catch (const InputError& e) {

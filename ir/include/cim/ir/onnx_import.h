@@ -47,4 +47,16 @@ void infer_shapes(Graph& g);
 Tensor load_tensor_pb(const std::string& path, std::string* name = nullptr);
 void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path);
 
+// The PREFIX_N.pb files of an ONNX test-case folder (input_0.pb, input_1.pb, ...), in N order.
+std::vector<std::string> test_case_files(const std::string& dir, const std::string& prefix);
+
+// ONNX's backend test rule: |out - ref| <= atol + rtol * |ref| for every element (NaN matches
+// NaN, infinities match by sign). `problem` names the first difference (shape, type, element).
+struct OutputComparison {
+    bool pass = true;
+    double max_abs = 0, max_rel = 0;
+    std::string problem;
+};
+OutputComparison compare_output(const Tensor& out, const Tensor& ref, double rtol, double atol);
+
 }  // namespace cim
