@@ -42,16 +42,9 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
     return out;
 }
 
-// 1.23 mJ, 4.56 us, 789 W ...
-std::string si(double x, const char* unit) {
-    if (x == 0) return fmt::format("0 {}", unit);
-    static const std::array<std::pair<double, const char*>, 9> p = {
-        {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}}};
-    for (auto [f, pre] : p)
-        if (std::abs(x) >= f * 0.9995) return fmt::format("{:.3g} {}{}", x / f, pre, unit);
-    return fmt::format("{:.3g} f{}", x * 1e15, unit);
-}
-std::string si(const std::optional<double>& x, const char* unit) { return x ? si(*x, unit) : "unknown"; }
+// 1.23 mJ, 4.56 us, 789 W ...; "unknown" for a figure the device description cannot give.
+std::string si(double x, const char* unit) { return format_si(x, unit); }
+std::string si(const std::optional<double>& x, const char* unit) { return x ? format_si(*x, unit) : "unknown"; }
 
 json opt_json(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
 

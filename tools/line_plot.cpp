@@ -1,24 +1,13 @@
 #include "line_plot.h"
 
+#include <cim/cimsim/cost_plot.h>
+
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
 
 namespace cim::cli {
-
-namespace {
-std::string esc(const std::string& s) {
-    std::string r;
-    for (char c : s) {
-        if (c == '<') r += "&lt;";
-        else if (c == '>') r += "&gt;";
-        else if (c == '&') r += "&amp;";
-        else r += c;
-    }
-    return r;
-}
-}  // namespace
 
 std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
                           const std::vector<Series>& series) {
@@ -42,7 +31,7 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
     auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
     std::string svg = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif' font-size='12'>\n", W, H);
     svg += fmt::format("<rect width='{}' height='{}' fill='white'/>\n", W, H);
-    svg += fmt::format("<text x='{}' y='22' font-size='14' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, esc(title));
+    svg += fmt::format("<text x='{}' y='22' font-size='14' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, svg_escape(title));
     svg += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", L, H - B, W - R, H - B);
     svg += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", L, T, L, H - B);
     for (int i = 0; i <= 5; ++i) {
@@ -51,9 +40,9 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
         svg += fmt::format("<text x='{}' y='{:.1f}' text-anchor='end'>{:.1f}%</text>\n", L - 6, py(yv) + 4, 100 * yv);
         svg += fmt::format("<text x='{:.1f}' y='{}' text-anchor='middle'>{:.4g}</text>\n", px(xv), H - B + 18, xv);
     }
-    svg += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, H - 18, esc(x_label));
+    svg += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, H - 18, svg_escape(x_label));
     svg += fmt::format("<text x='18' y='{}' text-anchor='middle' transform='rotate(-90 18 {})'>{}</text>\n", (H - B + T) / 2,
-                       (H - B + T) / 2, esc(y_label));
+                       (H - B + T) / 2, svg_escape(y_label));
     static const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
     for (size_t k = 0; k < series.size(); ++k) {
         const auto& s = series[k];
@@ -69,7 +58,7 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
             svg += fmt::format("<circle cx='{:.1f}' cy='{:.1f}' r='3' fill='{}'/>\n", px(s.x[i]), py(s.y[i]), c);
         }
         svg += fmt::format("<rect x='{}' y='{}' width='12' height='12' fill='{}'/><text x='{}' y='{}'>{}</text>\n", W - R + 12,
-                           T + 18 * double(k), c, W - R + 30, T + 18 * double(k) + 10, esc(s.label));
+                           T + 18 * double(k), c, W - R + 30, T + 18 * double(k) + 10, svg_escape(s.label));
     }
     svg += "</svg>\n";
     return svg;

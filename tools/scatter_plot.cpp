@@ -1,5 +1,7 @@
 #include "scatter_plot.h"
 
+#include <cim/cimsim/cost_plot.h>
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -9,18 +11,6 @@
 namespace cim::cli {
 
 namespace {
-
-std::string esc(const std::string& s) {
-    std::string r;
-    for (char c : s) {
-        if (c == '<') r += "&lt;";
-        else if (c == '>') r += "&gt;";
-        else if (c == '&') r += "&amp;";
-        else if (c == '\'') r += "&apos;";
-        else r += c;
-    }
-    return r;
-}
 
 struct Scale {
     bool log = false;
@@ -82,7 +72,7 @@ std::string scatter_plot_svg(const std::vector<ScatterPoint>& points, const Scat
 
     std::string svg = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' font-family='sans-serif' font-size='12'>\n", W, H);
     svg += fmt::format("<rect width='{}' height='{}' fill='white'/>\n", W, H);
-    svg += fmt::format("<text x='{}' y='22' font-size='14' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, esc(o.title));
+    svg += fmt::format("<text x='{}' y='22' font-size='14' text-anchor='middle'>{}</text>\n", (W - R + L) / 2, svg_escape(o.title));
     for (double t : sx.ticks()) {
         const double x = L + (t - sx.lo) / (sx.hi - sx.lo) * (W - L - R);
         svg += fmt::format("<line x1='{0:.1f}' y1='{1}' x2='{0:.1f}' y2='{2}' stroke='#e4e4e4'/>\n", x, T, H - B);
@@ -95,10 +85,10 @@ std::string scatter_plot_svg(const std::vector<ScatterPoint>& points, const Scat
     }
     svg += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", L, H - B, W - R, H - B);
     svg += fmt::format("<line x1='{}' y1='{}' x2='{}' y2='{}' stroke='black'/>\n", L, T, L, H - B);
-    svg += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}{}</text>\n", (W - R + L) / 2, H - 18, esc(o.x_label),
+    svg += fmt::format("<text x='{}' y='{}' text-anchor='middle'>{}{}</text>\n", (W - R + L) / 2, H - 18, svg_escape(o.x_label),
                        sx.log ? " (log scale)" : "");
     svg += fmt::format("<text x='18' y='{0}' text-anchor='middle' transform='rotate(-90 18 {0})'>{1}{2}</text>\n", (H - B + T) / 2,
-                       esc(o.y_label), sy.log ? " (log scale)" : "");
+                       svg_escape(o.y_label), sy.log ? " (log scale)" : "");
 
     static const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                                     "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939"};
@@ -158,12 +148,12 @@ std::string scatter_plot_svg(const std::vector<ScatterPoint>& points, const Scat
 
     double ly = T;
     if (!o.legend_title.empty()) {
-        svg += fmt::format("<text x='{}' y='{}' font-weight='bold'>{}</text>\n", W - R + 12, ly + 10, esc(o.legend_title));
+        svg += fmt::format("<text x='{}' y='{}' font-weight='bold'>{}</text>\n", W - R + 12, ly + 10, svg_escape(o.legend_title));
         ly += 18;
     }
     for (size_t k = 0; k < groups.size() && k < 24; ++k, ly += 18)
         svg += fmt::format("<circle cx='{}' cy='{}' r='5' fill='{}'/><text x='{}' y='{}'>{}</text>\n", W - R + 18, ly + 6, colour(groups[k]),
-                           W - R + 30, ly + 10, esc(groups[k]));
+                           W - R + 30, ly + 10, svg_escape(groups[k]));
     ly += 8;
     svg += fmt::format("<circle cx='{}' cy='{}' r='5' fill='white' stroke='black' stroke-width='1.5'/><text x='{}' y='{}'>Pareto front</text>\n",
                        W - R + 18, ly + 6, W - R + 30, ly + 10);

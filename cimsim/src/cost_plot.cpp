@@ -17,42 +17,19 @@ constexpr std::array<const char*, kCostComponents> kColours = {
 constexpr std::array<const char*, kAreaComponents> kAreaColours = {
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"};
 
-std::string esc(std::string_view s) {
-    std::string o;
-    for (char c : s) {
-        switch (c) {
-            case '&': o += "&amp;"; break;
-            case '<': o += "&lt;"; break;
-            case '>': o += "&gt;"; break;
-            case '\'': o += "&apos;"; break;
-            case '"': o += "&quot;"; break;
-            default: o += c;
-        }
-    }
-    return o;
-}
 
-// 1.23 mJ, 4.5 us, ...
-std::string si(double x, const char* unit) {
-    if (x == 0) return fmt::format("0 {}", unit);
-    static const std::array<std::pair<double, const char*>, 9> p = {
-        {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}}};
-    for (auto [f, pre] : p)
-        if (std::abs(x) >= f * 0.9995) return fmt::format("{:.3g} {}{}", x / f, pre, unit);
-    return fmt::format("{:.3g} f{}", x * 1e15, unit);
-}
 
 struct Svg {
     std::string s;
     void text(double x, double y, std::string_view t, const char* extra = "") {
-        s += fmt::format("<text x='{:.1f}' y='{:.1f}'{}>{}</text>\n", x, y, extra, esc(t));
+        s += fmt::format("<text x='{:.1f}' y='{:.1f}'{}>{}</text>\n", x, y, extra, svg_escape(t));
     }
     void rect(double x, double y, double w, double h, const char* fill, std::string_view title = {}) {
         if (title.empty())
             s += fmt::format("<rect x='{:.2f}' y='{:.1f}' width='{:.2f}' height='{:.1f}' fill='{}'/>\n", x, y, w, h, fill);
         else
             s += fmt::format("<rect x='{:.2f}' y='{:.1f}' width='{:.2f}' height='{:.1f}' fill='{}'><title>{}</title></rect>\n",
-                             x, y, w, h, fill, esc(title));
+                             x, y, w, h, fill, svg_escape(title));
     }
 };
 
@@ -90,6 +67,31 @@ const char* colour(CostComponent c) { return kColours[std::size_t(c)]; }
 
 }  // namespace
 
+std::string svg_escape(std::string_view s) {
+    std::string o;
+    for (char c : s) {
+        switch (c) {
+            case '&': o += "&amp;"; break;
+            case '<': o += "&lt;"; break;
+            case '>': o += "&gt;"; break;
+            case '\'': o += "&apos;"; break;
+            case '"': o += "&quot;"; break;
+            default: o += c;
+        }
+    }
+    return o;
+}
+
+std::string format_si(double x, const char* unit) {
+    if (x == 0) return fmt::format("0 {}", unit);
+    static const std::array<std::pair<double, const char*>, 9> p = {
+        {{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "u"}, {1e-9, "n"}, {1e-12, "p"}}};
+    for (auto [f, pre] : p)
+        if (std::abs(x) >= f * 0.9995) return fmt::format("{:.3g} {}{}", x / f, pre, unit);
+    return fmt::format("{:.3g} f{}", x * 1e15, unit);
+}
+
+
 std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const DeviceSpec& d) {
     // Layers worth drawing: those with any cost.
     std::vector<std::size_t> shown;
@@ -104,8 +106,8 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
     svg.s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='{:.0f}' height='{:.0f}' font-family='sans-serif' "
                         "font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n",
                         width, height);
-    const std::string e_tot = r.energy_j ? si(*r.energy_j, "J") : "unknown";
-    const std::string l_tot = r.latency_s ? si(*r.latency_s, "s") : "unknown";
+    const std::string e_tot = r.energy_j ? format_si(*r.energy_j, "J") : "unknown";
+    const std::string l_tot = r.latency_s ? format_si(*r.latency_s, "s") : "unknown";
     svg.text(10, 20, fmt::format("{} on {}: {} per inference, {} per batch of {} (layer by layer)", m.model, d.name, e_tot,
                                  l_tot, r.batch),
              " font-size='13' font-weight='bold'");
@@ -129,8 +131,8 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
         }
     }
     double y = 60;
-    const double y1 = bar_chart(svg, 10, y, "Energy per inference by component", eb, [](double x) { return si(x, "J"); }, e_sum);
-    bar_chart(svg, 510, y, "Busy time by component (components overlap)", lb, [](double x) { return si(x, "s"); }, 0);
+    const double y1 = bar_chart(svg, 10, y, "Energy per inference by component", eb, [](double x) { return format_si(x, "J"); }, e_sum);
+    bar_chart(svg, 510, y, "Busy time by component (components overlap)", lb, [](double x) { return format_si(x, "s"); }, 0);
     y = y1 + 30;
 
     // Per layer.
@@ -154,15 +156,15 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
             if (e <= 0 || emax <= 0) continue;
             const double w = e / emax * bar_w;
             svg.rect(x, y + 2, w, row - 3, kColours[k],
-                     fmt::format("{}: {} {}", m.layers[i].name, to_string(CostComponent(k)), si(e, "J")));
+                     fmt::format("{}: {} {}", m.layers[i].name, to_string(CostComponent(k)), format_si(e, "J")));
             x += w;
         }
-        svg.text(x + 4, y + 11, si(lc.energy_j, "J"));
+        svg.text(x + 4, y + 11, format_si(lc.energy_j, "J"));
         svg.text(510, y + 11, name);
         const double w = lmax > 0 ? lc.latency_s / lmax * bar_w : 0;
         svg.rect(510 + label_w, y + 2, w, row - 3, colour(lc.bound_by),
-                 fmt::format("{}: {} bound by {}", m.layers[i].name, si(lc.latency_s, "s"), to_string(lc.bound_by)));
-        svg.text(510 + label_w + w + 4, y + 11, si(lc.latency_s, "s"));
+                 fmt::format("{}: {} bound by {}", m.layers[i].name, format_si(lc.latency_s, "s"), to_string(lc.bound_by)));
+        svg.text(510 + label_w + w + 4, y + 11, format_si(lc.latency_s, "s"));
         y += row;
     }
     y += 24;
@@ -184,14 +186,14 @@ std::string peak_breakdown_svg(const PeakFigures& p, const DeviceSpec& d) {
                         "font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n",
                         height);
     svg.text(10, 20, fmt::format("{}: peak {:.4g} TOPS, {:.4g} TOPS/W, {:.4g} TOPS/mm^2, {} per chip, {:.4g} mm^2", d.name,
-                                 p.tops, p.tops_per_w, p.tops_per_mm2, si(p.power_w, "W"), p.area_mm2),
+                                 p.tops, p.tops_per_w, p.tops_per_mm2, format_si(p.power_w, "W"), p.area_mm2),
              " font-size='13' font-weight='bold'");
     std::vector<Bar> pb, ab;
     for (std::size_t k = 0; k < kCostComponents; ++k)
         pb.push_back({std::string(to_string(CostComponent(k))), p.power_by_component_w[k], kColours[k], p.info[k].energy_source});
     for (std::size_t k = 0; k < kAreaComponents; ++k)
         ab.push_back({std::string(to_string(AreaComponent(k))), p.area[k].area_mm2, kAreaColours[k], p.area[k].source});
-    bar_chart(svg, 10, 50, "Power at peak by component (one chip)", pb, [](double x) { return si(x, "W"); }, p.power_w);
+    bar_chart(svg, 10, 50, "Power at peak by component (one chip)", pb, [](double x) { return format_si(x, "W"); }, p.power_w);
     bar_chart(svg, 510, 50, "Area by component (one chip)", ab, [](double x) { return fmt::format("{:.4g} mm^2", x); },
               p.area_mm2);
     svg.s += "</svg>\n";

@@ -4,6 +4,7 @@
 #include <cim/cimsim/cost_model.h>
 
 #include <string>
+#include <string_view>
 
 namespace cim {
 
@@ -13,5 +14,10 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
 
 // Peak power and area of one chip per component (cim-map --describe --plot).
 std::string peak_breakdown_svg(const PeakFigures& p, const DeviceSpec& d);
+
+// Text made safe for SVG/XML (& < > ' "); shared by every plot the tools draw.
+std::string svg_escape(std::string_view s);
+// A value with an SI prefix and three significant digits: 1.23 mJ, 4.56 us.
+std::string format_si(double x, const char* unit);
 
 }  // namespace cim
