@@ -382,12 +382,7 @@ int main(int argc, char** argv) {
                        "needs rsvg-convert)");
         app.add_flag("--describe", describe, "print the device's peak figures (TOPS, TOPS/W, TOPS/mm^2, area, power)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            int code = app.exit(e);
-            return code == 0 ? 0 : cli::kExitBadInput;
-        }
+        if (auto status = cli::parse_args(app, argc, argv)) return *status;
         if (model_path.empty() && !describe) {
             fmt::print(stderr, "cim-map: error: a MODEL is required (or --describe to print the device's peak figures)\n{}",
                        app.help());

@@ -62,12 +62,7 @@ int main(int argc, char** argv) {
         app.add_flag("--report", report_drops,
                      "also measure the accuracy drop of each layer quantized alone (one evaluation per layer)");
         app.add_flag("--verbose", verbose, "progress on stderr");
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            int code = app.exit(e);
-            return code == 0 ? 0 : cli::kExitBadInput;
-        }
+        if (auto status = cli::parse_args(app, argc, argv)) return *status;
         const auto t0 = std::chrono::steady_clock::now();
         if (calibration > 0) sets.push_back("quant.calibration_samples=" + std::to_string(calibration));
         const DeviceSpec device = load_device(device_name, sets);

@@ -59,12 +59,7 @@ int main(int argc, char** argv) {
         app.add_option("--rtol", rtol, "relative tolerance for --test-data (ONNX backend default 1e-3)");
         app.add_option("--atol", atol, "absolute tolerance for --test-data (ONNX backend default 1e-7)");
         app.add_option("--dump-after", dump, "print the graph IR after a stage")->check(CLI::IsMember({"import"}));
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            int code = app.exit(e);
-            return code == 0 ? 0 : cli::kExitBadInput;
-        }
+        if (auto status = cli::parse_args(app, argc, argv)) return *status;
 
         Graph graph = import_onnx(model_path);
         if (dump == "import") fmt::print("{}", graph.dump());

@@ -141,12 +141,7 @@ int main(int argc, char** argv) {
         app.add_option("--plot", plot_path, "SVG plot for --study (default: the CSV name with .svg)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
         app.add_flag("--quiet", quiet, "no progress bar");
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            int code = app.exit(e);
-            return code == 0 ? 0 : cli::kExitBadInput;
-        }
+        if (auto status = cli::parse_args(app, argc, argv)) return *status;
         if (studies.size() > 2) throw InputError("--study: at most two axes");
         std::vector<Axis> axes;
         for (const auto& s : studies) axes.push_back(parse_study(s));

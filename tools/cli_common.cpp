@@ -29,6 +29,15 @@ int guarded_main(const char* tool, const std::function<int()>& body) {
     }
 }
 
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+    }
+    return std::nullopt;
+}
+
 ProgressBar::ProgressBar(std::string label, bool enabled)
     : label_(std::move(label)), enabled_(enabled && isatty(2)), start_(std::chrono::steady_clock::now()), last_(start_) {}
 

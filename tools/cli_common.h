@@ -1,9 +1,12 @@
 // What every cimforge command-line tool shares: error handling and exit codes.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace cim::cli {
@@ -11,6 +14,10 @@ namespace cim::cli {
 // Runs a tool's body: InputError -> message on stderr, exit 2; InternalError or
 // any other exception -> "internal error" report, exit 3. Never lets one escape.
 int guarded_main(const char* tool, const std::function<int()>& body);
+
+// Parses the command line. Returns the status to exit with (0 after --help,
+// kExitBadInput on a usage error, with CLI11's message printed), or nullopt to go on.
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
 
 // A progress bar with ETA on stderr, drawn only when stderr is a terminal (so logs
 // and pipes stay clean); `done` is updated from one thread.
