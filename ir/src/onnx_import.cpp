@@ -10,8 +10,10 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace cim {
 
@@ -104,7 +107,67 @@ void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& wh
     }
 }
 
-std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where) {
+// An open file, closed on scope exit.
+struct FileHandle {
+    int fd = -1;
+    FileHandle() = default;
+    explicit FileHandle(int f) : fd(f) {}
+    FileHandle(FileHandle&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    FileHandle& operator=(FileHandle&& o) noexcept {
+        std::swap(fd, o.fd);
+        return *this;
+    }
+    ~FileHandle() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Reads bytes [offset, offset + length) of fd into dst.
+void read_range(int fd, int64_t offset, size_t length, char* dst, const std::string& file) {
+    size_t done = 0;
+    while (done < length) {
+        const ssize_t r = ::pread(fd, dst + done, length - done, off_t(offset + int64_t(done)));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+            throw InputError(file + ": cannot read bytes " + std::to_string(offset) + ".." + std::to_string(offset + int64_t(length)) +
+                             (r < 0 ? std::string(" (") + std::strerror(errno) + ")" : std::string(" (the file is shorter)")));
+        done += size_t(r);
+    }
+}
+
+// Where a tensor's bytes lie in a file: ONNX external data, or a large raw_data field of the
+// model file itself that the parse skipped (see read_model).
+struct FileRange {
+    int fd = -1;
+    std::string file;
+    int64_t offset = 0, length = 0;
+};
+
+// Reads `r` into t, which has its shape; float data goes straight into the tensor's storage, in
+// chunks so a big tensor is read by all threads.
+constexpr size_t kReadChunkBytes = size_t(8) << 20;
+size_t read_chunks(const Tensor& t, const FileRange& r) {
+    return t.type == ElemType::Float ? std::max<size_t>(1, (size_t(r.length) + kReadChunkBytes - 1) / kReadChunkBytes) : 1;
+}
+void read_chunk(Tensor& t, const FileRange& r, size_t chunk, const std::string& where) {
+    if (t.type == ElemType::Float) {
+        const size_t begin = chunk * kReadChunkBytes, end = std::min(size_t(r.length), begin + kReadChunkBytes);
+        if (end > begin) read_range(r.fd, r.offset + int64_t(begin), end - begin, reinterpret_cast<char*>(t.f.data()) + begin, r.file);
+        return;
+    }
+    std::string buf(size_t(r.length), '\0');
+    read_range(r.fd, r.offset, buf.size(), buf.data(), r.file);
+    fill_from_raw(t, buf.data(), buf.size(), where);
+}
+void check_range_size(const Tensor& t, const FileRange& r, const std::string& where) {
+    const int64_t need = t.numel() * int64_t(elem_size(t.type));
+    if (r.length != need)
+        throw InputError(where + ": holds " + std::to_string(r.length) + " bytes of data but its shape " + shape_str(t.shape) +
+                         " needs " + std::to_string(need) + " (truncated or corrupt file?)");
+}
+
+// Opens the external data file of tp and finds its bytes.
+FileRange external_range(const onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, FileHandle& handle) {
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto& kv : tp.external_data()) {
@@ -113,35 +176,40 @@ std::string read_external(const onnx::TensorProto& tp, const fs::path& base_dir,
         else if (kv.key() == "length") length = std::stoll(kv.value());
     }
     if (location.empty()) throw InputError(where + ": external data without a location");
-    fs::path p = base_dir / location;
-    std::ifstream in(p, std::ios::binary);
-    if (!in)
+    const fs::path p = base_dir / location;
+    handle = FileHandle(::open(p.c_str(), O_RDONLY));
+    struct stat st {};
+    if (handle.fd < 0 || ::fstat(handle.fd, &st) != 0 || S_ISDIR(st.st_mode))
         throw InputError(where + ": external data file '" + p.string() +
                          "' is missing; keep it beside the .onnx file (ONNX stores its path relative to the model)");
-    in.seekg(0, std::ios::end);
-    const int64_t size = int64_t(in.tellg());
+    const int64_t size = int64_t(st.st_size);
     if (length < 0) length = size - offset;
     if (offset < 0 || offset + length > size)
         throw InputError(where + ": external data file '" + p.string() + "' has " + std::to_string(size) +
                          " bytes, the tensor needs bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
                          " (truncated file?)");
-    std::string buf(size_t(length), '\0');
-    in.seekg(offset);
-    in.read(buf.data(), length);
-    return buf;
+    return {handle.fd, p.string(), offset, length};
 }
 
-Tensor convert_tensor(onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, bool release) {
+// A zero tensor of tp's type and shape.
+Tensor tensor_of_shape(const onnx::TensorProto& tp, const std::string& where) {
     if (!is_supported_type(tp.data_type()))
         throw InputError(where + ": element type " + elem_type_name(ElemType(tp.data_type())) + " is not supported");
     Shape shape(tp.dims().begin(), tp.dims().end());
     for (int64_t d : shape)
         if (d < 0) throw InputError(where + ": negative dimension in " + shape_str(shape));
-    Tensor t(ElemType(tp.data_type()), shape);
+    return Tensor(ElemType(tp.data_type()), shape);
+}
+
+Tensor convert_tensor(onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, bool release) {
+    Tensor t = tensor_of_shape(tp, where);
+    const Shape& shape = t.shape;
     const size_t n = size_t(t.numel());
     if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
-        std::string buf = read_external(tp, base_dir, where);
-        fill_from_raw(t, buf.data(), buf.size(), where);
+        FileHandle handle;
+        const FileRange r = external_range(tp, base_dir, where, handle);
+        check_range_size(t, r, where);
+        for (size_t c = 0; c < read_chunks(t, r); ++c) read_chunk(t, r, c, where);
         return t;
     }
     if (tp.has_raw_data()) {
@@ -201,36 +269,129 @@ Attribute convert_attr(const onnx::AttributeProto& a, const fs::path& base_dir, 
 }
 
 // ---------------- model file ----------------
-onnx::ModelProto read_model(const std::string& path) {
+// protobuf parses a bytes field by copying it, so a 550 MB model would be copied twice (into the
+// proto, then into our tensors) and its memory faulted in twice. Instead the wire format is walked
+// down ModelProto.graph.initializer[k].raw_data on a read-only mapping of the file, protobuf parses
+// a skeleton with the large raw_data fields cut out, and their bytes are later read straight from
+// the file into the tensors, like ONNX external data.
+struct LoadedModel {
+    onnx::ModelProto model;
+    FileHandle file;
+    std::map<int, FileRange> cut_raw_data;  // initializer index -> its raw_data in the file
+};
+
+constexpr int64_t kCutRawDataBytes = 64 << 10;  // smaller tensors (shapes, biases) stay in the parse
+
+struct MalformedWire {};  // the walk gave up; the full parse then reports the error
+
+// Copies the message in [p, p + size) to out field by field, except the length-delimited fields
+// that take(field number, payload, payload size, out) handles itself (returns true).
+template <class Take>
+void rewrite_message(const uint8_t* p, int size, std::string& out, Take&& take) {
+    namespace wfl = google::protobuf::internal;
+    google::protobuf::io::CodedInputStream in(p, size);
+    for (;;) {
+        const int start = in.CurrentPosition();
+        const uint32_t tag = in.ReadTag();
+        if (tag == 0) {
+            if (in.CurrentPosition() != size) throw MalformedWire{};
+            return;
+        }
+        if (wfl::WireFormatLite::GetTagWireType(tag) == wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+            uint32_t len = 0;
+            if (!in.ReadVarint32(&len)) throw MalformedWire{};
+            const int payload = in.CurrentPosition();
+            if (len > uint32_t(size - payload)) throw MalformedWire{};
+            if (!take(int(tag >> 3), p + payload, int(len), out)) out.append(reinterpret_cast<const char*>(p) + start, size_t(payload + int(len) - start));
+            in.Skip(int(len));
+        } else {
+            if (!wfl::WireFormatLite::SkipField(&in, tag)) throw MalformedWire{};
+            out.append(reinterpret_cast<const char*>(p) + start, size_t(in.CurrentPosition() - start));
+        }
+    }
+}
+
+void append_field(std::string& out, int field, const std::string& payload) {
+    namespace wfl = google::protobuf::internal;
+    uint8_t head[20];
+    uint8_t* e = wfl::WireFormatLite::WriteTagToArray(field, wfl::WireFormatLite::WIRETYPE_LENGTH_DELIMITED, head);
+    e = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(uint32_t(payload.size()), e);
+    out.append(reinterpret_cast<const char*>(head), size_t(e - head));
+    out += payload;
+}
+
+// The model without its large initializer raw_data, and where those bytes are in the file.
+std::string model_skeleton(const uint8_t* file, int size, std::map<int, std::pair<int64_t, int64_t>>& cut) {
+    std::string skeleton;
+    int initializer = 0;
+    rewrite_message(file, size, skeleton, [&](int field, const uint8_t* graph, int graph_size, std::string& out) {
+        if (field != onnx::ModelProto::kGraphFieldNumber) return false;
+        std::string g;
+        rewrite_message(graph, graph_size, g, [&](int gfield, const uint8_t* tensor, int tensor_size, std::string& gout) {
+            if (gfield != onnx::GraphProto::kInitializerFieldNumber) return false;
+            const int index = initializer++;
+            std::string t;
+            rewrite_message(tensor, tensor_size, t, [&](int tfield, const uint8_t* data, int data_size, std::string&) {
+                if (tfield != onnx::TensorProto::kRawDataFieldNumber) return false;
+                if (data_size < kCutRawDataBytes) {
+                    cut.erase(index);  // a later raw_data field replaces an earlier one
+                    return false;
+                }
+                cut[index] = {data - file, data_size};
+                return true;
+            });
+            append_field(gout, gfield, t);
+            return true;
+        });
+        append_field(out, field, g);
+        return true;
+    });
+    return skeleton;
+}
+
+LoadedModel read_model(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw InputError(path + ": no such file");
     if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an .onnx file");
-    int fd = ::open(path.c_str(), O_RDONLY);
+    LoadedModel loaded;
+    loaded.file = FileHandle(::open(path.c_str(), O_RDONLY));
+    const int fd = loaded.file.fd;
     if (fd < 0) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-        ::close(fd);
-        throw InputError(path + ": empty or unreadable file; expected an ONNX model");
-    }
-    if (uint64_t(st.st_size) > uint64_t(INT_MAX)) {
-        ::close(fd);
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) throw InputError(path + ": empty or unreadable file; expected an ONNX model");
+    if (uint64_t(st.st_size) > uint64_t(INT_MAX))
         throw InputError(path + ": " + std::to_string(st.st_size) + " bytes is over protobuf's 2 GB limit; save the weights as ONNX external data");
+    const int size = int(st.st_size);
+
+    // The walk touches only the pages holding field headers.
+    std::map<int, std::pair<int64_t, int64_t>> cut;
+    std::string skeleton;
+    bool walked = false;
+    if (void* m = ::mmap(nullptr, size_t(size), PROT_READ, MAP_PRIVATE, fd, 0); m != MAP_FAILED) {
+        try {
+            skeleton = model_skeleton(static_cast<const uint8_t*>(m), size, cut);
+            walked = true;
+        } catch (const MalformedWire&) {
+        }
+        ::munmap(m, size_t(size));
     }
-    // Streamed from the file (a mapping would count the whole file in the resident set on top of the parsed copy).
-    onnx::ModelProto model;
     bool ok;
-    {
+    if (walked) {
+        google::protobuf::io::CodedInputStream coded(reinterpret_cast<const uint8_t*>(skeleton.data()), int(skeleton.size()));
+        ok = loaded.model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+    } else {  // streamed, so a malformed file is reported by protobuf as before
+        ::lseek(fd, 0, SEEK_SET);
         google::protobuf::io::FileInputStream raw(fd, 1 << 20);
         google::protobuf::io::CodedInputStream coded(&raw);
         coded.SetTotalBytesLimit(INT_MAX);
-        ok = model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+        ok = loaded.model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
     }
-    ::close(fd);
     if (!ok)
         throw InputError(path + ": not a valid ONNX model (the protobuf data is truncated or corrupt, or this is not an ONNX file)");
-    if (!model.has_graph() || model.ir_version() <= 0)
+    if (!loaded.model.has_graph() || loaded.model.ir_version() <= 0)
         throw InputError(path + ": does not look like an ONNX model (no graph or no IR version); is this the right file?");
-    return model;
+    for (const auto& [index, range] : cut) loaded.cut_raw_data[index] = {fd, path, range.first, range.second};
+    return loaded;
 }
 
 Shape shape_from_type(const onnx::TypeProto& tp, bool& rank_known) {
@@ -326,7 +487,8 @@ OutputComparison compare_output(const Tensor& out, const Tensor& ref, double rto
 }
 
 Graph import_onnx(const std::string& path, const ImportOptions& options) {
-    onnx::ModelProto model = read_model(path);
+    LoadedModel loaded = read_model(path);
+    onnx::ModelProto& model = loaded.model;
     const fs::path base_dir = fs::path(path).parent_path();
     Graph g;
     g.source_file = path;
@@ -344,7 +506,7 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
     {
         onnx::ModelProto copy_for_inference;
         bool ran = false;
-        if (model.ByteSizeLong() < (size_t(256) << 20)) {  // skip on huge models: it copies them
+        if (model.ByteSizeLong() < (size_t(256) << 20)) {  // it copies the proto, which holds only small tensors
             copy_for_inference = model;
             try {
                 onnx::shape_inference::InferShapes(copy_for_inference);
@@ -385,17 +547,43 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
         unsupported.push_back({op, reason, {node}});
     };
 
-    // Convert initializers in parallel (most of a big model's import time), then register them in file order.
+    // Initializers: small ones convert from the proto; large ones (cut from the parse, or external
+    // data) get their storage first and are then read from their files in chunks by all threads.
     const int n_init = gp.initializer_size();
     std::vector<std::shared_ptr<Tensor>> converted(static_cast<size_t>(n_init));
     std::vector<std::string> errors(static_cast<size_t>(n_init));
+    std::vector<FileRange> ranges(static_cast<size_t>(n_init));
+    std::vector<FileHandle> external_files(static_cast<size_t>(n_init));
+    auto where_init = [&](const onnx::TensorProto& tp) { return path + ": initializer '" + tp.name() + "'"; };
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < n_init; ++k) {
         onnx::TensorProto& tp = *gp.mutable_initializer(k);
         if (tp.name().empty() || !is_supported_type(tp.data_type())) continue;
         try {
-            converted[size_t(k)] = std::make_shared<Tensor>(convert_tensor(tp, base_dir, path + ": initializer '" + tp.name() + "'", true));
+            auto cut = loaded.cut_raw_data.find(k);
+            if (cut == loaded.cut_raw_data.end() && tp.data_location() != onnx::TensorProto::EXTERNAL) {
+                converted[size_t(k)] = std::make_shared<Tensor>(convert_tensor(tp, base_dir, where_init(tp), true));
+                continue;
+            }
+            auto t = std::make_shared<Tensor>(tensor_of_shape(tp, where_init(tp)));
+            ranges[size_t(k)] = cut != loaded.cut_raw_data.end() ? cut->second : external_range(tp, base_dir, where_init(tp), external_files[size_t(k)]);
+            check_range_size(*t, ranges[size_t(k)], where_init(tp));
+            converted[size_t(k)] = std::move(t);
         } catch (const std::exception& e) {
+            errors[size_t(k)] = e.what();
+        }
+    }
+    std::vector<std::pair<int, size_t>> reads;  // (initializer, chunk)
+    for (int k = 0; k < n_init; ++k)
+        if (ranges[size_t(k)].fd >= 0 && converted[size_t(k)])
+            for (size_t c = 0; c < read_chunks(*converted[size_t(k)], ranges[size_t(k)]); ++c) reads.emplace_back(k, c);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t r = 0; r < reads.size(); ++r) {
+        const int k = reads[r].first;
+        try {
+            read_chunk(*converted[size_t(k)], ranges[size_t(k)], reads[r].second, where_init(gp.initializer(k)));
+        } catch (const std::exception& e) {
+#pragma omp critical(cim_import_errors)
             errors[size_t(k)] = e.what();
         }
     }

@@ -58,6 +58,37 @@ OnnxBuilder conv_bn_model() {
     return b;
 }
 
+// MatMul by a 1024x3000 float weight (12 MB, read in several chunks) then Gather with 20,000
+// int64 indices: both initializers are large enough to be read from the file, not parsed.
+OnnxBuilder big_weights_model(bool raw) {
+    OnnxBuilder b(13);
+    b.input("x", {1, 1024});
+    const std::vector<float> w = seq(1024 * 3000, 0.01f);
+    std::vector<int64_t> idx(20000);
+    for (size_t k = 0; k < idx.size(); ++k) idx[k] = int64_t((k * 101) % 3000);
+    if (raw) {
+        auto* t = b.graph()->add_initializer();
+        t->set_name("w");
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        t->add_dims(1024);
+        t->add_dims(3000);
+        t->set_raw_data(std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+        auto* i = b.graph()->add_initializer();
+        i->set_name("idx");
+        i->set_data_type(onnx::TensorProto::INT64);
+        i->add_dims(int64_t(idx.size()));
+        i->set_raw_data(std::string(reinterpret_cast<const char*>(idx.data()), idx.size() * sizeof(int64_t)));
+    } else {
+        b.initializer("w", {1024, 3000}, w);
+        b.initializer_i64("idx", {int64_t(idx.size())}, idx);
+    }
+    b.node("MatMul", {"x", "w"}, {"y"}, "mm");
+    auto* g = b.node("Gather", {"y", "idx"}, {"z"}, "gather");
+    OnnxBuilder::attr_int(g, "axis", 1);
+    b.output("z");
+    return b;
+}
+
 }  // namespace
 
 TEST_CASE("BatchNormalization folds into Conv, Identity and Dropout vanish, outputs unchanged") {
@@ -173,6 +204,57 @@ TEST_CASE("weights in an external data file load; a missing one is a clear error
     CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")), doctest::Contains("weights.bin' is missing"), InputError);
     std::ofstream(tmp.file("weights.bin"), std::ios::binary) << "short";
     CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")), doctest::Contains("truncated file?"), InputError);
+}
+
+
+TEST_CASE("large raw_data weights are read from the file exactly; damage to them is a clear error") {
+    TempDir tmp;
+    big_weights_model(true).save(tmp.file("raw.onnx"));
+    big_weights_model(false).save(tmp.file("parsed.onnx"));  // float_data/int64_data: protobuf parses them
+    const Tensor x = random_tensor({1, 1024}, 3);
+    const auto z_raw = Executor(import_onnx(tmp.file("raw.onnx"))).run({x});
+    const auto z_parsed = Executor(import_onnx(tmp.file("parsed.onnx"))).run({x});
+    REQUIRE(z_raw[0].shape == Shape{1, 20000});
+    CHECK(z_raw[0].f == z_parsed[0].f);
+    // Column 101 of x . w by hand.
+    const std::vector<float> w = seq(1024 * 3000, 0.01f);
+    double col101 = 0;
+    for (size_t r = 0; r < 1024; ++r) col101 += double(x.f[r]) * w[r * 3000 + 101];
+    CHECK(z_raw[0].f[1] == doctest::Approx(col101).epsilon(1e-4));
+
+    // A weight whose raw_data is shorter than its shape says.
+    OnnxBuilder short_w = big_weights_model(true);
+    auto* w_proto = short_w.graph()->mutable_initializer(0);
+    w_proto->mutable_raw_data()->resize(1024 * 2999 * sizeof(float));
+    short_w.save(tmp.file("short.onnx"));
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("short.onnx")), doctest::Contains("short.onnx: initializer 'w': holds 12283904 bytes"),
+                         InputError);
+
+    // Cut anywhere (inside the weights too): an error naming the file, never a crash.
+    const std::string good = big_weights_model(true).bytes();
+    for (size_t cut = 1; cut < good.size(); cut += good.size() / 97) {
+        std::ofstream(tmp.file("cut.onnx"), std::ios::binary) << good.substr(0, cut);
+        CHECK_THROWS_WITH_AS(import_onnx(tmp.file("cut.onnx")), doctest::Contains("cut.onnx"), InputError);
+    }
+}
+
+TEST_CASE("a large external weight is read in chunks like an embedded one") {
+    TempDir tmp;
+    OnnxBuilder b = big_weights_model(true);
+    auto* w_proto = b.graph()->mutable_initializer(0);
+    {
+        std::ofstream f(tmp.file("w.bin"), std::ios::binary);
+        f << w_proto->raw_data();
+    }
+    w_proto->clear_raw_data();
+    w_proto->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* e = w_proto->add_external_data();
+    e->set_key("location");
+    e->set_value("w.bin");
+    b.save(tmp.file("ext.onnx"));
+    big_weights_model(true).save(tmp.file("raw.onnx"));
+    const Tensor x = random_tensor({1, 1024}, 4);
+    CHECK(Executor(import_onnx(tmp.file("ext.onnx"))).run({x})[0].f == Executor(import_onnx(tmp.file("raw.onnx"))).run({x})[0].f);
 }
 
 TEST_CASE("bad files are clear errors naming the file") {
