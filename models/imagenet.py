@@ -281,6 +281,8 @@ def write(name, out_dir, external_data):
     if params != TORCHVISION_PARAMS[name]:
         raise RuntimeError(f"{name}: {params} parameters, torchvision's has {TORCHVISION_PARAMS[name]}")
     macs = count_macs(model)
+    # Weights of the layers that go onto crossbars (Conv2d and Linear, without biases).
+    mvm_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
     path = os.path.join(out_dir, f"{name}.onnx")
     data_name = f"{name}.onnx.data"
     if os.path.exists(os.path.join(out_dir, data_name)):
@@ -301,6 +303,7 @@ def write(name, out_dir, external_data):
         "batchnorm_statistics": "calibrated on 8 seeded N(0,1) random images (none in vgg16)",
         "parameters": str(params),
         "macs_per_image": str(macs),
+        "mvm_weights": str(mvm_weights),
         "input": "[N,3,224,224] float32",
         "generated_by": "models/imagenet.py",
     }
@@ -318,7 +321,7 @@ def write(name, out_dir, external_data):
     size = os.path.getsize(path)
     data_path = os.path.join(out_dir, data_name)
     data_size = os.path.getsize(data_path) if os.path.exists(data_path) else 0
-    info = {"parameters": params, "macs_per_image": macs, "onnx_bytes": size,
+    info = {"parameters": params, "mvm_weights": mvm_weights, "macs_per_image": macs, "onnx_bytes": size,
             "external_data_bytes": data_size, "onnx_ops": ops, "seconds": round(time.time() - t0, 1)}
     print(f"{name}: {params} parameters, {macs} MACs/image, {size} bytes"
           + (f" + {data_size} bytes external data" if data_size else "")
@@ -332,6 +335,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "imagenet"), help="output directory (default models/imagenet)")
     ap.add_argument("--external-data", action="store_true",
                     help="store the weights as ONNX external data (<name>.onnx.data)")
+    ap.add_argument("--keep-existing", action="store_true",
+                    help="skip models already in --out (listed in its summary.json with their .onnx present)")
     args = ap.parse_args()
     names = MODEL_NAMES if args.model == "all" else [args.model]
     for n in names:
@@ -344,6 +349,10 @@ def main():
         with open(summary_path) as f:
             summary = json.load(f)
     for n in names:
+        if args.keep_existing and n in summary and "mvm_weights" in summary[n] \
+                and os.path.exists(os.path.join(args.out, f"{n}.onnx")):
+            print(f"{n}: kept {os.path.join(args.out, n + '.onnx')}", flush=True)
+            continue
         summary[n] = write(n, args.out, args.external_data)
         with open(summary_path, "w") as f:
             json.dump(summary, f, indent=2)

@@ -3,7 +3,7 @@
 # once in Release and once under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -eu
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --with-training  # the tests generate the full-size ImageNet architectures with PyTorch
 JOBS="$(nproc)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$JOBS"
