@@ -84,13 +84,7 @@ int main(int argc, char** argv) {
         app.add_flag("--dry-run", dry_run, "list the points and exit");
         app.add_flag("--json", as_json, "print a JSON summary on stdout");
         app.add_flag("--quiet", quiet, "no progress bar");
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            if (!comm.root()) return e.get_exit_code() == 0 ? 0 : cli::kExitBadInput;
-            const int code = app.exit(e);
-            return code == 0 ? 0 : cli::kExitBadInput;
-        }
+        if (auto status = cli::parse_args(app, argc, argv, comm.root())) return *status;
         if (sweep::Comm::launched_by_mpi() && !sweep::Comm::built_with_mpi())
             throw InputError("started by an MPI launcher, but this cim-sweep was built without MPI "
                              "(configure with MPI installed, or -DCIM_WITH_MPI=ON); run it without mpirun");

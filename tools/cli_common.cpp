@@ -29,11 +29,11 @@ int guarded_main(const char* tool, const std::function<int()>& body) {
     }
 }
 
-std::optional<int> parse_args(CLI::App& app, int argc, char** argv) {
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv, bool print) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+        return (print ? app.exit(e) : e.get_exit_code()) == 0 ? kExitOk : kExitBadInput;
     }
     return std::nullopt;
 }

@@ -16,8 +16,9 @@ namespace cim::cli {
 int guarded_main(const char* tool, const std::function<int()>& body);
 
 // Parses the command line. Returns the status to exit with (0 after --help,
-// kExitBadInput on a usage error, with CLI11's message printed), or nullopt to go on.
-std::optional<int> parse_args(CLI::App& app, int argc, char** argv);
+// kExitBadInput on a usage error, with CLI11's message printed unless `print` is false,
+// as on the MPI ranks other than the first), or nullopt to go on.
+std::optional<int> parse_args(CLI::App& app, int argc, char** argv, bool print = true);
 
 // A progress bar with ETA on stderr, drawn only when stderr is a terminal (so logs
 // and pipes stay clean); `done` is updated from one thread.

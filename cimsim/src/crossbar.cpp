@@ -429,11 +429,11 @@ void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint
 
 void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }
 
-void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
-    Impl& s = *impl_;
-    if (s.observed.empty()) s.observed.assign(s.groups.size() * size_t(s.J), 0.0);
+void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
+    const Impl& s = *impl_;
+    if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
     auto visit = [&](size_t gi, const auto* S, const float*) {
-        double* obs = s.observed.data() + gi * size_t(s.J);
+        double* obs = maxima.data() + gi * size_t(s.J);
         for (int p = 0; p < s.planes; ++p)
             for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
     };
@@ -441,6 +441,19 @@ void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
         if (s.use_double) s.reads<double>(x + v * s.K, visit);
         else s.reads<float>(x + v * s.K, visit);
     }
+}
+
+void CrossbarLayer::merge_calibration(const std::vector<double>& maxima) {
+    Impl& s = *impl_;
+    if (s.observed.empty()) s.observed.assign(s.groups.size() * size_t(s.J), 0.0);
+    CIM_INTERNAL_CHECK(maxima.size() == s.observed.size(), "calibration maxima of another layer");
+    for (size_t k = 0; k < maxima.size(); ++k) s.observed[k] = std::max(s.observed[k], maxima[k]);
+}
+
+void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
+    std::vector<double> maxima;
+    observe_for_calibration(x, V, maxima);
+    merge_calibration(maxima);
 }
 
 void CrossbarLayer::finish_calibration() {

@@ -79,9 +79,12 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     CIM_INTERNAL_CHECK(li < layers_.size(), "layer not from this model");
     CrossbarLayer& xb = layers_[li][size_t(group)];
     if (calibrating_) {
+        thread_local std::vector<double> maxima;
+        maxima.clear();
+        xb.observe_for_calibration(x, vectors, maxima);
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            xb.observe_for_calibration(x, vectors);
+            xb.merge_calibration(maxima);
         }
         exact_.mvm(layer, group, x, vectors, acc, ctx);
         return;

@@ -4,6 +4,7 @@
 #include "program_internal.h"
 
 #include <cim/error.h>
+#include <cim/ir/window.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,45 +18,6 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Convolution geometry, 1 to 3 spatial dims padded to 3.
-struct ConvGeom {
-    int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, pb[3] = {0, 0, 0},
-            out[3] = {1, 1, 1};
-    int64_t in_size() const { return in[0] * in[1] * in[2]; }
-    int64_t out_size() const { return out[0] * out[1] * out[2]; }
-    int64_t k_size() const { return k[0] * k[1] * k[2]; }
-};
-
-ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& wshape, const Shape& y) {
-    ConvGeom g;
-    const int S = int(x.size()) - 2;
-    CIM_INTERNAL_CHECK(S >= 1 && S <= 3, "conv rank");
-    auto ks = n.attr_ints("kernel_shape");
-    if (ks.empty()) ks.assign(wshape.begin() + 2, wshape.end());
-    auto strides = n.attr_ints("strides", std::vector<int64_t>(size_t(S), 1));
-    auto dil = n.attr_ints("dilations", std::vector<int64_t>(size_t(S), 1));
-    auto pads = n.attr_ints("pads", std::vector<int64_t>(size_t(2 * S), 0));
-    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
-    const int off = 3 - S;
-    for (int i = 0; i < S; ++i) {
-        const int64_t I = x[size_t(2 + i)], K = ks[size_t(i)], St = strides[size_t(i)], D = dil[size_t(i)];
-        const int64_t O = y[size_t(2 + i)];
-        int64_t pb = pads[size_t(i)];
-        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-            const int64_t total = std::max<int64_t>(0, (O - 1) * St + (K - 1) * D + 1 - I);
-            pb = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        } else if (auto_pad == "VALID") {
-            pb = 0;
-        }
-        g.in[off + i] = I;
-        g.k[off + i] = K;
-        g.s[off + i] = St;
-        g.d[off + i] = D;
-        g.pb[off + i] = pb;
-        g.out[off + i] = O;
-    }
-    return g;
-}
-
 // Input codes of one layer: quantizes a float tensor to logical codes.
 void quantize_codes(const ActQuant& a, const float* x, int64_t count, int32_t* q) {
     const double inv = 1.0 / a.scale;
@@ -94,7 +56,8 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
 
     if (node.op == OpKind::Conv) {
         const Tensor& W = *in[1];
-        const ConvGeom geo = conv_geom(node, X.shape, W.shape, Y.shape);
+        const Window geo = conv_window(node, X.shape, W.shape);
+        CIM_INTERNAL_CHECK(geo.out_size() * X.shape[0] * W.shape[0] == Y.numel(), "conv output shape");
         const int64_t B = X.shape[0], Cin = X.shape[1], Cg = Cin / G, I3 = geo.in_size(), O3 = geo.out_size(),
                       K3 = geo.k_size(), M = G * N;
         CIM_INTERNAL_CHECK(Cg * K3 == K, "conv K");
@@ -222,10 +185,7 @@ std::vector<float> layer_rows(const QuantLayer& L, const Graph& graph, const Ten
     const int64_t K = L.K;
     std::vector<float> rows;
     if (node.op == OpKind::Conv) {
-        const Shape& wshape = graph.value(node.inputs[1]).shape;
-        Shape y_shape = graph.value(node.outputs[0]).shape;
-        y_shape[0] = X.shape[0];
-        const ConvGeom geo = conv_geom(node, X.shape, wshape, y_shape);
+        const Window geo = conv_window(node, X.shape, graph.value(node.inputs[1]).shape);
         const int64_t B = X.shape[0], Cin = X.shape[1], Cg = Cin / L.groups, I3 = geo.in_size(), O3 = geo.out_size();
         rows.assign(size_t(B * O3 * K), 0.0f);
         for (int64_t b = 0; b < B; ++b) {

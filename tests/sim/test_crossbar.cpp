@@ -123,6 +123,18 @@ TEST_CASE("a narrow ADC loses information; calibrated ranges clip less than they
     std::vector<double> z(size_t(V * f.N));
     full.run(x.data(), V, z.data(), 0);
     CHECK(rms_error(y, ref) < rms_error(z, ref));  // calibrated ranges use the codes better
+
+    // Observed in two parts (as two threads do) and merged: the same ranges, the same readings.
+    CrossbarLayer split(device({"array.adc.bits=5", "array.adc.range=calibrated_column"}), f.pm, 1, 0, 0);
+    std::vector<double> first, second;
+    split.observe_for_calibration(x.data(), V / 2, first);
+    split.observe_for_calibration(x.data() + (V / 2) * f.K, V - V / 2, second);
+    split.merge_calibration(second);
+    split.merge_calibration(first);
+    split.finish_calibration();
+    std::vector<double> w(size_t(V * f.N));
+    split.run(x.data(), V, w.data(), 0);
+    CHECK(w == y);
 }
 
 TEST_CASE("noise: seeded, reproducible, growing with sigma; instances differ") {

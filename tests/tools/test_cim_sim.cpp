@@ -47,6 +47,11 @@ TEST_CASE("cim-sim is reproducible by seed and independent of the thread count")
     bool any_differs = false;
     for (size_t i = 0; i < a["layers"].size(); ++i) any_differs = any_differs || a["layers"][i]["snr_db"] != c["layers"][i]["snr_db"];
     CHECK(any_differs);
+    // Calibrated ADC ranges are observed by all threads in parallel and merged.
+    json d = run_json(kNoisy + " --set array.adc.bits=5 --set array.adc.range=calibrated_column --limit 40 --seed 7", "OMP_NUM_THREADS=1 ");
+    json e = run_json(kNoisy + " --set array.adc.bits=5 --set array.adc.range=calibrated_column --limit 40 --seed 7", "OMP_NUM_THREADS=2 ");
+    CHECK(d["instance_accuracy"] == e["instance_accuracy"]);
+    for (size_t i = 0; i < d["layers"].size(); ++i) CHECK(d["layers"][i]["snr_db"] == e["layers"][i]["snr_db"]);
 }
 
 TEST_CASE("cim-sim --study writes a CSV row per point and an SVG plot") {

@@ -54,6 +54,11 @@ public:
 
     // Calibrated ADC ranges: observe column sums on calibration inputs (x as in run()).
     void observe_for_calibration(const int32_t* x, int64_t vectors);
+    // The same in two steps, so threads observe in parallel: the largest |column sum| per read
+    // group and column goes into `maxima` (the caller's, sized on first use), then is merged
+    // under the caller's lock. Maxima commute: the ranges do not depend on the thread count.
+    void observe_for_calibration(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
+    void merge_calibration(const std::vector<double>& maxima);
     // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
     void finish_calibration();
 
