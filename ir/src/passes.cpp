@@ -15,6 +15,17 @@ void reindex(Graph& g) {
             if (o >= 0) g.values[size_t(o)].producer = int(k);
 }
 
+namespace {
+// Removes the nodes marked in `drop`, keeping the order of the others.
+void remove_nodes(Graph& g, const std::vector<bool>& drop) {
+    std::vector<Node> kept;
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+        if (!drop[k]) kept.push_back(std::move(g.nodes[k]));
+    g.nodes = std::move(kept);
+    reindex(g);
+}
+}  // namespace
+
 void topological_sort(Graph& g) {
     reindex(g);
     const size_t n = g.nodes.size();
@@ -132,11 +143,7 @@ void infer_and_fold(Graph& g, bool fold) {
         folded[k] = true;
     }
     if (std::find(folded.begin(), folded.end(), true) == folded.end()) return;
-    std::vector<Node> kept;
-    for (size_t k = 0; k < g.nodes.size(); ++k)
-        if (!folded[k]) kept.push_back(std::move(g.nodes[k]));
-    g.nodes = std::move(kept);
-    reindex(g);
+    remove_nodes(g, folded);
 }
 
 static void replace_uses(Graph& g, int from, int to) {
@@ -171,11 +178,7 @@ void remove_identity(Graph& g) {
             if (o == in) o = out;
         drop[k] = true;
     }
-    std::vector<Node> kept;
-    for (size_t k = 0; k < g.nodes.size(); ++k)
-        if (!drop[k]) kept.push_back(std::move(g.nodes[k]));
-    g.nodes = std::move(kept);
-    reindex(g);
+    remove_nodes(g, drop);
 }
 
 void fold_batchnorm(Graph& g) {
@@ -255,34 +258,26 @@ void fold_batchnorm(Graph& g) {
         prev.outputs[0] = bn.outputs[0];  // the conv now produces the BN's output
         drop[k] = true;
     }
-    std::vector<Node> kept;
-    for (size_t k = 0; k < g.nodes.size(); ++k)
-        if (!drop[k]) kept.push_back(std::move(g.nodes[k]));
-    g.nodes = std::move(kept);
-    reindex(g);
+    remove_nodes(g, drop);
 }
 
 void eliminate_dead(Graph& g) {
     std::vector<bool> live(g.values.size(), false);
     for (int o : g.outputs) live[size_t(o)] = true;
-    std::vector<bool> keep(g.nodes.size(), false);
+    std::vector<bool> dead(g.nodes.size(), true);
     for (size_t k = g.nodes.size(); k-- > 0;) {
         const Node& n = g.nodes[k];
         bool needed = false;
         for (int o : n.outputs)
             if (o >= 0 && live[size_t(o)]) needed = true;
         if (!needed) continue;
-        keep[k] = true;
+        dead[k] = false;
         for (int in : n.inputs)
             if (in >= 0) live[size_t(in)] = true;
     }
-    std::vector<Node> kept;
-    for (size_t k = 0; k < g.nodes.size(); ++k)
-        if (keep[k]) kept.push_back(std::move(g.nodes[k]));
-    g.nodes = std::move(kept);
     for (size_t v = 0; v < g.values.size(); ++v)
         if (!live[v]) g.values[v].constant.reset();  // free folded-away weights
-    reindex(g);
+    remove_nodes(g, dead);
 }
 
 }  // namespace cim::passes

@@ -76,29 +76,13 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
                     for (int64_t b = b0; b < b1; ++b) {
                         const int32_t* xg = q.data() + (b * Cin + g * Cg) * I3;
                         for (int64_t o = 0; o < O3; ++o) {
-                            const int64_t od = o / (geo.out[1] * geo.out[2]), oh = (o / geo.out[2]) % geo.out[1],
-                                          ow = o % geo.out[2];
                             int32_t* row = xcol.data() + ((b - b0) * O3 + o) * R;
                             int64_t sum = 0;
-                            int64_t k = 0;
-                            for (int64_t ci = 0; ci < Cg; ++ci) {
-                                const int32_t* xc = xg + ci * I3;
-                                for (int64_t kd = 0; kd < geo.k[0]; ++kd) {
-                                    const int64_t id = od * geo.s[0] - geo.pb[0] + kd * geo.d[0];
-                                    for (int64_t kh = 0; kh < geo.k[1]; ++kh) {
-                                        const int64_t ih = oh * geo.s[1] - geo.pb[1] + kh * geo.d[1];
-                                        const bool inside = id >= 0 && id < geo.in[0] && ih >= 0 && ih < geo.in[1];
-                                        for (int64_t kw = 0; kw < geo.k[2]; ++kw, ++k) {
-                                            const int64_t iw = ow * geo.s[2] - geo.pb[2] + kw * geo.d[2];
-                                            const int32_t v = inside && iw >= 0 && iw < geo.in[2]
-                                                                  ? xc[(id * geo.in[1] + ih) * geo.in[2] + iw]
-                                                                  : pad;
-                                            put_row(row, K, k, v, split);
-                                            sum += v;
-                                        }
-                                    }
-                                }
-                            }
+                            for_each_tap(geo, Cg, o, [&](int64_t k, int64_t at) {
+                                const int32_t v = at >= 0 ? xg[at] : pad;
+                                put_row(row, K, k, v, split);
+                                sum += v;
+                            });
                             qsum[size_t((b - b0) * O3 + o)] = sum;
                         }
                     }
@@ -191,23 +175,8 @@ std::vector<float> layer_rows(const QuantLayer& L, const Graph& graph, const Ten
         for (int64_t b = 0; b < B; ++b) {
             const float* xg = X.f.data() + (b * Cin + group * Cg) * I3;
             for (int64_t o = 0; o < O3; ++o) {
-                const int64_t od = o / (geo.out[1] * geo.out[2]), oh = (o / geo.out[2]) % geo.out[1], ow = o % geo.out[2];
                 float* row = rows.data() + (b * O3 + o) * K;
-                int64_t k = 0;
-                for (int64_t ci = 0; ci < Cg; ++ci)
-                    for (int64_t kd = 0; kd < geo.k[0]; ++kd) {
-                        const int64_t id = od * geo.s[0] - geo.pb[0] + kd * geo.d[0];
-                        for (int64_t kh = 0; kh < geo.k[1]; ++kh) {
-                            const int64_t ih = oh * geo.s[1] - geo.pb[1] + kh * geo.d[1];
-                            const bool inside = id >= 0 && id < geo.in[0] && ih >= 0 && ih < geo.in[1];
-                            for (int64_t kw = 0; kw < geo.k[2]; ++kw, ++k) {
-                                const int64_t iw = ow * geo.s[2] - geo.pb[2] + kw * geo.d[2];
-                                row[k] = inside && iw >= 0 && iw < geo.in[2]
-                                             ? xg[ci * I3 + (id * geo.in[1] + ih) * geo.in[2] + iw]
-                                             : 0.0f;
-                            }
-                        }
-                    }
+                for_each_tap(geo, Cg, o, [&](int64_t k, int64_t at) { row[k] = at >= 0 ? xg[at] : 0.0f; });
             }
         }
         *vectors = B * O3;

@@ -19,6 +19,28 @@ struct Window {
     int64_t k_size() const { return k[0] * k[1] * k[2]; }
 };
 
+// Visits the receptive field of output position o (flat over out[0..2]) for `channels` input
+// channels, in im2col row order (c, kd, kh, kw): f(k, at) with k the row and `at` the element's
+// index in those channels' input (c * in_size() + spatial index), or -1 where it reads padding.
+template <class F>
+void for_each_tap(const Window& w, int64_t channels, int64_t o, F&& f) {
+    const int64_t od = o / (w.out[1] * w.out[2]), oh = (o / w.out[2]) % w.out[1], ow = o % w.out[2];
+    const int64_t I3 = w.in_size();
+    int64_t k = 0;
+    for (int64_t c = 0; c < channels; ++c)
+        for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+            const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+            for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+                const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+                const bool inside = id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1];
+                for (int64_t kw = 0; kw < w.k[2]; ++kw, ++k) {
+                    const int64_t iw = ow * w.s[2] - w.pb[2] + kw * w.d[2];
+                    f(k, inside && iw >= 0 && iw < w.in[2] ? c * I3 + (id * w.in[1] + ih) * w.in[2] + iw : int64_t(-1));
+                }
+            }
+        }
+}
+
 // in_spatial may hold -1 (unknown) during static inference; out is then -1. Throws on
 // inconsistent attributes, naming the node.
 Window make_window(const Node& n, const Shape& in_spatial, const std::vector<int64_t>& kernel, bool ceil_mode);
