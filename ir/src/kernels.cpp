@@ -34,7 +34,7 @@ Shape broadcast(const Node& n, const Shape& a, const Shape& b) {
 }
 
 int64_t norm_axis(const Node& n, int64_t axis, int64_t rank) {
-    if (axis < -rank || axis >= rank && !(rank == 0 && axis == 0))
+    if (axis < -rank || (axis >= rank && !(rank == 0 && axis == 0)))
         fail(n, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
     return axis < 0 ? axis + rank : axis;
 }

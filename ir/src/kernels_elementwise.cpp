@@ -2,6 +2,7 @@
 // unary activations, Clip, Cast.
 #include "kernels.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -61,7 +62,10 @@ void broadcast_for(const Shape& out, const std::array<const Shape*, N>& ins, F&&
     }
 }
 
-bool is_compare(OpKind op) { return op == OpKind::Equal || op == OpKind::Less || op == OpKind::Greater; }
+bool is_compare(OpKind op) {
+    return op == OpKind::Equal || op == OpKind::Less || op == OpKind::Greater || op == OpKind::LessOrEqual ||
+           op == OpKind::GreaterOrEqual;
+}
 bool is_logical(OpKind op) { return op == OpKind::And || op == OpKind::Or || op == OpKind::Xor; }
 
 std::vector<OutInfo> infer_binary(const Node& n, std::span<const InValue> in, int) {
@@ -109,7 +113,11 @@ void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<
     if (is_compare(op)) {
         broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
             double x = a.get(k[0]), z = b.get(k[1]);
-            bool r = op == OpKind::Equal ? x == z : op == OpKind::Less ? x < z : x > z;
+            bool r = op == OpKind::Equal          ? x == z
+                     : op == OpKind::Less         ? x < z
+                     : op == OpKind::Greater      ? x > z
+                     : op == OpKind::LessOrEqual  ? x <= z
+                                                  : x >= z;
             y.i[size_t(o)] = r;
         });
         return;
@@ -336,6 +344,7 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
                 case OpKind::Sign: y.i[k] = x.type == ElemType::UInt64 ? v != 0 : (v > 0) - (v < 0); break;
                 case OpKind::Floor:
                 case OpKind::Ceil:
+                case OpKind::Round:
                 case OpKind::Identity:
                 case OpKind::Dropout: y.i[k] = v; break;
                 default: fail(n, "needs a floating-point input, got " + elem_type_name(x.type));
@@ -394,6 +403,15 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
         case OpKind::Sin: apply([](float v) { return std::sin(v); }); break;
         case OpKind::Cos: apply([](float v) { return std::cos(v); }); break;
         case OpKind::Tan: apply([](float v) { return std::tan(v); }); break;
+        case OpKind::Asin: apply([](float v) { return std::asin(v); }); break;
+        case OpKind::Acos: apply([](float v) { return std::acos(v); }); break;
+        case OpKind::Atan: apply([](float v) { return std::atan(v); }); break;
+        case OpKind::Sinh: apply([](float v) { return std::sinh(v); }); break;
+        case OpKind::Cosh: apply([](float v) { return std::cosh(v); }); break;
+        case OpKind::Asinh: apply([](float v) { return std::asinh(v); }); break;
+        case OpKind::Acosh: apply([](float v) { return std::acosh(v); }); break;
+        case OpKind::Atanh: apply([](float v) { return std::atanh(v); }); break;
+        case OpKind::Round: apply([](float v) { return std::nearbyint(v); }); break;  // half to even
         case OpKind::Sign: apply([](float v) { return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : v; }); break;  // keeps NaN
         case OpKind::Identity:
         case OpKind::Dropout: apply([](float v) { return v; }); break;
@@ -468,16 +486,98 @@ static void compute_cast(const Node&, std::span<const Tensor* const> in, std::sp
     }
 }
 
+// ---- QuantizeLinear / DequantizeLinear (opsets 10 and 13) ----
+// What quantized (QDQ) exports put around weights and activations. The scale and zero point are
+// scalars (per tensor) or, from opset 13, 1-D along `axis` of x (per channel).
+static int64_t qdq_axis(const Node& n, std::span<const InValue> in) {
+    const InValue& s = in[1];
+    if (s.present && s.type != ElemType::Float) unsupported(n, "a scale of element type " + elem_type_name(s.type));
+    if (!s.rank_known || s.shape.empty() || (s.shape.size() == 1 && s.shape[0] == 1)) return -1;  // per tensor
+    if (s.shape.size() != 1) fail(n, "the scale must be a scalar or 1-D, got " + shape_str(s.shape));
+    if (!in[0].rank_known) return -1;
+    const int64_t axis = norm_axis(n, n.attr_int("axis", 1), int64_t(in[0].shape.size()));
+    const int64_t c = in[0].shape[size_t(axis)];
+    if (c >= 0 && s.shape[0] >= 0 && s.shape[0] != c)
+        fail(n, "the scale has " + std::to_string(s.shape[0]) + " values, axis " + std::to_string(axis) + " of the input has " +
+                    std::to_string(c));
+    return axis;
+}
+static void qdq_check_zero_point(const Node& n, std::span<const InValue> in) {
+    if (in.size() < 3 || !in[2].present || !in[2].rank_known || !in[1].rank_known) return;
+    if (shape_numel(in[2].shape) != shape_numel(in[1].shape))
+        fail(n, "the zero point " + shape_str(in[2].shape) + " does not match the scale " + shape_str(in[1].shape));
+}
+static std::vector<OutInfo> infer_quantize(const Node& n, std::span<const InValue> in, int) {
+    if (!is_floating(in[0].type) && in[0].type != ElemType::Int32) unsupported(n, "QuantizeLinear of " + elem_type_name(in[0].type));
+    const ElemType t = in.size() > 2 && in[2].present ? in[2].type : ElemType::UInt8;
+    if (t != ElemType::UInt8 && t != ElemType::Int8) unsupported(n, "QuantizeLinear to element type " + elem_type_name(t) + " is not supported");
+    qdq_axis(n, in);
+    qdq_check_zero_point(n, in);
+    return {OutInfo{t, in[0].shape, in[0].rank_known}};
+}
+static std::vector<OutInfo> infer_dequantize(const Node& n, std::span<const InValue> in, int) {
+    const ElemType t = in[0].type;
+    if (t != ElemType::UInt8 && t != ElemType::Int8 && t != ElemType::Int32)
+        unsupported(n, "DequantizeLinear of element type " + elem_type_name(t) + " is not supported");
+    qdq_axis(n, in);
+    qdq_check_zero_point(n, in);
+    return {OutInfo{ElemType::Float, in[0].shape, in[0].rank_known}};
+}
+// Calls f(k, channel) for every element k of x, with the channel along axis (0 when per tensor).
+template <class F>
+static void for_each_channel(const Tensor& x, int64_t axis, F&& f) {
+    const int64_t count = x.numel();
+    if (axis < 0) {
+        for (int64_t k = 0; k < count; ++k) f(k, int64_t(0));
+        return;
+    }
+    int64_t inner = 1;
+    for (size_t d = size_t(axis) + 1; d < x.shape.size(); ++d) inner *= x.shape[d];
+    const int64_t channels = x.shape[size_t(axis)];
+    for (int64_t k = 0; k < count; ++k) f(k, (k / inner) % channels);
+}
+static std::vector<InValue> in_values(std::span<const Tensor* const> in) {
+    std::vector<InValue> v(in.size());
+    for (size_t k = 0; k < in.size(); ++k)
+        if (in[k]) v[k] = InValue{true, in[k]->type, in[k]->shape, true, in[k]};
+    return v;
+}
+static void compute_quantize(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    const Tensor& scale = *in[1];
+    const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
+    Tensor& y = out[0];
+    const int64_t lo = y.type == ElemType::UInt8 ? 0 : -128, hi = y.type == ElemType::UInt8 ? 255 : 127;
+    for_each_channel(x, qdq_axis(n, in_values(in)), [&](int64_t k, int64_t c) {
+        // In float32 as ONNX defines it (x / scale rounds before the rounding to an integer), round
+        // half to even (nearbyint in the default rounding mode), then saturate.
+        const float ratio = float(x.get(k)) / scale.f[size_t(c)];
+        const double q = double(std::nearbyint(ratio)) + (zp ? double(zp->get_int(c)) : 0.0);
+        y.i[size_t(k)] = std::isnan(q) ? 0 : int64_t(std::clamp(q, double(lo), double(hi)));
+    });
+}
+static void compute_dequantize(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    const Tensor& scale = *in[1];
+    const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
+    Tensor& y = out[0];
+    for_each_channel(x, qdq_axis(n, in_values(in)), [&](int64_t k, int64_t c) {
+        y.f[size_t(k)] = float(double(x.i[size_t(k)] - (zp ? zp->get_int(c) : 0)) * double(scale.get(c)));
+    });
+}
+
 void register_elementwise(OpDef* t) {
     for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow, OpKind::Equal, OpKind::Less,
-                      OpKind::Greater, OpKind::And, OpKind::Or, OpKind::Xor})
+                      OpKind::Greater, OpKind::LessOrEqual, OpKind::GreaterOrEqual, OpKind::And, OpKind::Or, OpKind::Xor})
         t[size_t(op)] = {infer_binary, compute_binary, nullptr};
     t[size_t(OpKind::Mod)] = {infer_binary, compute_binary, check_mod};
     for (OpKind op : {OpKind::Sqrt, OpKind::Neg, OpKind::Reciprocal, OpKind::Exp, OpKind::Log, OpKind::Abs,
                       OpKind::Floor, OpKind::Ceil, OpKind::Relu, OpKind::LeakyRelu, OpKind::Sigmoid, OpKind::Tanh,
                       OpKind::HardSigmoid, OpKind::HardSwish, OpKind::Erf, OpKind::Softplus, OpKind::Not,
                       OpKind::Identity, OpKind::Elu, OpKind::Selu, OpKind::Celu, OpKind::Softsign,
-                      OpKind::ThresholdedRelu, OpKind::Mish, OpKind::Sin, OpKind::Cos, OpKind::Tan, OpKind::Sign})
+                      OpKind::ThresholdedRelu, OpKind::Mish, OpKind::Sin, OpKind::Cos, OpKind::Tan, OpKind::Sign,
+                      OpKind::Asin, OpKind::Acos, OpKind::Atan, OpKind::Sinh, OpKind::Cosh, OpKind::Asinh, OpKind::Acosh,
+                      OpKind::Atanh, OpKind::Round})
         t[size_t(op)] = {infer_same, compute_unary, check_float_only};
     for (OpKind op : {OpKind::Min, OpKind::Max, OpKind::Sum, OpKind::Mean})
         t[size_t(op)] = {infer_variadic, compute_variadic, nullptr};
@@ -485,6 +585,8 @@ void register_elementwise(OpDef* t) {
     t[size_t(OpKind::Where)] = {infer_where, compute_where, nullptr};
     t[size_t(OpKind::Clip)] = {infer_same, compute_clip, nullptr};
     t[size_t(OpKind::Cast)] = {infer_cast, compute_cast, check_cast};
+    t[size_t(OpKind::QuantizeLinear)] = {infer_quantize, compute_quantize, nullptr};
+    t[size_t(OpKind::DequantizeLinear)] = {infer_dequantize, compute_dequantize, nullptr};
 }
 
 }  // namespace cim::kern

@@ -21,8 +21,6 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using MapM = Eigen::Map<RowMat>;
 using CMapM = Eigen::Map<const RowMat>;
 
-int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 Shape spatial_of(const Shape& s) { return Shape(s.begin() + 2, s.end()); }
 
 // col[(c*K3 + kk) * O3 + o] = x[c, input position of (kk, o)] or 0 in padding.

@@ -7,6 +7,7 @@
 #include <cim/ir/executor.h>
 #include <cim/ir/onnx_import.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -236,6 +237,59 @@ TEST_CASE("large raw_data weights are read from the file exactly; damage to them
         std::ofstream(tmp.file("cut.onnx"), std::ios::binary) << good.substr(0, cut);
         CHECK_THROWS_WITH_AS(import_onnx(tmp.file("cut.onnx")), doctest::Contains("cut.onnx"), InputError);
     }
+}
+
+TEST_CASE("a QDQ-quantized model imports: the weight dequantization folds, activation fake-quantization runs") {
+    // x -> QuantizeLinear(uint8) -> DequantizeLinear -> Conv(DequantizeLinear(int8 weight, per-channel scale)).
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 2, 3, 3});
+    b.initializer("x_scale", {}, {0.05f});
+    b.initializer_int32_data("x_zp", {}, {128}, onnx::TensorProto::UINT8);
+    const std::vector<int> w_codes{-128, 5, 127, -3, 0, 64};
+    b.initializer_int32_data("w_q", {3, 2, 1, 1}, w_codes, onnx::TensorProto::INT8);
+    b.initializer("w_scale", {3}, {0.01f, 0.02f, 0.5f});
+    b.node("QuantizeLinear", {"x", "x_scale", "x_zp"}, {"xq"}, "quant_x");
+    b.node("DequantizeLinear", {"xq", "x_scale", "x_zp"}, {"xd"}, "dequant_x");
+    OnnxBuilder::attr_int(b.node("DequantizeLinear", {"w_q", "w_scale"}, {"w"}, "dequant_w"), "axis", 0);
+    b.node("Conv", {"xd", "w"}, {"y"}, "conv");
+    b.output("y");
+    b.save(tmp.file("qdq.onnx"));
+
+    Graph g = import_onnx(tmp.file("qdq.onnx"));
+    CHECK(count_op(g, OpKind::DequantizeLinear) == 1);  // the weight's is folded into a constant
+    CHECK(count_op(g, OpKind::QuantizeLinear) == 1);
+    const Node& conv = g.nodes.back();
+    REQUIRE(conv.op == OpKind::Conv);
+    const Tensor& w = *g.value(conv.inputs[1]).constant;
+    const float w_scale[3] = {0.01f, 0.02f, 0.5f};
+    for (size_t k = 0; k < 6; ++k) CHECK(w.f[k] == float(w_codes[k]) * w_scale[k / 2]);
+
+    Tensor x(ElemType::Float, {1, 2, 3, 3});
+    for (size_t k = 0; k < 18; ++k) x.f[k] = -7.0f + 0.777f * float(k);  // -7 .. 6.2: clips at both ends
+    const auto y = Executor(g).run({x});
+    for (int64_t m = 0; m < 3; ++m)
+        for (int64_t p = 0; p < 9; ++p) {
+            double ref = 0;
+            for (int64_t c = 0; c < 2; ++c) {
+                const double code = std::clamp(std::nearbyint(double(x.f[size_t(c * 9 + p)]) / 0.05) + 128, 0.0, 255.0);
+                ref += (code - 128) * double(0.05f) * double(w.f[size_t(m * 2 + c)]);
+            }
+            CHECK(y[0].f[size_t(m * 9 + p)] == doctest::Approx(ref).epsilon(1e-5));
+        }
+}
+
+TEST_CASE("QuantizeLinear and DequantizeLinear check their scales") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 4});
+    b.initializer("s", {3}, {1, 2, 3});
+    OnnxBuilder::attr_int(b.node("QuantizeLinear", {"x", "s"}, {"y"}, "q"), "axis", 1);
+    b.output("y");
+    b.save(tmp.file("bad.onnx"));
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("bad.onnx")), doctest::Contains("node 'q'"), InputError);
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("bad.onnx")), doctest::Contains("the scale has 3 values, axis 1 of the input has 4"),
+                         InputError);
 }
 
 TEST_CASE("a large external weight is read in chunks like an embedded one") {

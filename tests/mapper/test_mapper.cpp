@@ -40,6 +40,12 @@ Graph gemm_model(TempDir& tmp, int64_t K, int64_t N, bool relu_first, std::vecto
     return specialize_batch(import_onnx(tmp.file("gemm.onnx")), 1);
 }
 
+Mapping map_without_duplication(const std::string& model_file) {
+    MapOptions no_dup;
+    no_dup.duplicate = false;
+    return map_model(specialize_batch(import_onnx(model_file), 1), diff_device(), no_dup);
+}
+
 }  // namespace
 
 TEST_CASE("a 300x100 Gemm on 128x128 arrays, 8-bit weights in 2-bit differential cells: 3 x 7 = 21 arrays") {
@@ -68,6 +74,28 @@ TEST_CASE("a 300x100 Gemm on 128x128 arrays, 8-bit weights in 2-bit differential
     CHECK(s.find("fc")->arrays == 35);
 }
 
+TEST_CASE("a QDQ-quantized Gemm maps like a float one: its int8 weight dequantizes into a constant") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 300});
+    std::vector<int> w_codes(300 * 100);
+    for (size_t k = 0; k < w_codes.size(); ++k) w_codes[k] = int(k % 255) - 127;
+    b.initializer_int32_data("w_q", {300, 100}, w_codes, onnx::TensorProto::INT8);
+    b.initializer("w_scale", {}, {0.01f});
+    b.node("DequantizeLinear", {"w_q", "w_scale"}, {"w"}, "dequant_w");
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    b.node("Gemm", {"xr", "w"}, {"y"}, "fc");
+    b.output("y");
+    b.save(tmp.file("qdq_gemm.onnx"));
+    Mapping m = map_without_duplication(tmp.file("qdq_gemm.onnx"));
+    const LayerMapping* fc = m.find("fc");
+    REQUIRE(fc);
+    CHECK(fc->placement == Placement::arrays);
+    CHECK(fc->k == 300);
+    CHECK(fc->n == 100);
+    CHECK(fc->arrays == 21);  // as the float 300x100 Gemm above: 3 row tiles x 7 column tiles
+}
+
 TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
     TempDir tmp;
     OnnxBuilder b(13);
@@ -79,9 +107,7 @@ TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
     OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
     b.output("y");
     b.save(tmp.file("dw.onnx"));
-    MapOptions no_dup;
-    no_dup.duplicate = false;
-    Mapping m = map_model(specialize_batch(import_onnx(tmp.file("dw.onnx")), 1), diff_device(), no_dup);
+    Mapping m = map_without_duplication(tmp.file("dw.onnx"));
     const LayerMapping* L = m.find("dw");
     REQUIRE(L);
     CHECK(L->k == 9);

@@ -50,6 +50,15 @@ public:
         for (auto v : data) t->add_int64_data(v);
         return *this;
     }
+    // An integer initializer of ONNX element type `elem` (INT8, UINT8, INT32 ... kept in int32_data).
+    OnnxBuilder& initializer_int32_data(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int>& data, int elem) {
+        auto* t = graph()->add_initializer();
+        t->set_name(name);
+        t->set_data_type(elem);
+        for (auto d : dims) t->add_dims(d);
+        for (int v : data) t->add_int32_data(v);
+        return *this;
+    }
     onnx::NodeProto* node(const std::string& op, std::initializer_list<std::string> ins, std::initializer_list<std::string> outs,
                           const std::string& name = "") {
         auto* n = graph()->add_node();
