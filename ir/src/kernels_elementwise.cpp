@@ -450,6 +450,13 @@ static void compute_clip(const Node& n, std::span<const Tensor* const> in, std::
 static std::vector<OutInfo> infer_cast(const Node& n, std::span<const InValue> in, int) {
     return {OutInfo{ElemType(n.attr_int("to", 1)), in[0].shape, in[0].rank_known}};
 }
+// CastLike: Cast to the element type of the second input.
+static std::vector<OutInfo> infer_cast_like(const Node& n, std::span<const InValue> in, int) {
+    if (in.size() < 2 || !in[0].present || !in[1].present) fail(n, "needs an input and a target");
+    if (!is_supported_type(int(in[1].type)))
+        unsupported(n, "CastLike to element type " + elem_type_name(in[1].type) + " is not supported");
+    return {OutInfo{in[1].type, in[0].shape, in[0].rank_known}};
+}
 static std::string check_cast(const Node& n, int) {
     int64_t to = n.attr_int("to", 0);
     if (!is_supported_type(int(to))) return "Cast to element type " + elem_type_name(ElemType(to)) + " is not supported";
@@ -484,6 +491,38 @@ static void compute_cast(const Node&, std::span<const Tensor* const> in, std::sp
             y.i[k] = wrap_int(x.i[k], y.type);
         }
     }
+}
+
+// ---- IsNaN, IsInf: a boolean per element ----
+static std::vector<OutInfo> infer_is_class(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    require_floating(n, in, 1);
+    return {OutInfo{ElemType::Bool, in[0].shape, in[0].rank_known}};
+}
+static void compute_is_class(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const bool neg = n.attr_int("detect_negative", 1) != 0, pos = n.attr_int("detect_positive", 1) != 0;
+    for (size_t k = 0; k < x.f.size(); ++k) {
+        const float v = x.f[k];
+        y.i[k] = n.op == OpKind::IsNaN ? std::isnan(v) : std::isinf(v) && (v > 0 ? pos : neg);
+    }
+}
+
+// ---- Shrink: y = x + bias below -lambd, x - bias above lambd, else 0 ----
+static void compute_shrink(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const double lambd = n.attr_float("lambd", 0.5f), bias = n.attr_float("bias", 0.0f);
+    for (int64_t k = 0; k < x.numel(); ++k) {
+        const double v = x.get(k), r = v < -lambd ? v + bias : v > lambd ? v - bias : 0.0;
+        if (y.floating()) y.f[size_t(k)] = float(r);
+        else y.i[size_t(k)] = int64_t(r);
+    }
+}
+static std::vector<OutInfo> infer_shrink(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    return {OutInfo{in[0].type, in[0].shape, in[0].rank_known}};
 }
 
 // ---- QuantizeLinear / DequantizeLinear (opsets 10 and 13) ----
@@ -585,6 +624,9 @@ void register_elementwise(OpDef* t) {
     t[size_t(OpKind::Where)] = {infer_where, compute_where, nullptr};
     t[size_t(OpKind::Clip)] = {infer_same, compute_clip, nullptr};
     t[size_t(OpKind::Cast)] = {infer_cast, compute_cast, check_cast};
+    t[size_t(OpKind::CastLike)] = {infer_cast_like, compute_cast, nullptr};
+    for (OpKind op : {OpKind::IsNaN, OpKind::IsInf}) t[size_t(op)] = {infer_is_class, compute_is_class, nullptr};
+    t[size_t(OpKind::Shrink)] = {infer_shrink, compute_shrink, nullptr};
     t[size_t(OpKind::QuantizeLinear)] = {infer_quantize, compute_quantize, nullptr};
     t[size_t(OpKind::DequantizeLinear)] = {infer_dequantize, compute_dequantize, nullptr};
 }

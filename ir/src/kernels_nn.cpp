@@ -463,6 +463,34 @@ static void compute_batchnorm(const Node& n, std::span<const Tensor* const> in, 
         }
 }
 
+// LRN (AlexNet's local response normalization across channels):
+// y = x / (bias + alpha / size * sum of x^2 over the channels c - floor((size-1)/2) .. c + ceil((size-1)/2))^beta.
+static std::string check_lrn(const Node& n, int) {
+    if (!n.has("size")) return "LRN without its required 'size' attribute";
+    return "";
+}
+static void compute_lrn(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& X = *in[0];
+    Tensor& Y = out[0];
+    const double alpha = n.attr_float("alpha", 1e-4f), beta = n.attr_float("beta", 0.75f), bias = n.attr_float("bias", 1.0f);
+    const int64_t size = n.attr_int("size", 1);
+    if (size < 1) fail(n, "size must be positive");
+    if (X.rank() < 2) fail(n, "needs an input of rank 2 or more");
+    const int64_t N = X.shape[0], C = X.shape[1], I = X.numel() / std::max<int64_t>(N * C, 1);
+    const int64_t before = (size - 1) / 2, after = size - 1 - before;
+    for (int64_t b = 0; b < N; ++b)
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t i = 0; i < I; ++i) {
+                double sq = 0;
+                for (int64_t c2 = std::max<int64_t>(0, c - before); c2 <= std::min(C - 1, c + after); ++c2) {
+                    const double v = X.f[size_t((b * C + c2) * I + i)];
+                    sq += v * v;
+                }
+                const size_t at = size_t((b * C + c) * I + i);
+                Y.f[at] = float(double(X.f[at]) / std::pow(bias + alpha / double(size) * sq, beta));
+            }
+}
+
 static void compute_instancenorm(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
     const Tensor &X = *in[0], &scale = *in[1], &bias = *in[2];
     Tensor& Y = out[0];
@@ -709,6 +737,7 @@ void register_nn(OpDef* t) {
         t[size_t(op)] = {infer_pool, compute_pool, check_pool};
     t[size_t(OpKind::BatchNormalization)] = {infer_first, compute_batchnorm, check_batchnorm};
     t[size_t(OpKind::InstanceNormalization)] = {infer_first, compute_instancenorm, nullptr};
+    t[size_t(OpKind::LRN)] = {infer_first, compute_lrn, check_lrn};
     t[size_t(OpKind::LayerNormalization)] = {infer_layernorm, compute_layernorm, nullptr};
     t[size_t(OpKind::Softmax)] = {infer_first, compute_softmax, nullptr};
     t[size_t(OpKind::LogSoftmax)] = {infer_first, compute_softmax, nullptr};

@@ -971,6 +971,44 @@ static void compute_dropout(const Node& n, std::span<const Tensor* const> in, st
     if (out.size() > 1) std::fill(out[1].i.begin(), out[1].i.end(), 1);
 }
 
+// ---------------- Trilu, EyeLike: the triangle or a diagonal of the last two dims ----------------
+// Trilu keeps element (i, j) when j - i >= k (upper) or j - i <= k (lower); k is the optional second input.
+static std::vector<OutInfo> infer_trilu(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    if (in[0].rank_known && in[0].shape.size() < 2) fail(n, "needs an input of rank 2 or more, got " + shape_str(in[0].shape));
+    return {OutInfo{in[0].type, in[0].shape, in[0].rank_known}};
+}
+static void compute_trilu(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
+    const Tensor& x = *in[0];
+    Tensor& y = out[0];
+    const int64_t k = in.size() > 1 && in[1] ? in[1]->get_int(0) : 0;
+    const bool upper = n.attr_int("upper", 1) != 0;
+    const int64_t R = x.shape[size_t(x.rank() - 2)], C = x.shape[size_t(x.rank() - 1)];
+    for (int64_t e = 0; e < x.numel(); ++e) {
+        const int64_t i = (e / C) % R, j = e % C;
+        const bool keep = upper ? j - i >= k : j - i <= k;
+        if (y.floating()) y.f[size_t(e)] = keep ? x.f[size_t(e)] : 0.0f;
+        else y.i[size_t(e)] = keep ? x.i[size_t(e)] : 0;
+    }
+}
+// EyeLike: ones on diagonal k of a 2-D tensor shaped like the input, of type dtype (default the input's).
+static std::vector<OutInfo> infer_eye_like(const Node& n, std::span<const InValue> in, int) {
+    if (in.empty() || !in[0].present) fail(n, "needs an input");
+    if (in[0].rank_known && in[0].shape.size() != 2) fail(n, "needs a 2-D input, got " + shape_str(in[0].shape));
+    const ElemType t = n.has("dtype") ? ElemType(n.attr_int("dtype", 1)) : in[0].type;
+    if (!is_supported_type(int(t))) unsupported(n, "EyeLike of element type " + elem_type_name(t) + " is not supported");
+    return {OutInfo{t, in[0].shape, in[0].rank_known}};
+}
+static void compute_eye_like(const Node& n, std::span<const Tensor* const>, std::span<Tensor> out, int) {
+    Tensor& y = out[0];
+    const int64_t k = n.attr_int("k", 0), R = y.shape[0], C = y.shape[1];
+    for (int64_t i = 0; i < R; ++i)
+        if (i + k >= 0 && i + k < C) {
+            if (y.floating()) y.f[size_t(i * C + i + k)] = 1.0f;
+            else y.i[size_t(i * C + i + k)] = 1;
+        }
+}
+
 void register_shape(OpDef* t) {
     t[size_t(OpKind::Reshape)] = {infer_reshape, compute_copy, nullptr};
     t[size_t(OpKind::Flatten)] = {infer_flatten, compute_copy, nullptr};
@@ -1000,6 +1038,8 @@ void register_shape(OpDef* t) {
     t[size_t(OpKind::ConstantOfShape)] = {infer_constant_of_shape, compute_constant_of_shape, nullptr};
     t[size_t(OpKind::Range)] = {infer_range, compute_range, nullptr};
     t[size_t(OpKind::Dropout)] = {infer_dropout, compute_dropout, check_dropout};
+    t[size_t(OpKind::Trilu)] = {infer_trilu, compute_trilu, nullptr};
+    t[size_t(OpKind::EyeLike)] = {infer_eye_like, compute_eye_like, nullptr};
 }
 
 }  // namespace cim::kern

@@ -18,7 +18,7 @@ namespace cim {
     X(PRelu, 6) X(Elu, 6) X(Selu, 6) X(Celu, 12) X(Softsign, 1) X(ThresholdedRelu, 10)        \
     X(Mish, 18) X(Sin, 7) X(Cos, 7) X(Tan, 7) X(Sign, 9) X(Mod, 10)                           \
     X(Asin, 7) X(Acos, 7) X(Atan, 7) X(Sinh, 9) X(Cosh, 9) X(Asinh, 9) X(Acosh, 9) X(Atanh, 9) \
-    X(Round, 11)                                                                               \
+    X(Round, 11) X(IsNaN, 9) X(IsInf, 10) X(Shrink, 9) X(CastLike, 15)                          \
     X(Min, 6) X(Max, 6) X(Sum, 6) X(Mean, 6)                                                   \
     X(Softmax, 1) X(LogSoftmax, 1) X(Hardmax, 1)                                               \
     X(MaxPool, 1) X(AveragePool, 7) X(GlobalAveragePool, 1) X(GlobalMaxPool, 1)               \
@@ -30,8 +30,8 @@ namespace cim {
     X(Cast, 6) X(Expand, 8) X(DepthToSpace, 1) X(SpaceToDepth, 1)                             \
     X(QuantizeLinear, 10) X(DequantizeLinear, 10)                                              \
     X(Where, 9) X(Equal, 7) X(Less, 7) X(Greater, 7) X(LessOrEqual, 12) X(GreaterOrEqual, 12) X(Not, 1) X(And, 7) X(Or, 7) X(Xor, 7)   \
-    X(Pad, 2)                                                                                  \
-    X(LayerNormalization, 17) X(BatchNormalization, 7) X(InstanceNormalization, 6)            \
+    X(Pad, 2) X(Trilu, 14) X(EyeLike, 9)                                                       \
+    X(LayerNormalization, 17) X(BatchNormalization, 7) X(InstanceNormalization, 6) X(LRN, 1)  \
     X(Resize, 11) X(ConstantOfShape, 9) X(Range, 11) X(Tile, 6)                               \
     X(Constant, 1) X(Identity, 1) X(Dropout, 7)
 
