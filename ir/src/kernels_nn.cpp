@@ -1,5 +1,5 @@
 // Neural-network ops: convolution (im2col + Eigen GEMM), Gemm, MatMul, pooling,
-// normalizations, softmax and hardmax, nearest resize.
+// normalizations, softmax and hardmax, resize (nearest, n-linear, cubic).
 #include "kernels.h"
 
 #include <cim/ir/window.h>
@@ -613,7 +613,7 @@ static void compute_hardmax(const Node& n, std::span<const Tensor* const> in, st
         }
 }
 
-// ---------------- Resize (nearest) ----------------
+// ---------------- Resize (nearest, n-linear, cubic) ----------------
 namespace {
 struct ResizePlan {
     Shape out;
@@ -657,7 +657,8 @@ ResizePlan resize_plan(const Node& n, const Shape& x, const InValue* scales, con
 
 static std::string check_resize(const Node& n, int) {
     const std::string mode = n.attr_string("mode", "nearest");
-    if (mode != "nearest") return "Resize mode '" + mode + "' is not supported (only nearest)";
+    if (mode != "nearest" && mode != "linear" && mode != "cubic") return "Resize mode '" + mode + "' is not supported";
+    if (n.attr_int("antialias", 0) != 0) return "Resize with antialias is not supported";
     const std::string ct = n.attr_string("coordinate_transformation_mode", "half_pixel");
     if (ct != "half_pixel" && ct != "asymmetric" && ct != "align_corners" && ct != "pytorch_half_pixel" &&
         ct != "tf_half_pixel_for_nearest" && ct != "tf_half_pixel_for_nn")
@@ -687,40 +688,102 @@ static void compute_resize(const Node& n, std::span<const Tensor* const> in, std
     if (in.size() > 3 && in[3]) sz = InValue{true, in[3]->type, in[3]->shape, true, in[3]};
     bool known = true;
     ResizePlan p = resize_plan(n, X.shape, &sc, &sz, known);
+    const std::string mode = n.attr_string("mode", "nearest");
     const std::string ct = n.attr_string("coordinate_transformation_mode", "half_pixel");
     const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
+    const double A = n.attr_float("cubic_coeff_a", -0.75f);
+    const bool exclude_outside = n.attr_int("exclude_outside", 0) != 0;
+    if (mode != "nearest" && !Y.floating()) fail(n, mode + " resize needs a floating-point input");
     const size_t r = X.shape.size();
-    // Per dim: output index -> input index.
-    std::vector<std::vector<int64_t>> map(r);
+    // Per dim and output index: the input indices it reads and their weights (ONNX's reference:
+    // the 2 or 4 nearest input positions, edge-replicated, with linear or cubic coefficients).
+    struct Taps {
+        std::vector<int64_t> idx;  // taps per output index, flattened
+        std::vector<double> w;
+        int n = 1;
+    };
+    std::vector<Taps> taps(r);
     for (size_t d = 0; d < r; ++d) {
         const int64_t in_len = X.shape[d], out_len = Y.shape[d];
         const double s = p.scale[d];
-        map[d].resize(size_t(out_len));
+        Taps& t = taps[d];
+        t.n = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
         for (int64_t o = 0; o < out_len; ++o) {
             double xo;
             if (ct == "asymmetric") xo = o / s;
-            else if (ct == "align_corners") xo = out_len == 1 ? 0.0 : double(o) * double(in_len - 1) / double(out_len - 1);
+            else if (ct == "align_corners")  // over the scaled width, which with scales need not be whole (as ONNX's reference)
+                xo = out_len == 1 ? 0.0 : double(o) * double(in_len - 1) / (s * double(in_len) - 1);
             else if (ct == "pytorch_half_pixel") xo = out_len > 1 ? (o + 0.5) / s - 0.5 : 0.0;
             else if (ct == "tf_half_pixel_for_nearest" || ct == "tf_half_pixel_for_nn") xo = (o + 0.5) / s;
             else xo = (o + 0.5) / s - 0.5;  // half_pixel
-            double fl = std::floor(xo), frac = xo - fl;
-            int64_t idx;
-            if (nm == "floor") idx = int64_t(fl);
-            else if (nm == "ceil") idx = int64_t(std::ceil(xo));
-            else if (nm == "round_prefer_ceil") idx = int64_t(frac >= 0.5 ? fl + 1 : fl);
-            else idx = int64_t(frac > 0.5 ? fl + 1 : fl);  // round_prefer_floor
-            map[d][size_t(o)] = std::clamp<int64_t>(idx, 0, in_len - 1);
+            const double fl = std::floor(xo), frac = xo - fl;
+            if (t.n == 1) {
+                int64_t idx;
+                if (nm == "floor") idx = int64_t(fl);
+                else if (nm == "ceil") idx = int64_t(std::ceil(xo));
+                else if (nm == "round_prefer_ceil") idx = int64_t(frac >= 0.5 ? fl + 1 : fl);
+                else idx = int64_t(frac > 0.5 ? fl + 1 : fl);  // round_prefer_floor
+                t.idx.push_back(std::clamp<int64_t>(idx, 0, in_len - 1));
+                t.w.push_back(1.0);
+                continue;
+            }
+            // The reference prefers the left neighbour: on an integer position the ratio is 1.
+            const double ratio = frac == 0.0 ? 1.0 : frac;
+            const int64_t base = int64_t(fl) - (frac == 0.0 ? 1 : 0) - (t.n / 2 - 1);
+            double c[4];
+            if (t.n == 2) {
+                c[0] = 1.0 - ratio;
+                c[1] = ratio;
+            } else {
+                const double a = ratio + 1, b = 1 - ratio, e = b + 1;
+                c[0] = ((A * a - 5 * A) * a + 8 * A) * a - 4 * A;
+                c[1] = ((A + 2) * ratio - (A + 3)) * ratio * ratio + 1;
+                c[2] = ((A + 2) * b - (A + 3)) * b * b + 1;
+                c[3] = ((A * e - 5 * A) * e + 8 * A) * e - 4 * A;
+            }
+            if (exclude_outside) {
+                double sum = 0;
+                for (int k = 0; k < t.n; ++k) {
+                    if (base + k < 0 || base + k >= in_len) c[k] = 0;
+                    sum += c[k];
+                }
+                for (int k = 0; k < t.n; ++k) c[k] = sum != 0 ? c[k] / sum : 0.0;
+            }
+            for (int k = 0; k < t.n; ++k) {
+                t.idx.push_back(std::clamp<int64_t>(base + k, 0, in_len - 1));
+                t.w.push_back(c[k]);
+            }
         }
     }
     std::vector<int64_t> in_stride(r, 1);
     for (int d = int(r) - 2; d >= 0; --d) in_stride[size_t(d)] = in_stride[size_t(d + 1)] * X.shape[size_t(d + 1)];
     const int64_t total = Y.numel();
-    std::vector<int64_t> counter(r, 0);
+    std::vector<int64_t> counter(r, 0), pick(r, 0);
     for (int64_t o = 0; o < total; ++o) {
-        int64_t src = 0;
-        for (size_t d = 0; d < r; ++d) src += map[d][size_t(counter[d])] * in_stride[d];
-        if (Y.floating()) Y.f[size_t(o)] = X.f[size_t(src)];
-        else Y.i[size_t(o)] = X.i[size_t(src)];
+        // Sum over every combination of one tap per dim (zero weights skipped).
+        double acc = 0;
+        std::fill(pick.begin(), pick.end(), 0);
+        for (;;) {
+            double w = 1;
+            int64_t src = 0;
+            for (size_t d = 0; d < r; ++d) {
+                const size_t at = size_t(counter[d] * taps[d].n + pick[d]);
+                w *= taps[d].w[at];
+                src += taps[d].idx[at] * in_stride[d];
+            }
+            if (!Y.floating()) {  // nearest on integers: one tap
+                Y.i[size_t(o)] = X.i[size_t(src)];
+                break;
+            }
+            if (w != 0) acc += w * double(X.f[size_t(src)]);
+            int d = int(r) - 1;
+            for (; d >= 0; --d) {
+                if (++pick[size_t(d)] < taps[size_t(d)].n) break;
+                pick[size_t(d)] = 0;
+            }
+            if (d < 0) break;
+        }
+        if (Y.floating()) Y.f[size_t(o)] = float(acc);
         for (int d = int(r) - 1; d >= 0; --d) {
             if (++counter[size_t(d)] < Y.shape[size_t(d)]) break;
             counter[size_t(d)] = 0;

@@ -64,8 +64,18 @@ int64_t digital_ops_of(const Graph& g, const Node& n, int64_t out_elems, int64_t
         case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Shape:
         case OpKind::Identity: case OpKind::Dropout: case OpKind::Constant: case OpKind::ConstantOfShape:
         case OpKind::Transpose: case OpKind::Concat: case OpKind::Split: case OpKind::Slice: case OpKind::Gather:
-        case OpKind::Expand: case OpKind::Tile: case OpKind::Pad: case OpKind::Resize: case OpKind::Range: case OpKind::Cast:
+        case OpKind::Expand: case OpKind::Tile: case OpKind::Pad: case OpKind::Range: case OpKind::Cast:
             return 0;  // data movement: counted as buffer traffic, not operations
+        case OpKind::Resize: {  // nearest moves data; linear and cubic weigh 2 or 4 taps per resized dim
+            const std::string mode = n.attr_string("mode", "nearest");
+            if (mode == "nearest") return 0;
+            const Shape& in = g.value(n.inputs[0]).shape;
+            const Shape& out = g.value(n.outputs[0]).shape;
+            int64_t taps = 1;
+            for (size_t d = 0; d < in.size() && d < out.size(); ++d)
+                if (in[d] != out[d]) taps *= mode == "linear" ? 2 : 4;
+            return 2 * taps * out_elems;  // a multiply and an add per tap
+        }
         case OpKind::MaxPool: case OpKind::AveragePool: {
             int64_t k = 1;
             for (int64_t d : n.attr_ints("kernel_shape")) k *= d;

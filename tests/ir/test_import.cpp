@@ -396,11 +396,8 @@ TEST_CASE("unsupported ops are listed by type with every node using them") {
     b.node("Relu", {"a"}, {"b"}, "ok");
     b.node("NonMaxSuppression", {"b"}, {"c"}, "nms_2");
     b.node("Unique", {"c"}, {"y"}, "uniq");
-    auto* r = b.node("Resize", {"y", "", "s"}, {"z"}, "resize_cubic");
-    auto* a = r->add_attribute();
-    a->set_name("mode");
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s("cubic");
+    OnnxBuilder::attr_string(b.node("Resize", {"y", "", "s"}, {"z"}, "resize_crop"), "coordinate_transformation_mode",
+                             "tf_crop_and_resize");
     b.initializer("s", {2}, {1, 1});
     b.output("z");
     b.save(tmp.file("m.onnx"));
@@ -412,7 +409,8 @@ TEST_CASE("unsupported ops are listed by type with every node using them") {
         CHECK(msg.find("3 unsupported ops") != std::string::npos);
         CHECK(msg.find("NonMaxSuppression: 'nms_1', 'nms_2'") != std::string::npos);
         CHECK(msg.find("Unique: 'uniq'") != std::string::npos);
-        CHECK(msg.find("Resize (Resize mode 'cubic' is not supported (only nearest)): 'resize_cubic'") != std::string::npos);
+        CHECK(msg.find("Resize (Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported): 'resize_crop'") !=
+              std::string::npos);
         CHECK(e.entries().size() == 3);
     }
 }

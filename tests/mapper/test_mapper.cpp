@@ -96,6 +96,24 @@ TEST_CASE("a QDQ-quantized Gemm maps like a float one: its int8 weight dequantiz
     CHECK(fc->arrays == 21);  // as the float 300x100 Gemm above: 3 row tiles x 7 column tiles
 }
 
+TEST_CASE("resize: nearest only moves data, bilinear costs a multiply and an add per tap") {
+    TempDir tmp;
+    for (const char* mode : {"nearest", "linear", "cubic"}) {
+        OnnxBuilder b(13);
+        b.input("x", {1, 1, 4, 4});
+        b.initializer("scales", {4}, {1, 1, 2, 2});
+        OnnxBuilder::attr_string(b.node("Resize", {"x", "", "scales"}, {"y"}, "up"), "mode", mode);
+        b.output("y");
+        b.save(tmp.file("resize.onnx"));
+        Mapping m = map_without_duplication(tmp.file("resize.onnx"));
+        const LayerMapping* up = m.find("up");
+        REQUIRE(up);
+        CHECK(up->placement == Placement::digital);
+        const int64_t taps = std::string(mode) == "nearest" ? 0 : std::string(mode) == "linear" ? 2 * 2 : 4 * 4;
+        CHECK(up->digital_ops == 2 * taps * 64);  // 8x8 outputs, H and W resized
+    }
+}
+
 TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
     TempDir tmp;
     OnnxBuilder b(13);

@@ -80,6 +80,12 @@ public:
         a->set_type(onnx::AttributeProto::INTS);
         for (auto x : v) a->add_ints(x);
     }
+    static void attr_string(onnx::NodeProto* n, const std::string& key, const std::string& v) {
+        auto* a = n->add_attribute();
+        a->set_name(key);
+        a->set_type(onnx::AttributeProto::STRING);
+        a->set_s(v);
+    }
     static void attr_float(onnx::NodeProto* n, const std::string& key, float v) {
         auto* a = n->add_attribute();
         a->set_name(key);
