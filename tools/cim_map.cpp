@@ -5,6 +5,7 @@
 
 #include <cim/cimsim/cost_model.h>
 #include <cim/cimsim/cost_plot.h>
+#include <cim/csv.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/mapper/mapping.h>
@@ -18,10 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 extern char** environ;
@@ -235,6 +238,48 @@ json to_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
             {"layers", layers}, {"total", total}};
 }
 
+// The per-layer part of the JSON as CSV, one row per node: name, op and runs_on first, the other
+// scalar fields after them, and the per-component breakdowns as energy_<component>_j and
+// latency_<component>_s. An unknown value (JSON null) or a field a node lacks is an empty cell.
+std::string layers_csv(const json& layers) {
+    std::vector<std::string> columns{"name", "op", "runs_on"};
+    auto add_column = [&](const std::string& c) {
+        if (std::find(columns.begin(), columns.end(), c) == columns.end()) columns.push_back(c);
+    };
+    auto flat = [](const json& layer) {
+        std::map<std::string, json> f;
+        for (const auto& [key, value] : layer.items()) {
+            if (key == "energy_by_component_j" || key == "latency_by_component_s") {
+                const bool energy = key[0] == 'e';
+                for (const auto& [comp, v] : value.items()) f[(energy ? "energy_" : "latency_") + comp + (energy ? "_j" : "_s")] = v;
+            } else {
+                f[key] = value;
+            }
+        }
+        return f;
+    };
+    std::vector<std::map<std::string, json>> rows;
+    for (const auto& layer : layers) rows.push_back(flat(layer));
+    for (const auto& r : rows)
+        for (const auto& [key, v] : r) add_column(key);
+    std::string out;
+    for (size_t c = 0; c < columns.size(); ++c) {
+        if (c) out += ',';
+        out += columns[c];
+    }
+    out += '\n';
+    for (const auto& r : rows) {
+        for (size_t c = 0; c < columns.size(); ++c) {
+            if (c) out += ',';
+            auto it = r.find(columns[c]);
+            if (it == r.end() || it->second.is_null()) continue;
+            append_csv_field(out, it->second.is_string() ? it->second.get<std::string>() : it->second.dump());
+        }
+        out += '\n';
+    }
+    return out;
+}
+
 json peak_json(const PeakFigures& p) {
     json power = json::object();
     for (std::size_t k = 0; k < kCostComponents; ++k)
@@ -359,7 +404,7 @@ int main(int argc, char** argv) {
                      "Reports per layer how it is tiled onto arrays, how many arrays and chips it needs, what runs\n"
                      "digitally, whether it fits, and its latency, energy and area per layer and per component\n"
                      "(docs/cost-model.md). DEVICE is a YAML path or a bundled name (e.g. wtm2101, isaac)."};
-        std::string model_path, device_name, layout_path, plot_path, stats_path;
+        std::string model_path, device_name, layout_path, plot_path, stats_path, csv_path;
         std::vector<std::string> sets, host_layers, calibrate;
         std::optional<int> chips;
         int batch = 1;
@@ -382,6 +427,7 @@ int main(int argc, char** argv) {
                        "needs rsvg-convert)");
         app.add_flag("--describe", describe, "print the device's peak figures (TOPS, TOPS/W, TOPS/mm^2, area, power)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
+        app.add_option("--csv", csv_path, "write the per-layer figures as CSV (one row per node; the JSON's layer fields)");
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
         if (model_path.empty() && !describe) {
             fmt::print(stderr, "cim-map: error: a MODEL is required (or --describe to print the device's peak figures)\n{}",
@@ -392,7 +438,7 @@ int main(int argc, char** argv) {
             throw InputError("--stats and --calibrate both give data densities: use one of them");
         if (!plot_path.empty()) check_plot_path(plot_path);
         if (model_path.empty()) {
-            for (const char* flag : {"--stats", "--calibrate", "--layout", "--host-layers", "--chips"}) {
+            for (const char* flag : {"--stats", "--calibrate", "--layout", "--host-layers", "--chips", "--csv"}) {
                 const bool used = app.count(flag) > 0;
                 if (used) throw InputError(std::string(flag) + " needs a MODEL");
             }
@@ -438,6 +484,7 @@ int main(int argc, char** argv) {
                                                  model_path));
         const CostReport report = estimate_cost(graph, m, device, copt);
         if (!plot_path.empty()) write_plot(plot_path, cost_breakdown_svg(report, m, device));
+        if (!csv_path.empty()) write_file(csv_path, layers_csv(to_json(m, device, report)["layers"]), "CSV file");
         if (as_json) {
             json j = to_json(m, device, report);
             if (describe) j["peak"] = peak_json(peak);

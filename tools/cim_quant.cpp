@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name (e.g. wtm2101)")->required();
         app.add_option("--dataset", dataset, "evaluation dataset")->required()->check(CLI::IsMember({"fashion-mnist"}));
-        app.add_option("--data-dir", data_dir, "folder of the dataset's IDX files");
+        app.add_option("--dataset-dir,--data-dir", data_dir, "folder of the dataset's IDX files");
         app.add_option("--set", sets, "override a device key, e.g. --set quant.weight_bits=4 (repeatable)");
         app.add_option("--limit", limit, "evaluate on the first N test images (default: all 10,000)")
             ->check(CLI::PositiveNumber);

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name")->required();
         app.add_option("--dataset", dataset, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
-        app.add_option("--dataset-dir", dataset_dir, "folder with the Fashion-MNIST IDX .gz files");
+        app.add_option("--dataset-dir,--data-dir", dataset_dir, "folder with the Fashion-MNIST IDX .gz files");
         app.add_option("--limit", limit, "simulate only the first N test images")->check(CLI::PositiveNumber);
         app.add_option("--instances", instances, "chip instances (Monte-Carlo over device variation)")->check(CLI::Range(1, 10000));
         app.add_option("--seed", seed, "seed of every random draw (device variation, read noise, calibration split)");

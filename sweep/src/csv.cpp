@@ -1,26 +1,13 @@
 // CSV rows of a sweep and the Pareto front.
 #include "internal.h"
 
+#include <cim/csv.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
 namespace cim::sweep {
-
-namespace {
-void append_field(std::string& line, std::string_view f) {
-    if (f.find_first_of(",\"\n\r") == std::string_view::npos) {
-        line += f;
-        return;
-    }
-    line += '"';
-    for (char c : f) {
-        if (c == '"') line += '"';
-        line += (c == '\n' || c == '\r') ? ' ' : c;
-    }
-    line += '"';
-}
-}  // namespace
 
 std::vector<std::string> csv_columns(const SweepSpec& spec) {
     std::vector<std::string> c = {"id", "model"};
@@ -37,10 +24,10 @@ std::string csv_row(const SweepSpec& spec, const Point& p, const PointResult& r,
     line.reserve(256);
     line += p.id;
     line += ',';
-    append_field(line, spec.models[size_t(p.model)].name);
+    append_csv_field(line, spec.models[size_t(p.model)].name);
     for (size_t k = 0; k < spec.axes.size(); ++k) {
         line += ',';
-        append_field(line, spec.axes[k].values[size_t(p.value[k])]);
+        append_csv_field(line, spec.axes[k].values[size_t(p.value[k])]);
     }
     line += ',';
     line += r.status;
@@ -51,7 +38,7 @@ std::string csv_row(const SweepSpec& spec, const Point& p, const PointResult& r,
     line += ',';
     line += pareto;
     line += ',';
-    append_field(line, r.note);
+    append_csv_field(line, r.note);
     line += '\n';
     return line;
 }

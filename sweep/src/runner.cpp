@@ -3,6 +3,7 @@
 // end rewrites the file in point order with the Pareto front marked.
 #include "internal.h"
 
+#include <cim/csv.h>
 #include <cim/error.h>
 
 #include <fmt/format.h>
@@ -30,21 +31,10 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string join_csv(const std::vector<std::string>& fields) {
-    // Same quoting as csv_row (fields never hold line breaks).
     std::string line;
     for (size_t i = 0; i < fields.size(); ++i) {
         if (i) line += ',';
-        const std::string& f = fields[i];
-        if (f.find_first_of(",\"") == std::string::npos) {
-            line += f;
-            continue;
-        }
-        line += '"';
-        for (char c : f) {
-            if (c == '"') line += '"';
-            line += c;
-        }
-        line += '"';
+        append_csv_field(line, fields[i]);
     }
     return line + "\n";
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 using namespace cim::test;
@@ -52,6 +53,55 @@ TEST_CASE("cim-map --layout draws the placement") {
     std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
     CHECK(svg.find("<svg") != std::string::npos);
     CHECK(svg.find("/features/features.0/Conv") != std::string::npos);
+}
+
+TEST_CASE("cim-map --csv writes the JSON's per-layer figures, one row per node") {
+    TempDir tmp;
+    // ViT's notes hold commas; squeezed onto one 1-tile chip it needs weight reloads whose energy
+    // ISAAC's YAML does not give, so some energies are unknown.
+    const std::string args = " " + kZoo + "vit/model.onnx --device isaac --set chip.max_chips=1 --set chip.tiles=1 --csv " +
+                             tmp.file("layers.csv");
+    auto r = run_command(tool("cim-map") + args + " --json");
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    const json j = json::parse(r.output);
+    std::ifstream f(tmp.file("layers.csv"));
+    std::vector<std::vector<std::string>> rows;
+    for (std::string line; std::getline(f, line);) {
+        std::vector<std::string> cells(1);
+        bool quoted = false;
+        for (size_t k = 0; k < line.size(); ++k) {
+            const char c = line[k];
+            if (quoted && c == '"' && k + 1 < line.size() && line[k + 1] == '"') cells.back() += '"', ++k;
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) cells.emplace_back();
+            else cells.back() += c;
+        }
+        rows.push_back(cells);
+    }
+    REQUIRE(rows.size() == j["layers"].size() + 1);
+    const auto& header = rows[0];
+    REQUIRE(header.size() > 10);
+    CHECK(header[0] == "name");
+    CHECK(header[1] == "op");
+    CHECK(header[2] == "runs_on");
+    auto col = [&](const std::string& name) { return size_t(std::find(header.begin(), header.end(), name) - header.begin()); };
+    REQUIRE(col("arrays") < header.size());
+    REQUIRE(col("energy_j") < header.size());
+    REQUIRE(col("note") < header.size());
+    size_t unknown = 0, with_commas = 0;
+    for (size_t i = 0; i < j["layers"].size(); ++i) {
+        const json& L = j["layers"][i];
+        const auto& row = rows[i + 1];
+        unknown += L["energy_j"].is_null();
+        with_commas += L["note"].get<std::string>().find(',') != std::string::npos;
+        REQUIRE(row.size() == header.size());
+        CHECK(row[0] == L["name"].get<std::string>());
+        CHECK(row[col("arrays")] == std::to_string(L["arrays"].get<int64_t>()));
+        CHECK(row[col("note")] == L["note"].get<std::string>());  // notes hold commas: quoted
+        CHECK(row[col("energy_j")].empty() == L["energy_j"].is_null());  // unknown stays empty, never 0
+    }
+    CHECK(unknown > 0);
+    CHECK(with_commas > 0);
 }
 
 TEST_CASE("cim-map bad input") {

@@ -83,5 +83,8 @@ TEST_CASE("cim-sim bad input: exit 2 with the place named") {
     auto dir = run_command(tool("cim-sim") + " " + kModel + " --device isaac --dataset-dir /nonexistent");
     CHECK(dir.status == 2);
     CHECK(dir.output.find("/nonexistent") != std::string::npos);
+    auto alias = run_command(tool("cim-sim") + " " + kModel + " --device isaac --data-dir /nonexistent");  // cim-quant's name
+    CHECK(alias.status == 2);
+    CHECK(alias.output.find("/nonexistent") != std::string::npos);
     CHECK(run_command(tool("cim-sim") + " --help").status == 0);
 }
