@@ -201,6 +201,7 @@ json to_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                   {"area_mm2", c.area_mm2},
                   {"energy_by_component_j", e_by},
                   {"latency_by_component_s", l_by}};
+        if (L.placement == Placement::arrays) j["weight_bits"] = L.weight_bits;
         if (L.placement == Placement::arrays && L.arrays > 0) {
             j["input_density"] = c.input_density;
             j["weight_density"] = c.weight_density;
@@ -278,6 +279,27 @@ std::string layers_csv(const json& layers) {
         out += '\n';
     }
     return out;
+}
+
+// The per-layer weight widths of a `cim-quant --json` report.
+std::map<std::string, int> layer_widths_of(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw InputError(path + ": cannot read the quantization report");
+    json j;
+    try {
+        j = json::parse(in);
+    } catch (const json::exception& e) {
+        throw InputError(path + ": not JSON (" + e.what() + "); write it with cim-quant ... --json > " + path);
+    }
+    if (!j.contains("layers") || !j["layers"].is_array())
+        throw InputError(path + ": no \"layers\" array; is this the output of cim-quant --json?");
+    std::map<std::string, int> widths;
+    for (const auto& l : j["layers"]) {
+        if (!l.contains("name") || !l["name"].is_string() || !l.contains("weight_bits") || !l["weight_bits"].is_number_integer())
+            throw InputError(path + ": a layer without a name or an integer weight_bits: " + l.dump());
+        widths[l["name"].get<std::string>()] = l["weight_bits"].get<int>();
+    }
+    return widths;
 }
 
 json peak_json(const PeakFigures& p) {
@@ -404,7 +426,7 @@ int main(int argc, char** argv) {
                      "Reports per layer how it is tiled onto arrays, how many arrays and chips it needs, what runs\n"
                      "digitally, whether it fits, and its latency, energy and area per layer and per component\n"
                      "(docs/cost-model.md). DEVICE is a YAML path or a bundled name (e.g. wtm2101, isaac)."};
-        std::string model_path, device_name, layout_path, plot_path, stats_path, csv_path;
+        std::string model_path, device_name, layout_path, plot_path, stats_path, csv_path, quant_report;
         std::vector<std::string> sets, host_layers, calibrate;
         std::optional<int> chips;
         int batch = 1;
@@ -415,6 +437,8 @@ int main(int argc, char** argv) {
         app.add_option("--chips", chips, "at most this many chips: a model that needs more is an error")->check(CLI::PositiveNumber);
         app.add_option("--host-layers", host_layers, "node names to run on the host (comma-separated or repeated)");
         app.add_flag("--no-duplicate", no_dup, "do not copy slow layers into spare arrays");
+        app.add_option("--quant-report", quant_report,
+                       "cim-quant --json output: map each layer at the weight width it chose (mixed precision)");
         app.add_flag("--keep-zero-arrays", keep_zero, "place arrays whose weights are all zero (pruned) too");
         app.add_option("--layout", layout_path, "write an SVG drawing of the placement of layers on arrays");
         app.add_option("--batch", batch, "inferences per batch (latency is for the batch, energy per inference)")
@@ -438,7 +462,7 @@ int main(int argc, char** argv) {
             throw InputError("--stats and --calibrate both give data densities: use one of them");
         if (!plot_path.empty()) check_plot_path(plot_path);
         if (model_path.empty()) {
-            for (const char* flag : {"--stats", "--calibrate", "--layout", "--host-layers", "--chips", "--csv"}) {
+            for (const char* flag : {"--stats", "--calibrate", "--layout", "--host-layers", "--chips", "--csv", "--quant-report"}) {
                 const bool used = app.count(flag) > 0;
                 if (used) throw InputError(std::string(flag) + " needs a MODEL");
             }
@@ -465,6 +489,7 @@ int main(int argc, char** argv) {
         opt.host_layers = split_commas(host_layers);
         opt.duplicate = !no_dup;
         opt.skip_zero_arrays = !keep_zero;
+        if (!quant_report.empty()) opt.layer_weight_bits = layer_widths_of(quant_report);
         Mapping m = map_model(graph, device, opt);
         if (!layout_path.empty()) write_file(layout_path, layout_svg(m, device), "layout file");
 

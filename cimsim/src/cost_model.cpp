@@ -48,7 +48,7 @@ std::string cite(const std::string& path, const Cost& c, const std::string& unit
 // Per-device constants the formulas use, read once.
 struct Dev {
     const DeviceSpec& d;
-    double R, C, mar, cin, cpo, ref_cols, opa, in_bytes, out_bytes, act_bytes;
+    double R, C, mar, cin, cpo, in_bytes, out_bytes, act_bytes;  // cpo: columns per device-width weight
     bool has_adc;
     double cpa, adcs;
     // energies (pJ) and latencies (ns)
@@ -63,8 +63,6 @@ struct Dev {
         mar = std::max(1, d.array.max_active_rows);
         cin = input_cycles(d);
         cpo = columns_per_weight(d);
-        ref_cols = d.weight.encoding == WeightEncoding::offset ? weight_slices(d) : 0;
-        opa = std::floor((C - ref_cols) / cpo);
         in_bytes = d.input.bits / 8.0;
         act_bytes = in_bytes;
         out_bytes = d.output.bits.value_or(d.quant.bias_bits) / 8.0;
@@ -273,10 +271,10 @@ ArrayEvents array_events(const Dev& v, const LayerMapping& L, bool has_bias) {
         segments = ceil_div(Rv * gpa, v.mar);
         bias_tiles = full + (rem > 0 ? 1 : 0);
     } else {
-        const double RT = double(L.row_tiles), CT = double(L.col_tiles);
-        const double last_r = Rv - (RT - 1) * v.R, last_o = N - (CT - 1) * v.opa;
+        const double RT = double(L.row_tiles), CT = double(L.col_tiles), opa = double(L.outputs_per_array);
+        const double last_r = Rv - (RT - 1) * v.R, last_o = N - (CT - 1) * opa;
         std::vector<std::pair<double, double>> rows = {{v.R, RT - 1}, {last_r, 1}};
-        std::vector<std::pair<double, double>> outs = {{v.opa, CT - 1}, {last_o, 1}};
+        std::vector<std::pair<double, double>> outs = {{opa, CT - 1}, {last_o, 1}};
         for (auto [r, rc] : rows)
             for (auto [o, oc] : outs)
                 if (rc > 0 && oc > 0 && r > 0 && o > 0) cls.push_back({r, o, rc * oc * G});
@@ -286,7 +284,7 @@ ArrayEvents array_events(const Dev& v, const LayerMapping& L, bool has_bias) {
     ArrayEvents e;
     double cols_sum = 0;
     for (const Cls& c : cls) {
-        const double cols = c.outputs * v.cpo + v.ref_cols;
+        const double cols = c.outputs * double(L.cols_per_output) + double(L.reference_cols);  // the layer's own width
         const double passes = ceil_div(c.rows, v.mar);
         e.row_drives += v.cin * c.rows * c.count;
         e.col_reads += v.cin * passes * cols * c.count;

@@ -141,12 +141,27 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
     const int64_t R = d.array.usable_rows, C = d.array.usable_cols;
     const int64_t per_chip = int64_t(d.chip.tiles) * d.chip.macros_per_tile;
     m.arrays_per_chip = per_chip;
-    const int64_t cols_per_output = columns_per_weight(d);
-    const int64_t ref_cols = d.weight.encoding == WeightEncoding::offset ? weight_slices(d) : 0;
-    const int64_t outputs_per_array = (C - ref_cols) / cols_per_output;
-    if (outputs_per_array < 1)
-        throw InputError(d.source_path + ": array.usable_cols " + std::to_string(C) + " cannot hold one output (" +
-                         std::to_string(cols_per_output) + " columns per weight)");
+    // Column geometry of a layer whose weights are `bits` wide.
+    struct Columns {
+        int64_t per_output, reference, outputs_per_array;
+    };
+    auto columns_at = [&](int bits) {
+        DeviceSpec db = d;
+        db.weight.bits = bits;
+        Columns c{columns_per_weight(db), db.weight.encoding == WeightEncoding::offset ? weight_slices(db) : 0, 0};
+        c.outputs_per_array = (C - c.reference) / c.per_output;
+        if (c.outputs_per_array < 1)
+            throw InputError(d.source_path + ": array.usable_cols " + std::to_string(C) + " cannot hold one output (" +
+                             std::to_string(c.per_output) + " columns per " + std::to_string(bits) + "-bit weight)");
+        return c;
+    };
+    const Columns device_columns = columns_at(d.weight.bits);
+    for (const auto& [name, bits] : opt.layer_weight_bits) {
+        if (!g.find_node(name)) throw InputError("layer weight widths: no node named '" + name + "' in " + g.source_file);
+        if (bits < 2 || bits > d.weight.bits)
+            throw InputError("layer weight widths: '" + name + "' at " + std::to_string(bits) + " bits; " + d.name +
+                             " stores 2 to " + std::to_string(d.weight.bits) + " bits (weight.bits)");
+    }
     const std::vector<bool> nonneg = nonnegative_values(g);
     std::set<std::string> host(opt.host_layers.begin(), opt.host_layers.end());
     for (const auto& name : host)
@@ -251,8 +266,16 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                         break;
                 }
             }
-            L.cols_per_output = cols_per_output;
-            L.outputs_per_array = outputs_per_array;
+            const auto width = opt.layer_weight_bits.find(n.name);
+            L.weight_bits = width != opt.layer_weight_bits.end() ? width->second : d.weight.bits;
+            const Columns cols = L.weight_bits == d.weight.bits ? device_columns : columns_at(L.weight_bits);
+            L.cols_per_output = cols.per_output;
+            L.reference_cols = cols.reference;
+            L.outputs_per_array = cols.outputs_per_array;
+            const int64_t outputs_per_array = cols.outputs_per_array;
+            if (L.weight_bits != d.weight.bits)
+                L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(L.weight_bits) + "-bit weights (device: " +
+                          std::to_string(d.weight.bits) + ")";
             // Small conv groups share an array block-diagonally; big ones are tiled one by one.
             if (v.G > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
                 L.groups_per_array = std::min({R / L.rows_per_vector, outputs_per_array / v.N, v.G});
@@ -278,7 +301,7 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                     }
             L.arrays = arrays;
             L.zero_arrays_skipped = skipped;
-            L.used_cells = L.rows_per_vector * v.N * v.G * cols_per_output;
+            L.used_cells = L.rows_per_vector * v.N * v.G * L.cols_per_output;
             if (skipped && arrays) L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(skipped) + " all-zero arrays not placed";
             if (!arrays) L.note = "all weights are zero: nothing to place";
         }
@@ -307,8 +330,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             for (int64_t rt = 0; rt < L.row_tiles; ++rt)
                 for (int64_t ct = 0; ct < L.col_tiles; ++ct) {
                     const int64_t h = std::min(R, L.rows_per_vector - rt * R);
-                    const int64_t outs = std::min(outputs_per_array, L.n - ct * outputs_per_array);
-                    for (int64_t gg = 0; gg < L.groups; ++gg) rects.push_back({h, outs * L.cols_per_output + ref_cols, li});
+                    const int64_t outs = std::min(L.outputs_per_array, L.n - ct * L.outputs_per_array);
+                    for (int64_t gg = 0; gg < L.groups; ++gg) rects.push_back({h, outs * L.cols_per_output + L.reference_cols, li});
                 }
         }
         std::stable_sort(rects.begin(), rects.end(), [](const Rect& a, const Rect& b) { return a.h > b.h; });

@@ -78,6 +78,33 @@ TEST_CASE("isaac, a 300x100 Gemm: event counts match the hand computation") {
     CHECK(comp(r.report, CC::host_transfer).energy_j == doctest::Approx(800 * 406.25e-12));
 }
 
+TEST_CASE("a layer stored at 8 bits on 16-bit ISAAC: half the slices, its own columns and reference columns") {
+    // Offset encoding, 2-bit cells: 4 columns per 8-bit weight plus 4 reference columns per array ->
+    // 31 outputs per 128-column array; column tiles 31, 31, 31, 7; row tiles 128, 128, 44 as above.
+    TempDir tmp;
+    const DeviceSpec d = load_device("isaac");
+    MapOptions mopt = no_dup();
+    mopt.layer_weight_bits["fc0"] = 8;
+    const Run r = run(mlp_file(tmp, {300, 100}), d, {}, mopt);
+    const LayerMapping* L = r.mapping.find("fc0");
+    REQUIRE(L);
+    CHECK(L->weight_bits == 8);
+    CHECK(L->cols_per_output == 4);
+    CHECK(L->reference_cols == 4);
+    CHECK(L->outputs_per_array == 31);
+    CHECK(L->col_tiles == 4);
+    CHECK(L->arrays == 12);
+    const double col_reads = 16 * 3 * (3 * (31 * 4 + 4) + (7 * 4 + 4));
+    CHECK(comp(layer(r, "fc0"), CC::adc).events == doctest::Approx(col_reads));
+    CHECK(comp(layer(r, "fc0"), CC::array_read).events == doctest::Approx(col_reads));
+
+    mopt.layer_weight_bits["fc0"] = 17;  // wider than the device stores
+    CHECK_THROWS_WITH_AS(map_model(r.graph, d, mopt), doctest::Contains("'fc0' at 17 bits; isaac stores 2 to 16 bits"),
+                         InputError);
+    mopt.layer_weight_bits = {{"no_such_layer", 8}};
+    CHECK_THROWS_WITH_AS(map_model(r.graph, d, mopt), doctest::Contains("no node named 'no_such_layer'"), InputError);
+}
+
 TEST_CASE("per-layer latency and energy add up to the totals") {
     TempDir tmp;
     for (const std::string name : {"isaac", "wtm2101", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22",

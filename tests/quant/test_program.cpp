@@ -4,6 +4,7 @@
 #include "quant_test_util.h"
 
 #include <cim/error.h>
+#include <cim/mapper/mapping.h>
 #include <cim/quant/program.h>
 
 #include <doctest/doctest.h>
@@ -301,6 +302,14 @@ TEST_CASE("mixed precision stays within an array budget") {
     CHECK(r.report.mixed_precision->arrays <= budget);
     for (size_t i = 0; i < r.model.layers.size(); ++i)
         CHECK(r.model.layers[i].weight_bits == r.report.mixed_precision->chosen_bits[i]);
+    // The mapper, told each layer's chosen width, needs exactly the arrays the quantizer counted.
+    MapOptions widths;
+    widths.duplicate = false;
+    for (const auto& L : r.model.layers) widths.layer_weight_bits[L.name] = L.weight_bits;
+    bool mixed = false;
+    for (const auto& L : r.model.layers) mixed = mixed || L.weight_bits != 8;
+    CHECK(mixed);
+    CHECK(map_model(specialize_batch(g, 1), base, widths).arrays_used == r.report.mixed_precision->arrays);
     o.q.mixed_precision_budget_arrays = int(at2 - 1);
     CHECK_THROWS_AS(quantize(g, base, {cal}, o), InputError);
 }

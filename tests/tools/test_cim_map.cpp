@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 using namespace cim::test;
 using json = nlohmann::json;
@@ -102,6 +103,40 @@ TEST_CASE("cim-map --csv writes the JSON's per-layer figures, one row per node")
     }
     CHECK(unknown > 0);
     CHECK(with_commas > 0);
+}
+
+TEST_CASE("cim-map --quant-report maps each layer at the width cim-quant chose") {
+    TempDir tmp;
+    // 1-bit MRAM cells, so the arrays a layer needs grow with its weight width.
+    const std::string dev = " --device mram_princeton22 --set weight.bits=8 --set input.bits=8 --set quant.weight_bits=8"
+                            " --set quant.activation_bits=8 --set array.cols=64 --set array.usable_cols=64"
+                            " --set array.capacity_bits=16384 --set array.rows=256";
+    const std::string model = kZoo + "lenet5/model.onnx";
+    auto q = run_command(tool("cim-quant") + " " + model + dev +
+                         " --set quant.mixed_precision_budget_arrays=30 --dataset fashion-mnist --limit 100 --json > " +
+                         tmp.file("q.json"));
+    REQUIRE_MESSAGE(q.status == 0, q.output);
+    std::ifstream qf(tmp.file("q.json"));
+    const json qj = json::parse(qf);
+    const json& mp = qj["mixed_precision"];
+    auto m = run_command(tool("cim-map") + " " + model + dev + " --no-duplicate --json --quant-report " + tmp.file("q.json"));
+    REQUIRE_MESSAGE(m.status == 0, m.output);
+    const json mj = json::parse(m.output);
+    CHECK(mj["total"]["arrays"] == mp["arrays"]);  // the quantizer's array count, from the mapper's side
+    std::map<std::string, int> chosen;
+    for (const auto& l : qj["layers"]) chosen[l["name"].get<std::string>()] = l["weight_bits"].get<int>();
+    int narrower = 0;
+    for (const auto& l : mj["layers"]) {
+        if (l["runs_on"] != "arrays") continue;
+        CHECK(l["weight_bits"].get<int>() == chosen.at(l["name"].get<std::string>()));
+        narrower += l["weight_bits"].get<int>() < 8;
+    }
+    CHECK(narrower > 0);
+
+    std::ofstream(tmp.file("bad.json")) << "{\"options\": {}}";
+    auto bad = run_command(tool("cim-map") + " " + model + dev + " --quant-report " + tmp.file("bad.json"));
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("no \"layers\" array") != std::string::npos);
 }
 
 TEST_CASE("cim-map bad input") {

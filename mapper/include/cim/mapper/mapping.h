@@ -14,6 +14,7 @@
 #include <cim/ir/graph.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct MapOptions {
     std::vector<std::string> host_layers;  // node names pinned to the host
     bool duplicate = true;                 // spare arrays duplicate the slowest layers
     bool skip_zero_arrays = true;          // arrays whose weights are all zero (pruned) are not placed
+    // Per-layer weight widths (node name -> bits, 2 .. weight.bits), e.g. a mixed-precision
+    // choice of the quantizer; other layers use the device's weight.bits.
+    std::map<std::string, int> layer_weight_bits;
 };
 
 // One node of the graph and how it runs.
@@ -44,7 +48,9 @@ struct LayerMapping {
     int64_t macs = 0;             // multiply-accumulates per inference
     bool signed_inputs = false;   // the layer's input can be negative
     int64_t rows_per_vector = 0;  // array rows one group's input occupies (2K for a pos/neg split)
+    int weight_bits = 0;          // the width its weights are stored at
     int64_t cols_per_output = 0;  // columns one output occupies (slices, x2 differential)
+    int64_t reference_cols = 0;   // reference columns per array (offset encoding)
     int64_t outputs_per_array = 0;
     int64_t groups_per_array = 1;  // conv groups packed block-diagonally in one array
     int64_t row_tiles = 0, col_tiles = 0;  // per group block
