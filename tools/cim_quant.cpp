@@ -7,6 +7,7 @@
 
 #include <cim/device/device_spec.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
                                           "and class logits as its first output");
 
         QuantOptions options = QuantOptions::from_device(device);
+        options.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
         options.verbose = verbose;
         const models::ImageSet calib =
             models::calibration_split(data_dir, options.q.calibration_samples, uint64_t(options.q.calibration_seed));

@@ -9,6 +9,7 @@
 #include <cim/cimsim/simulator.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
@@ -168,7 +169,9 @@ int main(int argc, char** argv) {
         double shared_q_acc = 0;
         auto run_point = [&](const DeviceSpec& device, const std::string& label) {
             if (requantize || !shared_q) {
-                shared_q = quant::quantize(graph, device, {calibration}, quant::QuantOptions::from_device(device));
+                quant::QuantOptions qo = quant::QuantOptions::from_device(device);
+                qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
+                shared_q = quant::quantize(graph, device, {calibration}, qo);
                 shared_q_acc = quant::accuracy(quant::quant_forward(shared_q->model), test);
             }
             const quant::QuantResult& qr = *shared_q;

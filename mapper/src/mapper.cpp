@@ -462,4 +462,16 @@ std::string layout_svg(const Mapping& m, const DeviceSpec& d) {
     return svg;
 }
 
+std::map<std::string, int64_t> arrays_per_layer_at_width(const Graph& g, const DeviceSpec& d, int bits) {
+    DeviceSpec db = d;
+    db.weight.bits = bits;
+    db.weight.clip = std::min(db.weight.clip, (1 << (bits - 1)) - 1);
+    MapOptions opt;
+    opt.duplicate = false;
+    std::map<std::string, int64_t> arrays;
+    for (const LayerMapping& L : map_model(g, db, opt).layers)
+        if (L.placement == Placement::arrays) arrays[L.name] = L.arrays;
+    return arrays;
+}
+
 }  // namespace cim

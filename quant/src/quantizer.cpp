@@ -5,7 +5,6 @@
 
 #include <cim/error.h>
 #include <cim/ir/onnx_import.h>
-#include <cim/mapper/mapping.h>
 #include <cim/quant/quantizer.h>
 
 #include <Eigen/Core>
@@ -441,19 +440,16 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         for (int b = q.mixed_precision_min_bits; b <= q.weight_bits; ++b) mp.candidate_bits.push_back(b);
         const size_t nb = mp.candidate_bits.size();
         // Arrays per layer and width, from the mapper (one batch-1 mapping per width).
+        if (!options.arrays_at_width)
+            throw InputError("quant.mixed_precision_budget_arrays needs the arrays each layer takes at each width: "
+                             "set QuantOptions::arrays_at_width (cim::arrays_per_layer_at_width from the mapper)");
         const Graph g1 = specialize_batch(G, 1);
         mp.arrays_per_bits.assign(nl, std::vector<int64_t>(nb, 0));
         for (size_t j = 0; j < nb; ++j) {
-            DeviceSpec d2 = device;
-            const int b = mp.candidate_bits[j];
-            d2.weight.bits = b;
-            d2.weight.clip = std::min(d2.weight.clip, (1 << (b - 1)) - 1);
-            MapOptions mo;
-            mo.duplicate = false;
-            const Mapping m = map_model(g1, d2, mo);
+            const auto arrays = options.arrays_at_width(g1, device, mp.candidate_bits[j]);
             for (size_t i = 0; i < nl; ++i) {
-                const LayerMapping* lm = m.find(model.layers[i].name);
-                mp.arrays_per_bits[i][j] = lm ? lm->arrays : 0;
+                const auto it = arrays.find(model.layers[i].name);
+                mp.arrays_per_bits[i][j] = it != arrays.end() ? it->second : 0;
             }
         }
         // Sensitivity: normalized logit error with only layer i's weights quantized at width b.

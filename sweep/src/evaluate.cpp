@@ -130,7 +130,9 @@ struct Evaluator::Impl {
             ++quantizations;
             try {
                 const Graph& g = models[size_t(model)].graph;
-                slot->result = quant::quantize(g, d, {calibration}, quant::QuantOptions::from_device(d));
+                quant::QuantOptions qo = quant::QuantOptions::from_device(d);
+                qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
+                slot->result = quant::quantize(g, d, {calibration}, qo);
                 slot->accuracy = quant::accuracy(quant::quant_forward(slot->result->model), test);
             } catch (const InputError& e) {
                 slot->error = one_line(e.what());

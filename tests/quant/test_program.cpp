@@ -284,6 +284,7 @@ TEST_CASE("mixed precision stays within an array budget") {
     const DeviceSpec base = load_device("mram_princeton22", {"weight.bits=8", "input.bits=8", "quant.weight_bits=8", "quant.activation_bits=8", "array.cols=64", "array.usable_cols=64", "array.capacity_bits=16384", "array.rows=256"});
     QuantOptions probe = QuantOptions::from_device(base);
     probe.q.mixed_precision_budget_arrays = 1000000;
+    probe.arrays_at_width = arrays_per_layer_at_width;
     probe.report_sqnr = false;
     const auto wide = quantize(g, base, {cal}, probe).report.mixed_precision;
     REQUIRE(wide);

@@ -87,6 +87,11 @@ struct Mapping {
 // Throws InputError when --chips forbids what the model needs, naming the shortfall.
 Mapping map_model(const Graph& g, const DeviceSpec& device, const MapOptions& options = {});
 
+// Arrays each weight-stationary layer takes (node name -> arrays of one copy) with every layer's
+// weights `bits` wide: the counts a mixed-precision budget is checked against (the quantizer's
+// QuantOptions::arrays_at_width).
+std::map<std::string, int64_t> arrays_per_layer_at_width(const Graph& g, const DeviceSpec& d, int bits);
+
 // The device fields map_model reads, as a string: two devices with equal keys
 // map every graph identically (with the same options), so cim-sweep maps once
 // per key. Keep in step with map_model (tests/sweep/test_evaluate.cpp checks it).

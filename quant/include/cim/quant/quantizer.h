@@ -17,11 +17,17 @@
 
 namespace cim::quant {
 
+// Arrays each weight-stationary layer needs (node name -> arrays, no duplication) when every
+// layer's weights are `bits` wide: what a mixed-precision budget is checked against. The mapper
+// supplies it (cim::arrays_per_layer_at_width); the quantizer itself does not map.
+using ArraysAtWidth = std::function<std::map<std::string, int64_t>(const Graph& batch1, const DeviceSpec& d, int bits)>;
+
 struct QuantOptions {
     QuantDefaults q;                          // the device's quant section (after --set)
     std::map<std::string, int> layer_bits;    // per-layer weight bits (node name), overrides q.weight_bits
     bool report_sqnr = true;                  // measure per-layer SQNR on the calibration data
     int verbose = 0;                          // progress lines on stderr
+    ArraysAtWidth arrays_at_width;            // needed with q.mixed_precision_budget_arrays
 
     static QuantOptions from_device(const DeviceSpec& d) { return QuantOptions{d.quant, {}, true, 0}; }
 };
