@@ -313,6 +313,9 @@ TEST_CASE("mixed precision stays within an array budget") {
     CHECK(map_model(specialize_batch(g, 1), base, widths).arrays_used == r.report.mixed_precision->arrays);
     o.q.mixed_precision_budget_arrays = int(at2 - 1);
     CHECK_THROWS_AS(quantize(g, base, {cal}, o), InputError);
+    QuantOptions no_counts = probe;
+    no_counts.arrays_at_width = nullptr;  // a library caller that forgot the mapper's counts
+    CHECK_THROWS_WITH_AS(quantize(g, base, {cal}, no_counts), doctest::Contains("QuantOptions::arrays_at_width"), InputError);
 }
 
 TEST_CASE("options the device cannot honour are input errors") {
