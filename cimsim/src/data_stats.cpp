@@ -223,7 +223,16 @@ DataStats measure_data_stats(const Graph& g, const Mapping& m, const DeviceSpec&
         const Node* n = g.find_node(L.name);
         if (!n) continue;
         const WeightRef w = weight_of(g, *n);
-        if (w.w) s.layers[L.name].weight_density = weight_density(w, d);
+        if (w.w) {
+            if (L.weight_bits > 0 && L.weight_bits != d.weight.bits) {  // stored narrower (mixed precision)
+                DeviceSpec narrow = d;
+                narrow.weight.bits = L.weight_bits;
+                narrow.weight.clip = std::min(narrow.weight.clip, (1 << (L.weight_bits - 1)) - 1);
+                s.layers[L.name].weight_density = weight_density(w, narrow);
+            } else {
+                s.layers[L.name].weight_density = weight_density(w, d);
+            }
+        }
         const bool left = n->op == OpKind::MatMul && n->has_input(0) && g.constant(n->inputs[0]);
         const size_t k = left ? 1 : 0;
         if (n->has_input(k)) wanted[n->inputs[k]].push_back(&L);

@@ -320,6 +320,16 @@ TEST_CASE("a calibration run measures input and weight densities") {
     const DataStats zs = measure_data_stats(imported, m, d, {z}, "zeros");
     CHECK(*zs.layers.at("fc0").input_density == 0);
     CHECK_THROWS_AS(measure_data_stats(imported, m, d, {}, "none"), InputError);
+
+    // A layer mapped at 4 bits has the weight density of a 4-bit device, not the 8-bit one's.
+    MapOptions narrow;
+    narrow.layer_weight_bits["fc0"] = 4;
+    const DataStats s4 = measure_data_stats(imported, map_model(g, d, narrow), d, {x}, "calibration");
+    const DeviceSpec d4 = load_device("isaac", {"input.bits=8", "quant.activation_bits=8", "weight.bits=4", "quant.weight_bits=4"});
+    const DataStats all4 = measure_data_stats(imported, map_model(g, d4), d4, {x}, "calibration");
+    CHECK(*s4.layers.at("fc0").weight_density == doctest::Approx(*all4.layers.at("fc0").weight_density));
+    CHECK(*s4.layers.at("fc0").weight_density != doctest::Approx(*s.layers.at("fc0").weight_density));
+    CHECK(*s4.layers.at("fc1").weight_density == doctest::Approx(*s.layers.at("fc1").weight_density));
 }
 
 TEST_CASE("activation statistics files: values, defaults and errors") {
