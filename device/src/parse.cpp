@@ -377,6 +377,18 @@ void TreeReader::fill_derived_defaults() {
 
 // --set path.to.key=value: the value is parsed as YAML (so `6` is a number
 // and `none` a name) and replaces or creates the node before validation.
+// "a.b.c" -> {"a", "b", "c"} (empty parts kept, so "a..b" is caught as a bad key).
+std::vector<std::string> split_dotted(const std::string& path) {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+        const size_t dot = path.find('.', start);
+        parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    return parts;
+}
+
 void apply_override(YAML::Node& root, const std::string& text, Diagnostics& diag) {
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -385,13 +397,7 @@ void apply_override(YAML::Node& root, const std::string& text, Diagnostics& diag
     }
     const std::string path = text.substr(0, eq);
     const std::string value_text = text.substr(eq + 1);
-    std::vector<std::string> parts;
-    for (size_t start = 0;;) {
-        const size_t dot = path.find('.', start);
-        parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-    }
+    const std::vector<std::string> parts = split_dotted(path);
     for (const auto& p : parts) {
         if (p.empty() || p.find_first_of(" \t[]{}:,#") != std::string::npos) {
             diag.error_in_override(text, path, "not a key path (expected names joined by '.')");
@@ -550,13 +556,7 @@ std::string override_path_problem(const std::string& path) {
     using namespace device_detail;
     const Schema& schema = device_schema();
     if (schema.find_key(path)) return "";
-    std::vector<std::string> parts;
-    for (size_t start = 0;;) {
-        const size_t dot = path.find('.', start);
-        parts.push_back(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-        if (dot == std::string::npos) break;
-        start = dot + 1;
-    }
+    const std::vector<std::string> parts = split_dotted(path);
     for (const auto& p : parts)
         if (p.empty() || p.find_first_of(" \t[]{}:,#=") != std::string::npos)
             return "not a key path (expected names joined by '.', e.g. array.adc.bits)";
