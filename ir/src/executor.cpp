@@ -54,7 +54,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const Obser
         for (int id : n.inputs) {
             const Tensor* t = get(id);
             in_ptrs.push_back(t);
-            in_vals.push_back(t ? kern::InValue{true, t->type, t->shape, true, t} : kern::InValue{});
+            in_vals.push_back(kern::as_value(t));
         }
         const kern::OpDef& def = kern::op_def(n.op);
         try {

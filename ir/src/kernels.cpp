@@ -4,6 +4,17 @@
 
 namespace cim::kern {
 
+InValue as_value(const Tensor* t) {
+    if (!t) return InValue{};
+    return InValue{true, t->type, t->shape, true, t};
+}
+
+std::vector<InValue> as_values(std::span<const Tensor* const> in) {
+    std::vector<InValue> v;
+    for (const Tensor* t : in) v.push_back(as_value(t));
+    return v;
+}
+
 void fail(const Node& n, const std::string& msg) {
     throw InputError("node '" + n.name + "' (" + std::string(op_name(n.op)) + "): " + msg);
 }

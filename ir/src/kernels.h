@@ -59,6 +59,10 @@ public:
         : InputError(msg), node(std::move(node_)), op(std::move(op_)), reason(std::move(reason_)) {}
     std::string node, op, reason;
 };
+// Run-time inputs as inference inputs (an absent one: not present), for kernels that reuse their
+// op's inference on actual data.
+InValue as_value(const Tensor* t);
+std::vector<InValue> as_values(std::span<const Tensor* const> in);
 [[noreturn]] void fail(const Node& n, const std::string& msg);
 [[noreturn]] void unsupported(const Node& n, const std::string& reason);
 // Throws Unsupported unless every present input is of a floating type.

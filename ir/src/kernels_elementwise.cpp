@@ -575,19 +575,13 @@ static void for_each_channel(const Tensor& x, int64_t axis, F&& f) {
     const int64_t channels = x.shape[size_t(axis)];
     for (int64_t k = 0; k < count; ++k) f(k, (k / inner) % channels);
 }
-static std::vector<InValue> in_values(std::span<const Tensor* const> in) {
-    std::vector<InValue> v(in.size());
-    for (size_t k = 0; k < in.size(); ++k)
-        if (in[k]) v[k] = InValue{true, in[k]->type, in[k]->shape, true, in[k]};
-    return v;
-}
 static void compute_quantize(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
     const Tensor& x = *in[0];
     const Tensor& scale = *in[1];
     const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
     Tensor& y = out[0];
     const int64_t lo = y.type == ElemType::UInt8 ? 0 : -128, hi = y.type == ElemType::UInt8 ? 255 : 127;
-    for_each_channel(x, qdq_axis(n, in_values(in)), [&](int64_t k, int64_t c) {
+    for_each_channel(x, qdq_axis(n, as_values(in)), [&](int64_t k, int64_t c) {
         // In float32 as ONNX defines it (x / scale rounds before the rounding to an integer), round
         // half to even (nearbyint in the default rounding mode), then saturate.
         const float ratio = float(x.get(k)) / scale.f[size_t(c)];
@@ -600,7 +594,7 @@ static void compute_dequantize(const Node& n, std::span<const Tensor* const> in,
     const Tensor& scale = *in[1];
     const Tensor* zp = in.size() > 2 ? in[2] : nullptr;
     Tensor& y = out[0];
-    for_each_channel(x, qdq_axis(n, in_values(in)), [&](int64_t k, int64_t c) {
+    for_each_channel(x, qdq_axis(n, as_values(in)), [&](int64_t k, int64_t c) {
         y.f[size_t(k)] = float(double(x.i[size_t(k)] - (zp ? zp->get_int(c) : 0)) * double(scale.get(c)));
     });
 }

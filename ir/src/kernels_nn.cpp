@@ -683,9 +683,7 @@ static std::vector<OutInfo> infer_resize(const Node& n, std::span<const InValue>
 static void compute_resize(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
     const Tensor& X = *in[0];
     Tensor& Y = out[0];
-    InValue sc, sz;
-    if (in.size() > 2 && in[2]) sc = InValue{true, in[2]->type, in[2]->shape, true, in[2]};
-    if (in.size() > 3 && in[3]) sz = InValue{true, in[3]->type, in[3]->shape, true, in[3]};
+    const InValue sc = as_value(in.size() > 2 ? in[2] : nullptr), sz = as_value(in.size() > 3 ? in[3] : nullptr);
     bool known = true;
     ResizePlan p = resize_plan(n, X.shape, &sc, &sz, known);
     const std::string mode = n.attr_string("mode", "nearest");

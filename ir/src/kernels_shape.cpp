@@ -63,17 +63,6 @@ std::optional<std::vector<int64_t>> ints_of(std::span<const InValue> in, size_t 
     return in[k].data->to_ints();
 }
 
-InValue as_value(const Tensor* t) {
-    if (!t) return InValue{};
-    return InValue{true, t->type, t->shape, true, t};
-}
-
-std::vector<InValue> as_values(std::span<const Tensor* const> in) {
-    std::vector<InValue> v;
-    for (const Tensor* t : in) v.push_back(as_value(t));
-    return v;
-}
-
 }  // namespace
 
 // ---------------- Reshape ----------------
