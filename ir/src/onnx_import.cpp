@@ -79,11 +79,17 @@ T read_le(const char* p) {
     return v;
 }
 
+// The data of a tensor must fill its shape exactly.
+void check_byte_count(const Tensor& t, size_t bytes, const std::string& where) {
+    const size_t need = size_t(t.numel()) * elem_size(t.type);
+    if (bytes != need)
+        throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
+                         " needs " + std::to_string(need) + " (truncated or corrupt file?)");
+}
+
 void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& where) {
     const size_t n = size_t(t.numel()), es = elem_size(t.type);
-    if (bytes != n * es)
-        throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
-                         " needs " + std::to_string(n * es) + " (truncated or corrupt file?)");
+    check_byte_count(t, bytes, where);
     if (t.type == ElemType::Float) {  // the common case, and the bulk of a big model: one copy
         if (bytes) std::memcpy(t.f.data(), p, bytes);  // an empty tensor has no buffer
         return;
@@ -159,12 +165,6 @@ void read_chunk(Tensor& t, const FileRange& r, size_t chunk, const std::string& 
     read_range(r.fd, r.offset, buf.size(), buf.data(), r.file);
     fill_from_raw(t, buf.data(), buf.size(), where);
 }
-void check_range_size(const Tensor& t, const FileRange& r, const std::string& where) {
-    const int64_t need = t.numel() * int64_t(elem_size(t.type));
-    if (r.length != need)
-        throw InputError(where + ": holds " + std::to_string(r.length) + " bytes of data but its shape " + shape_str(t.shape) +
-                         " needs " + std::to_string(need) + " (truncated or corrupt file?)");
-}
 
 // Opens the external data file of tp and finds its bytes.
 FileRange external_range(const onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, FileHandle& handle) {
@@ -184,7 +184,7 @@ FileRange external_range(const onnx::TensorProto& tp, const fs::path& base_dir, 
                          "' is missing; keep it beside the .onnx file (ONNX stores its path relative to the model)");
     const int64_t size = int64_t(st.st_size);
     if (length < 0) length = size - offset;
-    if (offset < 0 || offset + length > size)
+    if (offset < 0 || length < 0 || offset + length > size)
         throw InputError(where + ": external data file '" + p.string() + "' has " + std::to_string(size) +
                          " bytes, the tensor needs bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
                          " (truncated file?)");
@@ -208,7 +208,7 @@ Tensor convert_tensor(onnx::TensorProto& tp, const fs::path& base_dir, const std
     if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
         FileHandle handle;
         const FileRange r = external_range(tp, base_dir, where, handle);
-        check_range_size(t, r, where);
+        check_byte_count(t, size_t(r.length), where);
         for (size_t c = 0; c < read_chunks(t, r); ++c) read_chunk(t, r, c, where);
         return t;
     }
@@ -567,7 +567,7 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
             }
             auto t = std::make_shared<Tensor>(tensor_of_shape(tp, where_init(tp)));
             ranges[size_t(k)] = cut != loaded.cut_raw_data.end() ? cut->second : external_range(tp, base_dir, where_init(tp), external_files[size_t(k)]);
-            check_range_size(*t, ranges[size_t(k)], where_init(tp));
+            check_byte_count(*t, size_t(ranges[size_t(k)].length), where_init(tp));
             converted[size_t(k)] = std::move(t);
         } catch (const std::exception& e) {
             errors[size_t(k)] = e.what();
