@@ -608,7 +608,8 @@ static void compute_hardmax(const Node& n, std::span<const Tensor* const> in, st
     for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {
             const float* x = X.f.data() + o * len * inner + i;
-            const int64_t k = arg_extreme(len, true, false, [&](int64_t j) { return x[j * inner]; });
+            const int64_t stride = inner;  // a structured binding cannot be captured before clang 16
+            const int64_t k = arg_extreme(len, true, false, [&](int64_t j) { return x[j * stride]; });
             Y.f[size_t((o * len + k) * inner + i)] = 1.0f;
         }
 }
