@@ -1,0 +1,4 @@
+Bxj
+locationweights.binj
+offset16j
+length32p
