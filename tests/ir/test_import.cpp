@@ -354,6 +354,19 @@ TEST_CASE("a missing initializer names the node and the value") {
                          InputError);
 }
 
+// Found by fuzz/fuzz_onnx_import: ONNX's own shape inference (libonnx 1.12), which the import runs
+// as a cross-check, dereferenced the missing type of an undefined input (EyeLike with a dtype) and crashed.
+TEST_CASE("a node reading an undefined value is a clear error, not a crash in ONNX's shape inference") {
+    TempDir tmp;
+    OnnxBuilder b(9);
+    OnnxBuilder::attr_int(b.node("EyeLike", {"x"}, {"y"}, "eye"), "dtype", onnx::TensorProto::DOUBLE);
+    b.output("y", {3, 4}, onnx::TensorProto::DOUBLE, true);
+    b.save(tmp.file("m.onnx"));
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")),
+                         doctest::Contains("node 'eye' (EyeLike) reads 'x', which no node, initializer or graph input provides"),
+                         InputError);
+}
+
 TEST_CASE("inconsistent shapes are errors naming the node") {
     TempDir tmp;
     SUBCASE("weight does not match the input channels") {
