@@ -7,7 +7,10 @@
 #include <cim/cimsim/cost_plot.h>
 #include <cim/csv.h>
 #include <cim/device/device_spec.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/memory_budget.h>
+#include <cim/output_file.h>
 #include <cim/mapper/mapping.h>
 
 #include <CLI/CLI.hpp>
@@ -361,12 +364,7 @@ void print_describe(const DeviceSpec& d, const PeakFigures& p) {
     }
 }
 
-void write_file(const std::string& path, const std::string& text, const char* what) {
-    std::ofstream out(path);
-    if (!out) throw InputError(path + ": cannot write the " + std::string(what));
-    out << text;
-    if (!out) throw InputError(path + ": cannot write the " + std::string(what));
-}
+void write_file(const std::string& path, const std::string& text, const char* what) { write_output_file(path, text, what); }
 
 bool ends_with(const std::string& s, const char* tail) {
     const std::string t(tail);
@@ -452,6 +450,7 @@ int main(int argc, char** argv) {
         app.add_flag("--describe", describe, "print the device's peak figures (TOPS, TOPS/W, TOPS/mm^2, area, power)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
         app.add_option("--csv", csv_path, "write the per-layer figures as CSV (one row per node; the JSON's layer fields)");
+        cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
         if (model_path.empty() && !describe) {
             fmt::print(stderr, "cim-map: error: a MODEL is required (or --describe to print the device's peak figures)\n{}",
@@ -483,6 +482,7 @@ int main(int argc, char** argv) {
         }
 
         Graph imported = import_onnx(model_path);
+        check_finite_weights(imported);
         Graph graph = specialize_batch(imported, 1);
         MapOptions opt;
         opt.chips = chips;
@@ -498,7 +498,10 @@ int main(int argc, char** argv) {
         if (!stats_path.empty()) copt.stats = load_data_stats(stats_path);
         if (!calibrate.empty()) {
             std::vector<Tensor> inputs;
-            for (const auto& p : calibrate) inputs.push_back(load_tensor_pb(p));
+            for (const auto& p : calibrate) {
+                inputs.push_back(load_tensor_pb(p));
+                check_finite_data(inputs.back(), p);
+            }
             copt.stats = measure_data_stats(imported, m, device, inputs,
                                             fmt::format("calibration run on {}", fmt::join(calibrate, ", ")));
         }

@@ -6,7 +6,10 @@
 #include "cli_common.h"
 
 #include <cim/device/device_spec.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/memory_budget.h>
+#include <cim/output_file.h>
 #include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
@@ -63,11 +66,13 @@ int main(int argc, char** argv) {
         app.add_flag("--report", report_drops,
                      "also measure the accuracy drop of each layer quantized alone (one evaluation per layer)");
         app.add_flag("--verbose", verbose, "progress on stderr");
+        cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
         const auto t0 = std::chrono::steady_clock::now();
         if (calibration > 0) sets.push_back("quant.calibration_samples=" + std::to_string(calibration));
         const DeviceSpec device = load_device(device_name, sets);
         const Graph graph = import_onnx(model_path);
+        check_finite_weights(graph);
         if (graph.inputs.size() != 1 || graph.outputs.empty())
             throw InputError(model_path + ": cim-quant --dataset fashion-mnist needs a model with one input [N,1,28,28] "
                                           "and class logits as its first output");

@@ -5,7 +5,10 @@
 #include "cli_common.h"
 
 #include <cim/ir/executor.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/memory_budget.h>
+#include <cim/output_file.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -59,9 +62,13 @@ int main(int argc, char** argv) {
         app.add_option("--rtol", rtol, "relative tolerance for --test-data (ONNX backend default 1e-3)");
         app.add_option("--atol", atol, "absolute tolerance for --test-data (ONNX backend default 1e-7)");
         app.add_option("--dump-after", dump, "print the graph IR after a stage")->check(CLI::IsMember({"import"}));
+        cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
 
         Graph graph = import_onnx(model_path);
+        if (const auto bad = non_finite_weights(graph); !bad.empty())
+            fmt::print(stderr, "cim-run: warning: {}: weights hold non-finite values (the float executor runs them; cim-map, cim-quant "
+                               "and cim-sim refuse them):{}\n", model_path, describe(bad));
         if (dump == "import") fmt::print("{}", graph.dump());
         Executor exec(graph);
 
@@ -84,7 +91,7 @@ int main(int argc, char** argv) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
         if (!out_dir.empty()) {
-            fs::create_directories(out_dir);
+            create_output_folder(out_dir, "--out folder");
             for (size_t k = 0; k < outputs.size(); ++k)
                 save_tensor_pb(outputs[k], graph.value(graph.outputs[k]).name, (fs::path(out_dir) / fmt::format("output_{}.pb", k)).string());
         }

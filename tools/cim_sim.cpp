@@ -8,7 +8,10 @@
 
 #include <cim/cimsim/simulator.h>
 #include <cim/device/device_spec.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
+#include <cim/memory_budget.h>
+#include <cim/output_file.h>
 #include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
@@ -142,6 +145,7 @@ int main(int argc, char** argv) {
         app.add_option("--plot", plot_path, "SVG plot for --study (default: the CSV name with .svg)");
         app.add_flag("--json", as_json, "print one JSON object on stdout");
         app.add_flag("--quiet", quiet, "no progress bar");
+        cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
         if (studies.size() > 2) throw InputError("--study: at most two axes");
         std::vector<Axis> axes;
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
         DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
         Graph graph = import_onnx(model_path);
+        check_finite_weights(graph);
         models::ImageSet test_set = models::load_fashion_mnist(dataset_dir, models::Split::Test, limit > 0 ? int(limit) : -1);
         quant::LabeledData test{images_tensor(test_set), test_set.labels};
         const int calib_count = calib > 0 ? calib : base.quant.calibration_samples;
@@ -219,10 +224,10 @@ int main(int argc, char** argv) {
         // Study: one row per point, written as it finishes.
         if (out_csv.empty()) out_csv = "study.csv";
         if (plot_path.empty()) plot_path = out_csv.substr(0, out_csv.rfind('.')) + ".svg";
-        std::ofstream csv(out_csv);
-        if (!csv) throw InputError(out_csv + ": cannot write");
-        csv << axes[0].path << (axes.size() > 1 ? "," + axes[1].path : "")
-            << ",accuracy,ci95_low,ci95_high,quant_accuracy,float_accuracy,instances,images\n";
+        AppendFile csv;
+        csv.open(out_csv, false, "study CSV");
+        csv.append(axes[0].path + (axes.size() > 1 ? "," + axes[1].path : "") +
+                   ",accuracy,ci95_low,ci95_high,quant_accuracy,float_accuracy,instances,images\n");
         std::vector<cli::Series> series;
         const size_t outer = axes.size() > 1 ? axes[1].values.size() : 1;
         json points = json::array();
@@ -236,10 +241,9 @@ int main(int argc, char** argv) {
                 DeviceSpec d = load_device(device_name, point_sets);
                 std::string label = axes[0].path + "=" + axes[0].values[i] + (axes.size() > 1 ? " " + axes[1].path + "=" + axes[1].values[o] : "");
                 sim::SimResult r = run_point(d, label);
-                csv << axes[0].values[i] << (axes.size() > 1 ? "," + axes[1].values[o] : "") << ","
-                    << fmt::format("{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{},{}\n", r.mean_accuracy, r.mean_accuracy - r.ci95_half_width,
-                                   r.mean_accuracy + r.ci95_half_width, r.quant_accuracy, r.float_accuracy, r.instances, r.images);
-                csv.flush();
+                csv.append(axes[0].values[i] + (axes.size() > 1 ? "," + axes[1].values[o] : "") + "," +
+                           fmt::format("{:.6f},{:.6f},{:.6f},{:.6f},{:.6f},{},{}\n", r.mean_accuracy, r.mean_accuracy - r.ci95_half_width,
+                                       r.mean_accuracy + r.ci95_half_width, r.quant_accuracy, r.float_accuracy, r.instances, r.images));
                 s.x.push_back(axes[0].numbers[i]);
                 s.y.push_back(r.mean_accuracy);
                 s.err.push_back(r.ci95_half_width);
@@ -252,8 +256,11 @@ int main(int argc, char** argv) {
             }
             series.push_back(s);
         }
-        std::ofstream(plot_path) << cli::line_plot_svg(fmt::format("{} on {}", model_path.substr(model_path.rfind('/') + 1), base.name),
-                                                       axes[0].path, "accuracy (95% CI over instances)", series);
+        csv.close();
+        write_output_file(plot_path,
+                          cli::line_plot_svg(fmt::format("{} on {}", model_path.substr(model_path.rfind('/') + 1), base.name), axes[0].path,
+                                             "accuracy (95% CI over instances)", series),
+                          "plot");
         if (as_json) fmt::print("{}\n", json{{"model", model_path}, {"device", base.name}, {"csv", out_csv}, {"plot", plot_path}, {"points", points}}.dump(2));
         else fmt::print("wrote {} and {}\n", out_csv, plot_path);
         return cli::kExitOk;

@@ -7,6 +7,7 @@
 #include "scatter_plot.h"
 
 #include <cim/error.h>
+#include <cim/output_file.h>
 #include <cim/sweep/sweep.h>
 
 #include <CLI/CLI.hpp>
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
         app.add_flag("--dry-run", dry_run, "list the points and exit");
         app.add_flag("--json", as_json, "print a JSON summary on stdout");
         app.add_flag("--quiet", quiet, "no progress bar");
+        cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv, comm.root())) return *status;
         if (sweep::Comm::launched_by_mpi() && !sweep::Comm::built_with_mpi())
             throw InputError("started by an MPI launcher, but this cim-sweep was built without MPI "
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
         bar.finish();
         if (!comm.root()) return cli::kExitOk;
 
-        std::ofstream(plot) << plot_svg(spec, sum);
+        write_output_file(plot, plot_svg(spec, sum), "plot");
         const double rate = sum.seconds > 0 ? double(sum.evaluated) / sum.seconds : 0;
         if (as_json) {
             fmt::print("{}\n", json{{"sweep", spec_path},

@@ -1,6 +1,7 @@
 #include "cli_common.h"
 
 #include <cim/error.h>
+#include <cim/memory_budget.h>
 
 #include <fmt/core.h>
 
@@ -27,6 +28,13 @@ int guarded_main(const char* tool, const std::function<int()>& body) {
         fmt::print(stderr, "{}: internal error (a bug in cimforge, please report it): {}\n", tool, e.what());
         return kExitInternal;
     }
+}
+
+void add_max_memory_option(CLI::App& app) {
+    app.add_option_function<std::string>(
+        "--max-memory", [](const std::string& v) { set_max_memory_bytes(parse_memory_size(v)); },
+        "memory limit for models and data sized by input files, e.g. 8G, 512M or 50% (default 3/4 of this machine's RAM); "
+        "a model or dataset needing more is an error, not an out-of-memory kill");
 }
 
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv, bool print) {

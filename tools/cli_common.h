@@ -20,6 +20,9 @@ int guarded_main(const char* tool, const std::function<int()>& body);
 // as on the MPI ranks other than the first), or nullopt to go on.
 std::optional<int> parse_args(CLI::App& app, int argc, char** argv, bool print = true);
 
+// --max-memory SIZE: the limit for data sized by input files (see cim/memory_budget.h).
+void add_max_memory_option(CLI::App& app);
+
 // A progress bar with ETA on stderr, drawn only when stderr is a terminal (so logs
 // and pipes stay clean); `done` is updated from one thread.
 class ProgressBar {

@@ -4,6 +4,8 @@
 #include "passes.h"
 
 #include <cim/ir/onnx_import.h>
+#include <cim/memory_budget.h>
+#include <cim/output_file.h>
 
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -79,17 +81,17 @@ T read_le(const char* p) {
     return v;
 }
 
-// The data of a tensor must fill its shape exactly.
-void check_byte_count(const Tensor& t, size_t bytes, const std::string& where) {
-    const size_t need = size_t(t.numel()) * elem_size(t.type);
+// The data of a tensor must fill its shape exactly; checked before the tensor is allocated.
+void check_byte_count(ElemType type, const Shape& shape, size_t bytes, const std::string& where) {
+    const size_t need = size_t(shape_numel(shape)) * elem_size(type);
     if (bytes != need)
-        throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(t.shape) +
+        throw InputError(where + ": holds " + std::to_string(bytes) + " bytes of data but its shape " + shape_str(shape) +
                          " needs " + std::to_string(need) + " (truncated or corrupt file?)");
 }
 
 void fill_from_raw(Tensor& t, const char* p, size_t bytes, const std::string& where) {
     const size_t n = size_t(t.numel()), es = elem_size(t.type);
-    check_byte_count(t, bytes, where);
+    check_byte_count(t.type, t.shape, bytes, where);
     if (t.type == ElemType::Float) {  // the common case, and the bulk of a big model: one copy
         if (bytes) std::memcpy(t.f.data(), p, bytes);  // an empty tensor has no buffer
         return;
@@ -166,82 +168,148 @@ void read_chunk(Tensor& t, const FileRange& r, size_t chunk, const std::string& 
     fill_from_raw(t, buf.data(), buf.size(), where);
 }
 
-// Opens the external data file of tp and finds its bytes.
+// A non-negative decimal integer of an external_data entry, or an error naming it.
+int64_t external_int(const std::string& text, const std::string& key, const std::string& where) {
+    int64_t v = 0;
+    bool ok = !text.empty() && text.size() <= 18;
+    for (char c : text) ok = ok && c >= '0' && c <= '9';
+    if (ok) v = std::stoll(text);
+    if (!ok) throw InputError(where + ": external data " + key + " '" + text + "' is not a non-negative integer below 10^18");
+    return v;
+}
+
+// Opens the external data file of tp and finds its bytes. The location must stay inside the
+// model's folder after symlinks are resolved (as ONNX's checker requires), so a downloaded model
+// cannot make us read other files; it must be a regular file, and the range must lie inside it.
 FileRange external_range(const onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, FileHandle& handle) {
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto& kv : tp.external_data()) {
         if (kv.key() == "location") location = kv.value();
-        else if (kv.key() == "offset") offset = std::stoll(kv.value());
-        else if (kv.key() == "length") length = std::stoll(kv.value());
+        else if (kv.key() == "offset") offset = external_int(kv.value(), "offset", where);
+        else if (kv.key() == "length") length = external_int(kv.value(), "length", where);
     }
     if (location.empty()) throw InputError(where + ": external data without a location");
-    const fs::path p = base_dir / location;
-    handle = FileHandle(::open(p.c_str(), O_RDONLY));
-    struct stat st {};
-    if (handle.fd < 0 || ::fstat(handle.fd, &st) != 0 || S_ISDIR(st.st_mode))
+    const fs::path loc(location);
+    const auto refuse = [&](const std::string& why) {
+        return InputError(where + ": external data location '" + location + "' " + why +
+                          "; ONNX external data must be a file inside the model's folder, named by a relative path");
+    };
+    if (location.find('\0') != std::string::npos) throw refuse("holds a NUL byte");
+    if (loc.is_absolute() || loc.has_root_name() || loc.has_root_directory()) throw refuse("is an absolute path");
+    for (const auto& part : loc)
+        if (part == "..") throw refuse("leaves the model's folder ('..')");
+    std::error_code ec;
+    const fs::path folder = fs::canonical(base_dir.empty() ? fs::path(".") : base_dir, ec);
+    if (ec) throw InputError(where + ": cannot resolve the model's folder '" + base_dir.string() + "' (" + ec.message() + ")");
+    const fs::path p = base_dir / loc;
+    const fs::path real = fs::canonical(p, ec);
+    if (ec)
         throw InputError(where + ": external data file '" + p.string() +
                          "' is missing; keep it beside the .onnx file (ONNX stores its path relative to the model)");
+    const auto [f_end, r_end] = std::mismatch(folder.begin(), folder.end(), real.begin(), real.end());
+    if (f_end != folder.end() || r_end == real.end()) throw refuse("resolves (through a symbolic link) to '" + real.string() + "', outside the model's folder");
+    // O_NONBLOCK: a FIFO must not hang the open; it is refused below as not a regular file.
+    handle = FileHandle(::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (handle.fd < 0 || ::fstat(handle.fd, &st) != 0)
+        throw InputError(where + ": cannot open external data file '" + p.string() + "' (" + std::strerror(errno) + ")");
+    if (!S_ISREG(st.st_mode)) throw refuse("is not a regular file (a directory, device or pipe)");
     const int64_t size = int64_t(st.st_size);
-    if (length < 0) length = size - offset;
-    if (offset < 0 || length < 0 || offset + length > size)
+    if (length < 0) length = offset <= size ? size - offset : 0;
+    if (offset > size || length > size - offset)
         throw InputError(where + ": external data file '" + p.string() + "' has " + std::to_string(size) +
                          " bytes, the tensor needs bytes " + std::to_string(offset) + ".." + std::to_string(offset + length) +
                          " (truncated file?)");
     return {handle.fd, p.string(), offset, length};
 }
 
-// A zero tensor of tp's type and shape.
-Tensor tensor_of_shape(const onnx::TensorProto& tp, const std::string& where) {
+// tp's shape, checked: no negative dimension, an element count that fits 64 bits.
+Shape checked_shape(const onnx::TensorProto& tp, const std::string& where) {
     if (!is_supported_type(tp.data_type()))
         throw InputError(where + ": element type " + elem_type_name(ElemType(tp.data_type())) + " is not supported");
     Shape shape(tp.dims().begin(), tp.dims().end());
     for (int64_t d : shape)
         if (d < 0) throw InputError(where + ": negative dimension in " + shape_str(shape));
-    return Tensor(ElemType(tp.data_type()), shape);
+    int64_t n = 1;
+    for (int64_t d : shape)
+        if (!checked_mul(n, d, &n)) throw InputError(where + ": shape " + shape_str(shape) + " has more elements than 64-bit arithmetic can count");
+    return shape;
+}
+
+// Bytes tp takes once converted (float types as float, integers as int64).
+int64_t storage_bytes(const onnx::TensorProto& tp, const std::string& where) {
+    int64_t bytes = -1;
+    checked_mul(shape_numel(checked_shape(tp, where)), is_floating(ElemType(tp.data_type())) ? 4 : 8, &bytes);
+    return bytes;
+}
+
+// A zero tensor of tp's type and shape, within the memory limit.
+Tensor tensor_of_shape(const onnx::TensorProto& tp, const std::string& where) {
+    Shape shape = checked_shape(tp, where);
+    check_memory(storage_bytes(tp, where), where + " of shape " + shape_str(shape));
+    return Tensor(ElemType(tp.data_type()), std::move(shape));
 }
 
 Tensor convert_tensor(onnx::TensorProto& tp, const fs::path& base_dir, const std::string& where, bool release) {
-    Tensor t = tensor_of_shape(tp, where);
-    const Shape& shape = t.shape;
-    const size_t n = size_t(t.numel());
+    // The data present is checked against the shape before the tensor is allocated: a file
+    // declaring a huge shape with few bytes is an error, not an allocation.
+    const Shape declared = checked_shape(tp, where);
+    const ElemType type = ElemType(tp.data_type());
+    const size_t n = size_t(shape_numel(declared));
     if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
         FileHandle handle;
         const FileRange r = external_range(tp, base_dir, where, handle);
-        check_byte_count(t, size_t(r.length), where);
+        check_byte_count(type, declared, size_t(r.length), where);
+        Tensor t = tensor_of_shape(tp, where);
         for (size_t c = 0; c < read_chunks(t, r); ++c) read_chunk(t, r, c, where);
         return t;
     }
     if (tp.has_raw_data()) {
+        check_byte_count(type, declared, tp.raw_data().size(), where);
+        Tensor t = tensor_of_shape(tp, where);
         fill_from_raw(t, tp.raw_data().data(), tp.raw_data().size(), where);
         if (release) std::string().swap(*tp.mutable_raw_data());  // keep peak memory near one copy
         return t;
     }
-    auto check = [&](size_t have) {
-        if (have != n)
-            throw InputError(where + ": holds " + std::to_string(have) + " values but its shape " + shape_str(shape) +
-                             " needs " + std::to_string(n));
-    };
+    const size_t have = [&]() -> size_t {
+        switch (type) {
+            case ElemType::Float: return size_t(tp.float_data_size());
+            case ElemType::Double: return size_t(tp.double_data_size());
+            case ElemType::Int64: return size_t(tp.int64_data_size());
+            case ElemType::UInt32:
+            case ElemType::UInt64: return size_t(tp.uint64_data_size());
+            case ElemType::UInt8:
+            case ElemType::Int8:
+            case ElemType::UInt16:
+            case ElemType::Int16:
+            case ElemType::Int32:
+            case ElemType::Bool: return size_t(tp.int32_data_size());  // the small types live in int32_data
+            case ElemType::Undefined:
+            case ElemType::String:
+            case ElemType::Float16: break;  // refused by checked_shape
+        }
+        return 0;
+    }();
+    if (have != n)
+        throw InputError(where + ": holds " + std::to_string(have) + " values but its shape " + shape_str(declared) + " needs " +
+                         std::to_string(n));
+    Tensor t = tensor_of_shape(tp, where);
     switch (t.type) {
         case ElemType::Float:
-            check(size_t(tp.float_data_size()));
             for (size_t k = 0; k < n; ++k) t.f[k] = tp.float_data(int(k));
             break;
         case ElemType::Double:
-            check(size_t(tp.double_data_size()));
             for (size_t k = 0; k < n; ++k) t.f[k] = float(tp.double_data(int(k)));
             break;
         case ElemType::Int64:
-            check(size_t(tp.int64_data_size()));
             for (size_t k = 0; k < n; ++k) t.i[k] = tp.int64_data(int(k));
             break;
         case ElemType::UInt32:
         case ElemType::UInt64:
-            check(size_t(tp.uint64_data_size()));
             for (size_t k = 0; k < n; ++k) t.i[k] = int64_t(tp.uint64_data(int(k)));
             break;
         default:  // int8/16/32, uint8/16, bool live in int32_data
-            check(size_t(tp.int32_data_size()));
             for (size_t k = 0; k < n; ++k) t.i[k] = tp.int32_data(int(k));
             break;
     }
@@ -353,6 +421,7 @@ LoadedModel read_model(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) throw InputError(path + ": no such file");
     if (fs::is_directory(path, ec)) throw InputError(path + ": is a directory, expected an .onnx file");
+    if (!fs::is_regular_file(path, ec)) throw InputError(path + ": is not a regular file (a device or pipe), expected an .onnx file");
     LoadedModel loaded;
     loaded.file = FileHandle(::open(path.c_str(), O_RDONLY));
     const int fd = loaded.file.fd;
@@ -456,8 +525,9 @@ void save_tensor_pb(const Tensor& t, const std::string& name, const std::string&
         }
     }
     tp.set_raw_data(raw);
-    std::ofstream out(path, std::ios::binary);
-    if (!out || !tp.SerializeToOstream(&out)) throw InputError(path + ": cannot write tensor file");
+    std::string bytes;
+    if (!tp.SerializeToString(&bytes)) throw InputError(path + ": cannot serialize the tensor (over protobuf's 2 GB limit?)");
+    write_output_file(path, bytes, "tensor file");
 }
 
 std::vector<std::string> test_case_files(const std::string& dir, const std::string& prefix) {
@@ -572,6 +642,17 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
     std::vector<FileRange> ranges(static_cast<size_t>(n_init));
     std::vector<FileHandle> external_files(static_cast<size_t>(n_init));
     auto where_init = [&](const onnx::TensorProto& tp) { return path + ": initializer '" + tp.name() + "'"; };
+    {  // the weights together must fit the memory limit before any is allocated
+        int64_t total = 0;
+        for (int k = 0; k < n_init; ++k) {
+            const onnx::TensorProto& tp = gp.initializer(k);
+            if (!is_supported_type(tp.data_type())) continue;
+            const int64_t bytes = storage_bytes(tp, where_init(tp));
+            if (bytes < 0 || __builtin_add_overflow(total, bytes, &total)) total = -1;
+            if (total < 0) break;
+        }
+        check_memory(total, path + ": the model's " + std::to_string(n_init) + " initializers");
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int k = 0; k < n_init; ++k) {
         onnx::TensorProto& tp = *gp.mutable_initializer(k);
@@ -582,10 +663,9 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
                 converted[size_t(k)] = std::make_shared<Tensor>(convert_tensor(tp, base_dir, where_init(tp), true));
                 continue;
             }
-            auto t = std::make_shared<Tensor>(tensor_of_shape(tp, where_init(tp)));
             ranges[size_t(k)] = cut != loaded.cut_raw_data.end() ? cut->second : external_range(tp, base_dir, where_init(tp), external_files[size_t(k)]);
-            check_byte_count(*t, size_t(ranges[size_t(k)].length), where_init(tp));
-            converted[size_t(k)] = std::move(t);
+            check_byte_count(ElemType(tp.data_type()), checked_shape(tp, where_init(tp)), size_t(ranges[size_t(k)].length), where_init(tp));
+            converted[size_t(k)] = std::make_shared<Tensor>(tensor_of_shape(tp, where_init(tp)));
         } catch (const std::exception& e) {
             errors[size_t(k)] = e.what();
         }

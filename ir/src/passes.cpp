@@ -243,6 +243,7 @@ void fold_batchnorm(Graph& g) {
         auto add_const = [&](const std::string& name, std::shared_ptr<Tensor> t) {
             Value v;
             v.name = name;
+            v.origin = "BatchNormalization '" + bn.name + "' folded into '" + g.value(prev.inputs[1]).name + "'";
             v.type = t->type;
             v.shape = t->shape;
             v.rank_known = true;

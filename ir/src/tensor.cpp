@@ -1,5 +1,8 @@
 #include <cim/ir/tensor.h>
 
+#include <cim/error.h>
+#include <cim/memory_budget.h>
+
 #include <sstream>
 
 namespace cim {
@@ -54,7 +57,7 @@ int64_t shape_numel(const Shape& s) {
     int64_t n = 1;
     for (int64_t d : s) {
         if (d < 0) return -1;
-        n *= d;
+        if (!checked_mul(n, d, &n)) throw InputError("shape " + shape_str(s) + " has more elements than 64-bit arithmetic can count");
     }
     return n;
 }
@@ -82,6 +85,11 @@ std::string shape_str(const Shape& s) {
 Tensor::Tensor(ElemType t, Shape s) : type(t), shape(std::move(s)) {
     int64_t n = shape_numel(shape);
     if (n < 0) n = 0;
+    // Every tensor size can come from a file (dims, a Reshape's shape input, ConstantOfShape):
+    // a huge one is a clear error, never an OOM kill.
+    int64_t bytes = -1;
+    checked_mul(n, is_floating(t) ? int64_t(sizeof(float)) : int64_t(sizeof(int64_t)), &bytes);
+    if (bytes < 0 || bytes > max_memory_bytes()) check_memory(bytes, "a tensor of shape " + shape_str(shape));
     if (is_floating(t))
         f.assign(size_t(n), 0.0f);
     else

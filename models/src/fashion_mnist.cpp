@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "cim/error.h"
+#include "cim/memory_budget.h"
 
 namespace cim::models {
 namespace {
@@ -242,8 +243,18 @@ IdxArray read_idx_gz(const std::string& path, int expected_ndim) {
         if (total > (std::uint64_t{1} << 32))
             fail(path, "implausible IDX dimensions (more than 4 GiB of data)");
     }
-    arr.data.resize(static_cast<std::size_t>(total));
-    in.read_exact(arr.data.data(), arr.data.size(), "a " + dims_string(arr.dims) + " array");
+    check_memory(static_cast<std::int64_t>(total), path + ": an IDX array of " + dims_string(arr.dims));
+    // The header's count is not trusted with an allocation: the buffer grows as data arrives, so a
+    // short file claiming a huge array fails on its real size.
+    constexpr std::size_t kChunk = std::size_t{16} << 20;
+    while (arr.data.size() < total) {
+        const std::size_t have = arr.data.size(), want = std::min<std::size_t>(kChunk, static_cast<std::size_t>(total) - have);
+        arr.data.resize(have + want);
+        const std::size_t got = in.read(arr.data.data() + have, want);
+        if (got != want)
+            fail(path, "truncated data: a " + dims_string(arr.dims) + " array needs " + std::to_string(total) +
+                           " bytes but the file ends after " + std::to_string(have + got));
+    }
     in.expect_end();
     return arr;
 }

@@ -5,6 +5,7 @@
 #include <cim/cimsim/simulator.h>
 #include <cim/device/device_spec.h>
 #include <cim/error.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
@@ -147,6 +148,7 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
     for (const auto& m : spec.models) {
         Impl::Model md;
         md.graph = import_onnx(m.path);
+        check_finite_weights(md.graph);
         md.batch1 = specialize_batch(md.graph, 1);
         s.models.push_back(std::move(md));
     }

@@ -5,6 +5,7 @@
 
 #include <cim/csv.h>
 #include <cim/error.h>
+#include <cim/output_file.h>
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -53,33 +54,6 @@ PointResult result_of(const SweepSpec& spec, const std::vector<std::string>& f) 
     r.note = f.back();
     return r;
 }
-
-class CsvFile {
-public:
-    ~CsvFile() {
-        if (f_) std::fclose(f_);
-    }
-    void open(const std::string& path, bool append) {
-        f_ = std::fopen(path.c_str(), append ? "ab" : "wb");
-        if (!f_) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
-        path_ = path;
-    }
-    void write(const std::string& line) {
-        if (std::fwrite(line.data(), 1, line.size(), f_) != line.size() || std::fflush(f_) != 0)
-            throw InputError(path_ + ": write failed (" + std::strerror(errno) + ")");
-    }
-    void close() {
-        if (f_ && std::fclose(f_) != 0) {
-            f_ = nullptr;
-            throw InputError(path_ + ": write failed (" + std::strerror(errno) + ")");
-        }
-        f_ = nullptr;
-    }
-
-private:
-    std::FILE* f_ = nullptr;
-    std::string path_;
-};
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -154,7 +128,7 @@ RunSummary run_sweep(const SweepSpec& spec, const PointSet& ps, const RunOptions
     auto search = make_list_search(ps);
 
     // ---- rank 0 opens the CSV; every rank learns the points already reported ----
-    CsvFile csv;
+    AppendFile csv;
     std::string shared;
     if (comm.root()) {
         try {
@@ -164,13 +138,13 @@ RunSummary run_sweep(const SweepSpec& spec, const PointSet& ps, const RunOptions
             if (exists && opt.resume) {
                 ids = resume_rows(opt.out, header, spec, index_of, nullptr);
                 const bool has_header = fs::file_size(opt.out, ec) > 0;
-                csv.open(opt.out, has_header);
-                if (!has_header) csv.write(header);
+                csv.open(opt.out, has_header, "sweep CSV");
+                if (!has_header) csv.append(header);
             } else {
                 if (exists && !opt.force && fs::is_regular_file(opt.out, ec) && fs::file_size(opt.out, ec) > 0)
                     throw InputError(opt.out + ": the file exists; --resume continues the sweep it holds, --force overwrites it");
-                csv.open(opt.out, false);
-                csv.write(header);
+                csv.open(opt.out, false, "sweep CSV");
+                csv.append(header);
             }
             shared = "ok\n";
             for (const auto& id : ids) shared += id + "\n";
@@ -236,7 +210,7 @@ RunSummary run_sweep(const SweepSpec& spec, const PointSet& ps, const RunOptions
                         std::string row = csv_row(spec, p, r);
                         if (comm.root()) {
                             std::lock_guard<std::mutex> lock(write_mutex);
-                            csv.write(row);
+                            csv.append(row);
                             search->tell(p.index, r);
                             wrote();
                         } else {
@@ -258,7 +232,7 @@ RunSummary run_sweep(const SweepSpec& spec, const PointSet& ps, const RunOptions
                             const size_t tab = s.find('\t', pos), nl = s.find('\n', tab);
                             const int64_t index = std::stoll(s.substr(pos, tab - pos));
                             const std::string row = s.substr(tab + 1, nl - tab);
-                            csv.write(row);
+                            csv.append(row);
                             search->tell(index, result_of(spec, split_csv_line(row)));
                             wrote();
                             pos = nl + 1;
@@ -319,12 +293,7 @@ RunSummary run_sweep(const SweepSpec& spec, const PointSet& ps, const RunOptions
             sum.ok += r[status_col] == "ok";
         }
         const std::string tmp = opt.out + ".tmp";
-        {
-            std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-            o << text;
-            o.flush();
-            if (!o) throw InputError(tmp + ": write failed");
-        }
+        write_output_file(tmp, text, "sweep CSV");
         std::error_code ec;
         fs::rename(tmp, opt.out, ec);
         if (ec) throw InputError(opt.out + ": cannot replace it with " + tmp + " (" + ec.message() + ")");

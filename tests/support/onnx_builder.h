@@ -50,6 +50,23 @@ public:
         for (auto v : data) t->add_int64_data(v);
         return *this;
     }
+    // A float initializer whose data is ONNX external data at `location` (relative to the model);
+    // an empty offset or length leaves the key out.
+    OnnxBuilder& external_initializer(const std::string& name, const std::vector<int64_t>& dims, const std::string& location,
+                                      const std::string& offset = "", const std::string& length = "") {
+        auto* t = graph()->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        for (auto d : dims) t->add_dims(d);
+        t->set_data_location(onnx::TensorProto::EXTERNAL);
+        for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location}, {"offset", offset}, {"length", length}}) {
+            if (value.empty()) continue;
+            auto* e = t->add_external_data();
+            e->set_key(key);
+            e->set_value(value);
+        }
+        return *this;
+    }
     // An integer initializer of ONNX element type `elem` (INT8, UINT8, INT32 ... kept in int32_data).
     OnnxBuilder& initializer_int32_data(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int>& data, int elem) {
         auto* t = graph()->add_initializer();

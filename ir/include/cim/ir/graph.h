@@ -30,6 +30,7 @@ struct Value {
     bool rank_known = false;                  // false: nothing is known of the shape
     std::shared_ptr<const Tensor> constant;   // set for initializers and folded values
     int producer = -1;                        // index of the producing node, -1 if none
+    std::string origin;                       // how a pass made this constant ("" for initializers), for messages
 };
 
 struct Node {
