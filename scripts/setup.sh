@@ -4,9 +4,9 @@
 set -eu
 PKGS="cmake g++ make ninja-build pkg-config libeigen3-dev libyaml-cpp-dev libgomp1 zlib1g-dev libbenchmark-dev \
 doctest-dev libprotobuf-dev protobuf-compiler libonnx-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
-libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy libopenmpi-dev openmpi-bin"
+libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy libopenmpi-dev openmpi-bin libzip-dev libpng-dev libjpeg62-turbo-dev"
 if [ "${1:-}" = "--with-training" ]; then
-  PKGS="$PKGS python3-torch libopenblas0-pthread"
+  PKGS="$PKGS python3-torch python3-torchvision python3-pil libopenblas0-pthread"
 fi
 MISSING=""
 for p in $PKGS; do

@@ -1,9 +1,10 @@
 // cim-quant: quantize a model for a device, calibrated on the training set, and
 // measure float and quantized (integer program) accuracy on the test set.
 //
-//   cim-quant MODEL.onnx --device DEVICE --dataset fashion-mnist [--set quant.KEY=VALUE ...]
+//   cim-quant MODEL.onnx --device DEVICE (--dataset fashion-mnist | --data PATH [--labels FILE]) [--set quant.KEY=VALUE ...]
 //             [--limit N] [--calibration N] [--json] [--report]
 #include "cli_common.h"
+#include "data_options.h"
 
 #include <cim/device/device_spec.h>
 #include <cim/ir/finite.h>
@@ -33,13 +34,6 @@ std::string scale_text(double lo, double hi) {
 
 nlohmann::json null_or(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-quant::LabeledData to_labeled(const models::ImageSet& s) {
-    quant::LabeledData d;
-    d.inputs = Tensor(ElemType::Float, {s.count, 1, s.rows, s.cols});
-    d.inputs.f = s.pixels;
-    d.labels = s.labels;
-    return d;
-}
 
 }  // namespace
 
@@ -48,19 +42,20 @@ int main(int argc, char** argv) {
         CLI::App app{"cim-quant: quantize an ONNX model for a CIM device (calibrated on training images) and "
                      "report float and quantized accuracy on the test set, with a per-layer report.\n"
                      "Quantization options come from the device YAML's quant: section and --set quant.KEY=VALUE."};
-        std::string model_path, device_name, dataset, data_dir = models::default_fashion_mnist_dir();
+        std::string model_path, device_name;
+        data::EvaluationSpec data_spec;
         std::vector<std::string> sets;
-        int limit = -1, calibration = 0;
+        int calibration = 0;
         bool json = false, report_drops = false, verbose = false;
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name (e.g. wtm2101)")->required();
-        app.add_option("--dataset", dataset, "evaluation dataset")->required()->check(CLI::IsMember({"fashion-mnist"}));
-        app.add_option("--dataset-dir,--data-dir", data_dir, "folder of the dataset's IDX files");
+        cli::add_data_options(app, data_spec);
+        std::vector<std::string> host_layers;
+        app.add_option("--host-layers", host_layers, "weight-stationary nodes kept in float on the host, as cim-map --host-layers (comma-separated)")
+            ->delimiter(',');
         app.add_option("--set", sets, "override a device key, e.g. --set quant.weight_bits=4 (repeatable)");
-        app.add_option("--limit", limit, "evaluate on the first N test images (default: all 10,000)")
-            ->check(CLI::PositiveNumber);
         app.add_option("--calibration", calibration,
-                       "calibration images drawn from the training set (default: quant.calibration_samples)")
+                       "calibration samples (default: quant.calibration_samples), drawn from the training set or held apart from --data")
             ->check(CLI::Range(1, models::kFashionMnistTrainCount));
         app.add_flag("--json", json, "print one JSON object on stdout");
         app.add_flag("--report", report_drops,
@@ -73,18 +68,18 @@ int main(int argc, char** argv) {
         const DeviceSpec device = load_device(device_name, sets);
         const Graph graph = import_onnx(model_path);
         check_finite_weights(graph);
-        if (graph.inputs.size() != 1 || graph.outputs.empty())
-            throw InputError(model_path + ": cim-quant --dataset fashion-mnist needs a model with one input [N,1,28,28] "
-                                          "and class logits as its first output");
 
         QuantOptions options = QuantOptions::from_device(device);
         options.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
         options.verbose = verbose;
-        const models::ImageSet calib =
-            models::calibration_split(data_dir, options.q.calibration_samples, uint64_t(options.q.calibration_seed));
-        const models::ImageSet test = models::load_fashion_mnist(data_dir, models::Split::Test, limit);
-        const LabeledData test_data = to_labeled(test);
-        const LabeledData calib_data = to_labeled(calib);
+        options.host_layers.insert(host_layers.begin(), host_layers.end());
+        data_spec.calibration_count = options.q.calibration_samples;
+        data_spec.seed = uint64_t(options.q.calibration_seed);
+        data::EvaluationSets data_sets = cli::load_sets_for_model(data_spec, graph, model_path);
+        if (!data_sets.test.has_labels())
+            throw InputError(cli::data_name(data_spec) + ": has no labels; cim-quant reports accuracy, so give --labels FILE (or an .npz with y)");
+        const LabeledData test_data{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
+        const LabeledData calib_data{std::move(data_sets.calibration.inputs), {}};
 
         QuantResult qr = quantize(graph, device, {calib_data.inputs}, options);
         const double float_acc = accuracy(float_forward(qr.model.graph), test_data);
@@ -100,9 +95,10 @@ int main(int argc, char** argv) {
             nlohmann::json j;
             j["model"] = model_path;
             j["device"] = device.name;
-            j["dataset"] = dataset;
-            j["images"] = test.count;
-            j["calibration_images"] = calib.count;
+            j["dataset"] = cli::data_name(data_spec);
+            j["images"] = test_data.inputs.shape[0];
+            j["calibration_images"] = calib_data.inputs.shape[0];
+            j["calibration_source"] = data_sets.calibration_source;
             j["float_accuracy"] = float_acc;
             j["accuracy"] = quant_acc;
             j["accuracy_drop"] = float_acc - quant_acc;
@@ -166,9 +162,9 @@ int main(int argc, char** argv) {
             return cli::kExitOk;
         }
 
-        fmt::print("{} on {} ({} weights, {} signed inputs), {} test images, {} calibration images (training set)\n",
-                   model_path, device.name, to_string(device.weight.encoding), to_string(device.input.signed_handling),
-                   test.count, calib.count);
+        fmt::print("{} on {} ({} weights, {} signed inputs), {} samples of {} scored; calibrated on {}\n", model_path, device.name,
+                   to_string(device.weight.encoding), to_string(device.input.signed_handling), test_data.inputs.shape[0],
+                   cli::data_name(data_spec), data_sets.calibration_source);
         fmt::print("options: weights {} {}-bit {} {} ({}), activations {}-bit ({}){}{}{}{}\n",
                    to_string(q.weight_mode), q.weight_bits, q.per_channel ? "per-channel" : "per-tensor",
                    q.symmetric ? "symmetric" : "asymmetric", to_string(q.weight_calibration), q.activation_bits,

@@ -4,6 +4,7 @@
 // instances, and reports accuracy with a 95 % confidence interval and the error
 // each layer adds. --study sweeps one or two device fields.
 #include "cli_common.h"
+#include "data_options.h"
 #include "line_plot.h"
 
 #include <cim/cimsim/simulator.h>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 #include <fstream>
 #include <optional>
 
@@ -89,11 +91,7 @@ Axis parse_study(const std::string& spec) {
     return a;
 }
 
-Tensor images_tensor(const models::ImageSet& s) {
-    Tensor t(ElemType::Float, {int64_t(s.count), 1, int64_t(s.rows), int64_t(s.cols)});
-    t.f = s.pixels;
-    return t;
-}
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 json result_json(const sim::SimResult& r) {
     json layers = json::array();
@@ -105,16 +103,29 @@ json result_json(const sim::SimResult& r) {
                           {"adc_conversions", l.conversions},
                           {"adc_clipped_fraction", l.conversions ? double(l.clipped) / double(l.conversions) : 0.0}});
     }
-    return {{"accuracy", r.mean_accuracy},
-            {"accuracy_ci95", {r.mean_accuracy - r.ci95_half_width, r.mean_accuracy + r.ci95_half_width}},
-            {"float_accuracy", r.float_accuracy},
-            {"quant_accuracy", r.quant_accuracy},
+    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    // Without labels there is no accuracy: "accuracy" is null and agreement_top1 is the headline.
+    const double acc = std::isnan(r.mean_metrics.accuracy) ? kNaN : r.mean_accuracy;
+    json j = {{"accuracy", num(acc)},
+            {"accuracy_ci95", {num(acc - r.ci95_half_width), num(acc + r.ci95_half_width)}},
+            {"float_accuracy", num(r.float_accuracy)},
+            {"quant_accuracy", num(r.quant_accuracy)},
             {"images", r.images},
             {"instances", r.instances},
             {"instance_accuracy", r.instance_accuracy},
             {"exact", r.exact},
             {"seconds", r.seconds},
             {"layers", layers}};
+    // Every metric that applies, with its 95 % interval over instances when there are several.
+    // Without labels "accuracy" is the top-1 agreement with the float model.
+    for (const sim::MetricField& f : sim::metric_fields()) {
+        const double m = r.mean_metrics.*f.field, h = r.ci95_metrics.*f.field;
+        if (std::string(f.name) == "accuracy" || std::isnan(m)) continue;
+        j[f.name] = num(m);
+        if (r.instances > 1) j[std::string(f.name) + "_ci95"] = {num(m - h), num(m + h)};
+    }
+    j["labels"] = std::isfinite(r.mean_metrics.accuracy);
+    return j;
 }
 
 }  // namespace
@@ -123,21 +134,23 @@ int main(int argc, char** argv) {
     return cli::guarded_main("cim-sim", [&]() -> int {
         CLI::App app{"cim-sim: simulate a quantized network on a CIM device's crossbars (ADC, noise, variation,\n"
                      "stuck cells, drift, IR drop) over a real dataset and report the accuracy that survives."};
-        std::string model_path, device_name, dataset = "fashion-mnist", dataset_dir = models::default_fashion_mnist_dir();
+        std::string model_path, device_name;
+        data::EvaluationSpec data_spec;
         std::string out_csv, plot_path;
         std::vector<std::string> sets, studies;
-        int64_t limit = -1;
         int instances = 1, calib = -1;
         uint64_t seed = 1;
         bool as_json = false, quiet = false;
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name")->required();
-        app.add_option("--dataset", dataset, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
-        app.add_option("--dataset-dir,--data-dir", dataset_dir, "folder with the Fashion-MNIST IDX .gz files");
-        app.add_option("--limit", limit, "simulate only the first N test images")->check(CLI::PositiveNumber);
+        cli::add_data_options(app, data_spec);
+        std::vector<std::string> host_layers;
+        app.add_option("--host-layers", host_layers, "weight-stationary nodes kept in float on the host, as cim-map --host-layers (comma-separated)")
+            ->delimiter(',');
         app.add_option("--instances", instances, "chip instances (Monte-Carlo over device variation)")->check(CLI::Range(1, 10000));
         app.add_option("--seed", seed, "seed of every random draw (device variation, read noise, calibration split)");
-        app.add_option("--calibration", calib, "calibration images from the training set (default: the device's quant.calibration_samples)")
+        app.add_option("--calibration", calib,
+                       "calibration samples, from the training set or held apart from --data (default: the device's quant.calibration_samples)")
             ->check(CLI::Range(1, 60000));
         app.add_option("--set", sets, "override a device field, e.g. --set noise.programming_sigma=0.05 (repeatable)");
         app.add_option("--study", studies, "sweep a device field: PATH=START:STOP[:STEP] or PATH=V1,V2 (one or two)");
@@ -155,11 +168,17 @@ int main(int argc, char** argv) {
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
         Graph graph = import_onnx(model_path);
         check_finite_weights(graph);
-        models::ImageSet test_set = models::load_fashion_mnist(dataset_dir, models::Split::Test, limit > 0 ? int(limit) : -1);
-        quant::LabeledData test{images_tensor(test_set), test_set.labels};
-        const int calib_count = calib > 0 ? calib : base.quant.calibration_samples;
-        Tensor calibration = images_tensor(models::calibration_split(dataset_dir, calib_count, seed));
-        const double float_acc = quant::accuracy(quant::float_forward(graph), test);
+        if (data_spec.data.empty() && data_spec.dataset.empty()) data_spec.dataset = "fashion-mnist";
+        data_spec.calibration_count = calib > 0 ? calib : base.quant.calibration_samples;
+        data_spec.seed = seed;
+        data::EvaluationSets data_sets = cli::load_sets_for_model(data_spec, graph, model_path);
+        const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
+        const Tensor calibration = std::move(data_sets.calibration.inputs);
+        // The float model's outputs: the reference of the label-free metrics (and float accuracy).
+        const Tensor float_outputs = sim::first_outputs(quant::float_forward(graph), test.inputs);
+        sim::MetricAccumulator float_scores(test.labels, nullptr);
+        float_scores.add(float_outputs, 0);
+        const double float_acc = float_scores.result().accuracy;
 
         // Quantize once, unless a studied field changes what the quantizer produces
         // (weight codes and cell digits depend on weight./cell./input./quant. fields).
@@ -176,8 +195,12 @@ int main(int argc, char** argv) {
             if (requantize || !shared_q) {
                 quant::QuantOptions qo = quant::QuantOptions::from_device(device);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
+                qo.host_layers.insert(host_layers.begin(), host_layers.end());
                 shared_q = quant::quantize(graph, device, {calibration}, qo);
-                shared_q_acc = quant::accuracy(quant::quant_forward(shared_q->model), test);
+                sim::MetricAccumulator q_scores(test.labels, &float_outputs);
+                q_scores.add(sim::first_outputs(quant::quant_forward(shared_q->model), test.inputs), 0);
+                const sim::OutputMetrics qm = q_scores.result();
+                shared_q_acc = test.labels.empty() ? qm.agreement_top1 : qm.accuracy;
             }
             const quant::QuantResult& qr = *shared_q;
             const double q_acc = shared_q_acc;
@@ -186,6 +209,7 @@ int main(int argc, char** argv) {
             so.seed = seed;
             so.instances = instances;
             so.progress = [&](int64_t d, int64_t t) { bar.update(d, t); };
+            so.reference_outputs = &float_outputs;
             auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
             bar.finish();
             return r;
@@ -197,12 +221,15 @@ int main(int argc, char** argv) {
                 json j = result_json(r);
                 j["model"] = model_path;
                 j["device"] = base.name;
+                j["data"] = cli::data_name(data_spec);
+                j["calibration_source"] = data_sets.calibration_source;
                 j["overrides"] = sets;
                 j["seed"] = seed;
                 fmt::print("{}\n", j.dump(2));
                 return cli::kExitOk;
             }
-            fmt::print("{} on {}: {} test images, {} chip instance(s), seed {}\n\n", model_path, base.name, r.images, r.instances, seed);
+            fmt::print("{} on {}: {} samples of {}, {} chip instance(s), seed {}\ncalibrated on {}\n\n", model_path, base.name, r.images,
+                       cli::data_name(data_spec), r.instances, seed, data_sets.calibration_source);
             fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();
@@ -210,13 +237,23 @@ int main(int argc, char** argv) {
                            std::isfinite(snr) ? fmt::format("{:.1f}", snr) : "exact",
                            l.conversions ? 100.0 * double(l.clipped) / double(l.conversions) : 0.0, l.conversions);
             }
-            fmt::print("\nfloat accuracy      {:.2f}%\n", 100 * r.float_accuracy);
-            fmt::print("quantized (ideal)   {:.2f}%\n", 100 * r.quant_accuracy);
+            const bool labelled = !test.labels.empty();
+            const char* what = labelled ? "accuracy" : "top-1 agreement with float";
+            fmt::print("\n");
+            if (labelled) fmt::print("float accuracy      {:.2f}%\n", 100 * r.float_accuracy);
+            if (std::isfinite(r.quant_accuracy)) fmt::print("quantized (ideal)   {:.2f}% {}\n", 100 * r.quant_accuracy, labelled ? "" : what);
             if (r.instances > 1)
-                fmt::print("simulated           {:.2f}% ± {:.2f}% (95% CI over {} instances)\n", 100 * r.mean_accuracy,
-                           100 * r.ci95_half_width, r.instances);
-            else
-                fmt::print("simulated           {:.2f}%\n", 100 * r.mean_accuracy);
+                fmt::print("simulated           {:.2f}% ± {:.2f}% {} (95% CI over {} instances)\n", 100 * r.mean_accuracy,
+                           100 * r.ci95_half_width, labelled ? "" : what, r.instances);
+            else if (std::isfinite(r.mean_accuracy))
+                fmt::print("simulated           {:.2f}% {}\n", 100 * r.mean_accuracy, labelled ? "" : what);
+            const sim::OutputMetrics& mm = r.mean_metrics;
+            if (std::isfinite(mm.top5_accuracy)) fmt::print("top-5 accuracy      {:.2f}%\n", 100 * mm.top5_accuracy);
+            if (!std::isnan(mm.agreement_top1))
+                fmt::print("agreement with float: top-1 {:.2f}%, top-5 {:.2f}%, softmax KL {:.4g} nats\n", 100 * mm.agreement_top1,
+                           100 * mm.agreement_top5, mm.kl_divergence);
+            if (!std::isnan(mm.output_snr_db))
+                fmt::print("output SNR          {:.1f} dB (relative error {:.3g})\n", mm.output_snr_db, mm.relative_error);
             fmt::print("({:.1f} s{})\n", r.seconds, r.exact ? "; every read exact: equals the integer program" : "");
             return cli::kExitOk;
         }
@@ -259,7 +296,7 @@ int main(int argc, char** argv) {
         csv.close();
         write_output_file(plot_path,
                           cli::line_plot_svg(fmt::format("{} on {}", model_path.substr(model_path.rfind('/') + 1), base.name), axes[0].path,
-                                             "accuracy (95% CI over instances)", series),
+                                             test.labels.empty() ? "top-1 agreement with float (95% CI over instances)" : "accuracy (95% CI over instances)", series),
                           "plot");
         if (as_json) fmt::print("{}\n", json{{"model", model_path}, {"device", base.name}, {"csv", out_csv}, {"plot", plot_path}, {"points", points}}.dump(2));
         else fmt::print("wrote {} and {}\n", out_csv, plot_path);

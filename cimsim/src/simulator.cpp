@@ -14,9 +14,9 @@ double CrossbarBackend::LayerStats::snr_db() const {
 
 ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, const DeviceSpec& d) {
     const quant::CellDigits& cd = L.digits;
-    const int64_t rows = L.rows(), N = L.N, cpo = cd.columns_per_output;
-    const int64_t refs = int64_t(cd.reference_digit.size());
-    const int64_t P = (int64_t(d.array.usable_cols) - refs) / cpo;  // outputs per array, as the mapper tiles
+    const int64_t rows = L.rows(), N = L.N, cpo = cd.layout.columns_per_output;
+    const int64_t refs = cd.layout.reference_columns;
+    const int64_t P = outputs_per_array(cd.layout, d.array.usable_cols);  // as the mapper tiles
     if (P < 1) throw InputError(d.source_path + ": an array cannot hold one output");
     const int64_t tiles = (N + P - 1) / P;
     ProgrammedMatrix pm;
@@ -159,7 +159,10 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
                    const Tensor& calibration, double float_accuracy, double quant_accuracy, const SimOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     SimResult r;
-    r.images = int64_t(test.labels.size());
+    r.images = test.inputs.shape.at(0);
+    if (!test.labels.empty() && int64_t(test.labels.size()) != r.images) throw InternalError("simulate: label count differs from the sample count");
+    if (test.labels.empty() && !opt.reference_outputs)
+        throw InputError("the test data has no labels and no float reference outputs were given: nothing to score");
     r.instances = opt.instances;
     r.float_accuracy = float_accuracy;
     r.quant_accuracy = quant_accuracy;
@@ -182,22 +185,18 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
             }
             backend.finish_calibration();
         }
-        int64_t correct = 0;
+        MetricAccumulator scores(test.labels, opt.reference_outputs);
         for (int64_t b = 0; b < r.images; b += opt.batch) {
             const int64_t e = std::min(r.images, b + opt.batch);
             ro.first_item = b;
             auto out = quant::run_program(model, {quant::slice_items(test.inputs, b, e)}, ro);
-            const Tensor& logits = out[0];
-            const int64_t classes = logits.numel() / (e - b);
-            for (int64_t i = 0; i < e - b; ++i) {
-                const float* row = logits.f.data() + i * classes;
-                const int64_t pred = std::max_element(row, row + classes) - row;
-                correct += pred == test.labels[size_t(b + i)];
-            }
+            scores.add(out[0], b);
             done += e - b;
             if (opt.progress) opt.progress(done, total);
         }
-        r.instance_accuracy.push_back(double(correct) / double(r.images));
+        const OutputMetrics m = scores.result();
+        r.instance_metrics.push_back(m);
+        r.instance_accuracy.push_back(test.labels.empty() ? m.agreement_top1 : m.accuracy);
         r.exact = r.exact && backend.all_exact();
         auto stats = backend.layer_stats();
         if (r.layers.empty()) r.layers = stats;
@@ -212,6 +211,14 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     for (double a : r.instance_accuracy) r.mean_accuracy += a;
     r.mean_accuracy /= double(std::max<size_t>(1, r.instance_accuracy.size()));
     r.ci95_half_width = ci95_half_width(r.instance_accuracy);
+    for (const MetricField& f : metric_fields()) {
+        std::vector<double> v;
+        for (const OutputMetrics& m : r.instance_metrics) v.push_back(m.*f.field);
+        double sum = 0;
+        for (double x : v) sum += x;
+        r.mean_metrics.*f.field = sum / double(std::max<size_t>(1, v.size()));
+        r.ci95_metrics.*f.field = std::isfinite(r.mean_metrics.*f.field) ? ci95_half_width(v) : kNoMetric;
+    }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }

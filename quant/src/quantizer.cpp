@@ -353,7 +353,16 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     if (q.cle) report.cle_pairs = equalize_cross_layer(model.graph);
     const Graph& G = model.graph;
     std::vector<std::string> skipped;
-    const std::vector<MvmView> views = find_mvm_layers(G, &skipped);
+    for (const std::string& name : options.host_layers)
+        if (!G.find_node(name)) throw InputError("--host-layers: no node named '" + name + "' in " + graph.source_file);
+    std::vector<MvmView> views = find_mvm_layers(G, &skipped);
+    // Layers pinned to the host run in float there, like every op the arrays do not take.
+    std::erase_if(views, [&](const MvmView& v) {
+        const std::string& name = G.nodes[size_t(v.node)].name;
+        if (!options.host_layers.count(name)) return false;
+        skipped.push_back("node '" + name + "' (" + std::string(op_name(G.nodes[size_t(v.node)].op)) + ") runs in float on the host (--host-layers)");
+        return true;
+    });
     model.notes = skipped;
     report.notes = skipped;
     model.layer_of_node.assign(G.nodes.size(), -1);

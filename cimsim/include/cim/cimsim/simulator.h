@@ -4,6 +4,7 @@
 // error each layer adds. See docs/simulator.md.
 #pragma once
 
+#include <cim/cimsim/metrics.h>
 #include <cim/cimsim/crossbar.h>
 #include <cim/quant/program.h>
 #include <cim/quant/quantizer.h>
@@ -63,14 +64,21 @@ struct SimOptions {
     int64_t batch = 250;                      // images per executor call
     int calibration_images = 256;             // for calibrated ADC ranges (from the training set)
     std::function<void(int64_t done, int64_t total)> progress;  // images simulated so far
+    // The float model's first output for every test sample: the reference of the label-free
+    // metrics (agreement, SNR, KL). Without it, and without labels, nothing can be scored.
+    const Tensor* reference_outputs = nullptr;
 };
 
 struct SimResult {
     int64_t images = 0;
     int instances = 0;
     double float_accuracy = 0, quant_accuracy = 0;  // float graph; integer program (ideal arrays)
+    // The headline figure per instance: accuracy against labels, or, without labels, top-1
+    // agreement with the float model (NaN when neither applies).
     std::vector<double> instance_accuracy;
     double mean_accuracy = 0, ci95_half_width = 0;  // Student-t interval over instances (0 for one instance)
+    std::vector<OutputMetrics> instance_metrics;      // every metric, per instance
+    OutputMetrics mean_metrics, ci95_metrics;         // their means and 95 % half widths over instances
     std::vector<CrossbarBackend::LayerStats> layers; // summed over instances
     bool exact = false;                             // every read was exact (identity expected)
     double seconds = 0;

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ struct QuantOptions {
     bool report_sqnr = true;                  // measure per-layer SQNR on the calibration data
     int verbose = 0;                          // progress lines on stderr
     ArraysAtWidth arrays_at_width;            // needed with q.mixed_precision_budget_arrays
+    std::set<std::string> host_layers;        // weight-stationary nodes kept in float on the host (--host-layers)
 
     static QuantOptions from_device(const DeviceSpec& d) { return QuantOptions{d.quant, {}, true, 0}; }
 };
