@@ -144,6 +144,11 @@ int main(int argc, char** argv) {
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name")->required();
         cli::add_data_options(app, data_spec);
+        std::string reference = "labels";
+        app.add_option("--reference", reference,
+                       "score against the data's labels (default) or the float model's outputs only (float: agreement, SNR, KL), "
+                       "e.g. for an image folder whose class folders are not the model's classes")
+            ->check(CLI::IsMember({"labels", "float"}));
         std::vector<std::string> host_layers;
         app.add_option("--host-layers", host_layers, "weight-stationary nodes kept in float on the host, as cim-map --host-layers (comma-separated)")
             ->delimiter(',');
@@ -166,12 +171,12 @@ int main(int argc, char** argv) {
 
         DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
-        Graph graph = import_onnx(model_path);
-        check_finite_weights(graph);
+        Graph graph = cli::import_for_accuracy(model_path);
         if (data_spec.data.empty() && data_spec.dataset.empty()) data_spec.dataset = "fashion-mnist";
         data_spec.calibration_count = calib > 0 ? calib : base.quant.calibration_samples;
         data_spec.seed = seed;
         data::EvaluationSets data_sets = cli::load_sets_for_model(data_spec, graph, model_path);
+        if (reference == "float") data_sets.test.labels.clear();
         const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
         const Tensor calibration = std::move(data_sets.calibration.inputs);
         // The float model's outputs: the reference of the label-free metrics (and float accuracy).

@@ -1,6 +1,9 @@
 #include "data_options.h"
 
 #include <cim/error.h>
+#include <cim/ir/batch.h>
+#include <cim/ir/finite.h>
+#include <cim/ir/onnx_import.h>
 #include <cim/models/fashion_mnist.h>
 
 namespace cim::cli {
@@ -19,6 +22,16 @@ void add_data_options(CLI::App& app, data::EvaluationSpec& spec) {
     app.add_option("--calibration-data", spec.calibration_data,
                    "calibration set (same formats as --data; default: samples held apart from --data, never scored)");
     app.add_option("--limit", spec.limit, "score only the first N samples")->check(CLI::PositiveNumber);
+}
+
+Graph import_for_accuracy(const std::string& model_path) {
+    Graph g = import_onnx(model_path);
+    check_finite_weights(g);
+    BatchRewrite b = make_batch_dynamic(g);
+    if (!b.batched)
+        throw InputError(model_path + ": the graph pins its batch and cannot be rewritten to take several samples (" + b.note +
+                         "); export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}}))");
+    return std::move(b.graph);
 }
 
 std::string data_name(const data::EvaluationSpec& spec) { return spec.data.empty() ? spec.dataset : spec.data; }

@@ -18,6 +18,11 @@ void add_data_options(CLI::App& app, data::EvaluationSpec& spec);
 // (shape, one input) and that labels index its outputs. Errors name the data file and the model.
 data::EvaluationSets load_sets_for_model(const data::EvaluationSpec& spec, const Graph& model, const std::string& model_path);
 
+// A model as the accuracy tools run it: imported, its weights finite, and a batch-1 export
+// (PyTorch's default) rewritten to take any batch (verified; see cim/ir/batch.h). A graph that
+// cannot be batched is an error saying why.
+Graph import_for_accuracy(const std::string& model_path);
+
 // "fashion-mnist", or the --data path: how reports name the data.
 std::string data_name(const data::EvaluationSpec& spec);
 

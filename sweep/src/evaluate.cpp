@@ -5,9 +5,11 @@
 #include <cim/cimsim/simulator.h>
 #include <cim/device/device_spec.h>
 #include <cim/error.h>
+#include <cim/ir/batch.h>
 #include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/mapper/mapping.h>
+#include <cim/data/dataset.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
@@ -39,11 +41,6 @@ DeviceSpec quantization_key(DeviceSpec d) {
     return d;
 }
 
-Tensor images_tensor(const models::ImageSet& s) {
-    Tensor t(ElemType::Float, {int64_t(s.count), 1, int64_t(s.rows), int64_t(s.cols)});
-    t.f = s.pixels;
-    return t;
-}
 
 }  // namespace
 
@@ -149,6 +146,11 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
         Impl::Model md;
         md.graph = import_onnx(m.path);
         check_finite_weights(md.graph);
+        if (spec.accuracy) {  // accuracy runs batches: a batch-1 export is rewritten to take any batch
+            BatchRewrite b = make_batch_dynamic(md.graph);
+            if (!b.batched) throw InputError(m.path + ": the graph pins its batch and cannot be rewritten to take several samples (" + b.note + ")");
+            md.graph = std::move(b.graph);
+        }
         md.batch1 = specialize_batch(md.graph, 1);
         s.models.push_back(std::move(md));
     }
@@ -156,11 +158,26 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
     s.quants.resize(spec.models.size());
     if (spec.accuracy) {
         const AccuracySpec& a = *spec.accuracy;
-        const std::string dir = a.dataset_dir.empty() ? models::default_fashion_mnist_dir() : a.dataset_dir;
-        const models::ImageSet test_set = models::load_fashion_mnist(dir, models::Split::Test, a.images);
-        s.test = quant::LabeledData{images_tensor(test_set), test_set.labels};
-        const int calib = a.calibration > 0 ? a.calibration : s.variants.base().quant.calibration_samples;
-        s.calibration = images_tensor(models::calibration_split(dir, calib, a.seed));
+        data::EvaluationSpec ds;  // the dataset layer, as cim-sim's --data / --dataset
+        ds.dataset = a.data.empty() ? "fashion-mnist" : "";
+        ds.fashion_mnist_dir = a.dataset_dir.empty() ? models::default_fashion_mnist_dir() : a.dataset_dir;
+        ds.data = a.data;
+        ds.labels = a.labels;
+        ds.preprocess = a.preprocess;
+        ds.calibration_data = a.calibration_data;
+        ds.limit = a.images;
+        ds.calibration_count = a.calibration > 0 ? a.calibration : s.variants.base().quant.calibration_samples;
+        ds.seed = a.seed;
+        data::EvaluationSets sets = data::load_evaluation_sets(ds);
+        if (!sets.test.has_labels())
+            throw InputError(a.data + ": has no labels; a sweep's accuracy metric needs them (metrics.accuracy.labels, or an .npz with y)");
+        for (const auto& md : s.models)
+            if (md.graph.inputs.size() != 1 || (md.graph.value(md.graph.inputs[0]).rank_known &&
+                                                md.graph.value(md.graph.inputs[0]).shape.size() != sets.test.sample_shape().size() + 1))
+                throw InputError(md.graph.source_file + ": its input does not take samples of shape " + shape_str(sets.test.sample_shape()) + " from " +
+                                 (a.data.empty() ? ds.fashion_mnist_dir : a.data));
+        s.test = quant::LabeledData{std::move(sets.test.inputs), std::move(sets.test.labels)};
+        s.calibration = std::move(sets.calibration.inputs);
         for (auto& md : s.models) md.float_accuracy = quant::accuracy(quant::float_forward(md.graph), s.test);
     }
 }

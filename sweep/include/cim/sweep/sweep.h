@@ -50,6 +50,9 @@ struct AccuracySpec {
     uint64_t seed = 1;          // device variation, read noise, calibration draw
     int calibration = 0;        // calibration images from the training set; 0: the base device's quant.calibration_samples
     std::string dataset_dir;    // "": Debian's dataset-fashion-mnist folder
+    // The user's data instead of Fashion-MNIST (the formats of cim-sim --data; docs/your-model.md);
+    // paths relative to the sweep file. Sweeps score accuracy, so the data needs labels.
+    std::string data, labels, preprocess, calibration_data;
 };
 
 struct Objective {
