@@ -21,7 +21,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <memory>
+#include <unistd.h>
 #include <limits>
 #include <fstream>
 #include <optional>
@@ -169,9 +172,23 @@ int main(int argc, char** argv) {
         std::vector<Axis> axes;
         for (const auto& s : studies) axes.push_back(parse_study(s));
 
+        const auto t_start = std::chrono::steady_clock::now();  // "seconds" covers the whole command
+        // Every phase shows on a terminal: a line for the short ones, a bar with rate and ETA for the long.
+        auto phase = [&](const std::string& what) {
+            if (!quiet && isatty(2)) fmt::print(stderr, "\rcim-sim: {}...{}\r", what, std::string(30, ' '));
+        };
+        auto phase_bar = [&](const std::string& label) {
+            auto bar = std::make_shared<cli::ProgressBar>(label, !quiet);
+            return std::function<void(int64_t, int64_t)>([bar](int64_t d, int64_t t) {
+                bar->update(d, t);
+                if (d >= t) bar->finish();
+            });
+        };
         DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
+        phase("importing " + model_path);
         Graph graph = cli::import_for_accuracy(model_path);
+        phase("reading the data");
         if (data_spec.data.empty() && data_spec.dataset.empty()) data_spec.dataset = "fashion-mnist";
         data_spec.calibration_count = calib > 0 ? calib : base.quant.calibration_samples;
         data_spec.seed = seed;
@@ -180,7 +197,7 @@ int main(int argc, char** argv) {
         const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
         const Tensor calibration = std::move(data_sets.calibration.inputs);
         // The float model's outputs: the reference of the label-free metrics (and float accuracy).
-        const Tensor float_outputs = sim::first_outputs(quant::float_forward(graph), test.inputs);
+        const Tensor float_outputs = sim::first_outputs(quant::float_forward(graph), test.inputs, 250, phase_bar("float reference"));
         sim::MetricAccumulator float_scores(test.labels, nullptr);
         float_scores.add(float_outputs, 0);
         const double float_acc = float_scores.result().accuracy;
@@ -201,9 +218,10 @@ int main(int argc, char** argv) {
                 quant::QuantOptions qo = quant::QuantOptions::from_device(device);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
                 qo.host_layers.insert(host_layers.begin(), host_layers.end());
+                phase("quantizing and calibrating on " + std::to_string(calibration.shape.at(0)) + " samples");
                 shared_q = quant::quantize(graph, device, {calibration}, qo);
                 sim::MetricAccumulator q_scores(test.labels, &float_outputs);
-                q_scores.add(sim::first_outputs(quant::quant_forward(shared_q->model), test.inputs), 0);
+                q_scores.add(sim::first_outputs(quant::quant_forward(shared_q->model), test.inputs, 250, phase_bar("integer program (ideal arrays)")), 0);
                 const sim::OutputMetrics qm = q_scores.result();
                 shared_q_acc = test.labels.empty() ? qm.agreement_top1 : qm.accuracy;
             }
@@ -222,6 +240,7 @@ int main(int argc, char** argv) {
 
         if (axes.empty()) {
             sim::SimResult r = run_point(base, "simulating");
+            r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
             if (as_json) {
                 json j = result_json(r);
                 j["model"] = model_path;

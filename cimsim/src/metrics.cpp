@@ -102,7 +102,7 @@ OutputMetrics MetricAccumulator::result() const {
 }
 
 Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const Tensor& inputs,
-                     int64_t batch) {
+                     int64_t batch, const std::function<void(int64_t, int64_t)>& progress) {
     const int64_t count = inputs.shape.at(0);
     Tensor all;
     const size_t in_per = size_t(inputs.numel() / std::max<int64_t>(count, 1));
@@ -122,6 +122,7 @@ Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<T
         const size_t per = size_t(o.numel() / (e - b));
         if (size_t(all.numel()) != per * size_t(count)) throw InputError("the model's output size changes with the batch; cannot score it");
         std::memcpy(all.f.data() + size_t(b) * per, o.f.data(), per * size_t(e - b) * sizeof(float));
+        if (progress) progress(e, count);
     }
     return all;
 }

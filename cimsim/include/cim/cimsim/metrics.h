@@ -49,7 +49,8 @@ private:
 };
 
 // The first output of `forward` for every sample of `inputs`, run in batches.
+// `progress` (optional) hears (samples done, total) after each batch.
 Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const Tensor& inputs,
-                     int64_t batch = 250);
+                     int64_t batch = 250, const std::function<void(int64_t, int64_t)>& progress = {});
 
 }  // namespace cim::sim
