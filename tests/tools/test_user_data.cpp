@@ -152,3 +152,31 @@ TEST_CASE("data that does not fit the model is exit 2 naming the file") {
     CHECK(r.status == 2);
     CHECK(r.output.find(d + "/badpng/a/x.png") != std::string::npos);
 }
+
+TEST_CASE("a sweep's accuracy metric reads the user's data, and scores as the Fashion-MNIST path") {
+    const std::string& d = formats();
+    auto spec = [&](const std::string& name, const std::string& accuracy) {
+        const std::string path = d + "/" + name;
+        std::ofstream(path) << "device: wtm2101\nmodels: [lenet5]\naxes:\n  - path: array.adc.bits\n    values: [6]\n"
+                            << "metrics: {accuracy: " << accuracy << "}\n";
+        return path;
+    };
+    auto accuracy_of = [&](const std::string& spec_path) {
+        const auto r = run_command(tool("cim-sweep") + " " + spec_path + " --out " + spec_path + ".csv --quiet --force");
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        std::ifstream in(spec_path + ".csv");
+        std::string header, row;
+        std::getline(in, header);
+        std::getline(in, row);
+        return std::make_pair(header, row);
+    };
+    // The same 300 images and calibration set through both paths: the rows must agree.
+    const auto ref = accuracy_of(spec("fm.yaml", "{images: 300, calibration_data: calib.npy}"));
+    const auto npz = accuracy_of(spec("npz.yaml", "{images: 300, data: stored.npz, calibration_data: calib.npy}"));
+    CHECK(ref.first == npz.first);
+    CHECK(ref.second.substr(ref.second.find(',')) == npz.second.substr(npz.second.find(',')));
+    const auto bad = run_command(tool("cim-sweep") + " " + spec("nolabels.yaml", "{images: 30, data: x.npy}") + " --out " + d + "/n.csv --force");
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("has no labels") != std::string::npos);
+}
