@@ -100,8 +100,9 @@ void infer_and_fold(Graph& g, bool fold) {
         } catch (const InputError& e) {
             throw InputError(g.source_file + ": " + e.what());
         }
-        if (outs.size() < n.outputs.size())
-            throw InternalError("infer for " + std::string(op_name(n.op)) + " returned too few outputs");
+        if (outs.size() < n.outputs.size())  // the file's node names more outputs than its op gives
+            kern::unsupported(n, std::to_string(n.outputs.size()) + " outputs where " + std::string(op_name(n.op)) + " gives " +
+                                     std::to_string(outs.size()));
         for (size_t o = 0; o < n.outputs.size(); ++o) {
             if (n.outputs[o] < 0) continue;
             Value& v = g.values[size_t(n.outputs[o])];

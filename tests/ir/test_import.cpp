@@ -428,6 +428,18 @@ TEST_CASE("unsupported ops are listed by type with every node using them") {
     }
 }
 
+// Found by fuzz/fuzz_onnx_import: a node naming more outputs than its op gives was an internal error.
+TEST_CASE("a node with more outputs than its op gives is an unsupported op, not an internal error") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {2});
+    b.node("Reciprocal", {"x"}, {"y", "extra"}, "recip");
+    b.output("y");
+    b.save(tmp.file("m.onnx"));
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")), doctest::Contains("Reciprocal (2 outputs where Reciprocal gives 1): 'recip'"),
+                         UnsupportedOpsError);
+}
+
 TEST_CASE("opsets: 11 to 18 import, newer ones are refused with the fix") {
     TempDir tmp;
     for (int opset : {11, 13, 17, 18}) {
