@@ -27,6 +27,10 @@ struct Constraints {
     std::vector<One> list;
 };
 
+// The most points a sweep may hold (device configurations proposed x models): the point table is
+// kept in memory and every point is evaluated. Larger spaces are sampled (random, latin_hypercube).
+inline constexpr int64_t kMaxPoints = 1'000'000;
+
 namespace detail {
 const std::vector<std::string>& cost_metric_names();
 const std::vector<std::string>& accuracy_metric_names();

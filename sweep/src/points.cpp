@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <cim/error.h>
+#include <cim/memory_budget.h>
 
 #include <fmt/format.h>
 
@@ -93,11 +94,33 @@ PointSet enumerate_points(const SweepSpec& spec) {
     double grid = 1;
     for (const auto& a : spec.axes) grid *= double(a.values.size());
 
+    // The space is bounded before anything is allocated: the proposals (the grid, or the draws, of
+    // which random sampling makes at most `max_draws`) times the models, and the memory they take.
+    const double models = double(std::max<size_t>(spec.models.size(), 1));
+    if (spec.sampling == Sampling::grid && grid * models > double(kMaxPoints))
+        throw InputError(fmt::format("{}: the grid has {:.3g} points ({} model(s) x {:.3g} device points), more than {}; "
+                                     "use sampling: random or latin_hypercube with a count, or fewer values",
+                                     spec.file, grid * models, spec.models.size(), grid, kMaxPoints));
+    if (spec.sampling != Sampling::grid && double(spec.count) * models > double(kMaxPoints))
+        throw InputError(fmt::format("{}: sampling.count {} x {} model(s) is more than {} points; draw fewer", spec.file, spec.count,
+                                     spec.models.size(), kMaxPoints));
+    const int64_t max_draws = std::min<int64_t>(spec.count * 100 + 10000, kMaxPoints);
+    {
+        const double configs = spec.sampling == Sampling::grid     ? grid
+                               : spec.sampling == Sampling::random ? std::min(grid, double(max_draws))
+                                                                   : double(spec.count);
+        const double points = std::min(configs, spec.sampling == Sampling::grid ? grid : double(spec.count)) * models;
+        const double per_config = double(sizeof(std::vector<int>) + sizeof(int) * A);
+        const double per_point = double(sizeof(Point)) + per_config + 64;  // + the ID's text and its set entry
+        const double strata = spec.sampling == Sampling::latin_hypercube ? double(A) * double(spec.count) * sizeof(int64_t) : 0;
+        check_memory(int64_t(configs * per_config + points * per_point + strata),
+                     fmt::format("{}: the sweep's {:.3g} points ({} axes)", spec.file, points, A));
+    }
+
     // Device configurations (value indices), in proposal order; the same for every model.
     std::vector<std::vector<int>> configs;
     switch (spec.sampling) {
         case Sampling::grid: {
-            if (grid > 1e8) throw InputError(fmt::format("{}: the grid has {:.3g} points; use sampling: random or latin_hypercube with a count", spec.file, grid));
             std::vector<int> v(A, 0);
             for (bool more = true; more;) {
                 configs.push_back(v);
@@ -118,8 +141,7 @@ PointSet enumerate_points(const SweepSpec& spec) {
             Rng rng{spec.seed};
             std::unordered_set<std::string> seen;
             int64_t accepted = 0, attempts = 0;
-            const int64_t max_attempts = spec.count * 100 + 10000;
-            while (accepted < spec.count && double(seen.size()) < grid && attempts < max_attempts) {
+            while (accepted < spec.count && double(seen.size()) < grid && attempts < max_draws) {
                 ++attempts;
                 std::vector<int> v(A);
                 std::string key;
@@ -158,6 +180,17 @@ PointSet enumerate_points(const SweepSpec& spec) {
 
     const std::string fingerprint = settings_fingerprint(spec);
     const uint64_t base_hash = detail::fnv1a(fingerprint);
+    // Each axis value's line of the ID text, made once.
+    std::vector<std::vector<std::string>> id_lines(A);
+    for (size_t k = 0; k < A; ++k) {
+        const Axis& a = spec.axes[k];
+        for (size_t v = 0; v < a.values.size(); ++v) {
+            std::string t = a.name + "=" + a.values[v];
+            if (!a.zipped.empty())
+                for (size_t i = 0; i < a.paths.size(); ++i) t += (i ? "," : " (") + a.paths[i] + "=" + a.text(v, i);
+            id_lines[k].push_back(t + (a.zipped.empty() ? "\n" : ")\n"));
+        }
+    }
     std::unordered_set<std::string> ids;
     for (size_t m = 0; m < spec.models.size(); ++m) {
         int64_t accepted = 0;
@@ -169,13 +202,7 @@ PointSet enumerate_points(const SweepSpec& spec) {
             }
             if (spec.sampling == Sampling::random && accepted >= spec.count) break;
             uint64_t h = detail::fnv1a("model=" + spec.models[m].name + "\n", base_hash);
-            for (size_t k = 0; k < A; ++k) {
-                const Axis& a = spec.axes[k];
-                std::string t = a.name + "=" + a.values[size_t(v[k])];
-                if (!a.zipped.empty())
-                    for (size_t i = 0; i < a.paths.size(); ++i) t += (i ? "," : " (") + a.paths[i] + "=" + a.text(size_t(v[k]), i);
-                h = detail::fnv1a(t + (a.zipped.empty() ? "\n" : ")\n"), h);
-            }
+            for (size_t k = 0; k < A; ++k) h = detail::fnv1a(id_lines[k][size_t(v[k])], h);
             Point p;
             p.model = int(m);
             p.value = v;

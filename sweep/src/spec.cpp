@@ -21,6 +21,7 @@
 #include <limits>
 #include <sstream>
 #include <tuple>
+#include <unordered_set>
 
 #ifndef CIM_MODELS_DIR
 #define CIM_MODELS_DIR ""
@@ -364,19 +365,21 @@ std::vector<std::string> range_values(const std::vector<Entry>& es, const std::s
             return out;
         }
         const double span = std::fabs(b - a);
-        const long long k = (long long)std::floor(span / s + 1e-9) + 1;
-        if (k > 100000) {
-            P.at(node.Mark(), where, fmt::format("{} values; at most 100000", k));
+        const double values = std::floor(span / s + 1e-9) + 1;  // in double: it may be past any integer (1e308 / 1e-300)
+        if (!(values <= 100000)) {
+            P.at(node.Mark(), where, fmt::format("{:.6g} values; at most 100000", values));
             return out;
         }
+        const long long k = (long long)values;
         const double dir = b >= a ? 1 : -1;
         for (long long i = 0; i < k; ++i) xs.push_back(a + dir * s * double(i));
     } else {
         for (long long i = 0; i < n; ++i) xs.push_back(n == 1 ? a : a + (b - a) * double(i) / double(n - 1));
     }
+    std::unordered_set<std::string> seen;  // up to 100000 values: no quadratic search
     for (double x : xs) {
         std::string t = ints ? fmt::format("{}", (long long)std::llround(x)) : fmt::format("{:.6g}", x);
-        if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
+        if (seen.insert(t).second) out.push_back(t);
     }
     return out;
 }
@@ -452,7 +455,8 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
     std::string device_path;  // resolved, for constraint lookups
     if (const Entry* e = find(top, "device")) {
         if (auto s = as_string(e->value, "device", P)) {
-            spec.device = looks_like_path(*s, ".yaml") && fs::exists(relative_to(base_dir, *s)) ? relative_to(base_dir, *s) : *s;
+            std::error_code ec;  // a name the file system refuses (too long) is no file: reported below
+            spec.device = looks_like_path(*s, ".yaml") && fs::exists(relative_to(base_dir, *s), ec) ? relative_to(base_dir, *s) : *s;
             try {
                 device_path = resolve_device_path(spec.device);
                 if (P.empty()) load_device(spec.device, spec.fixed);
@@ -569,6 +573,7 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                             }
                             return t;
                         };
+                        std::unordered_set<std::string> listed;  // the values so far (a list may be long)
                         bool any_zipped = false;
                         for (size_t j = 0; j < values->value.size(); ++j) any_zipped = any_zipped || values->value[j].IsSequence();
                         for (size_t j = 0; j < values->value.size(); ++j) {
@@ -593,7 +598,7 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                             } else {
                                 continue;
                             }
-                            if (std::find(axis.values.begin(), axis.values.end(), tuple.front()) != axis.values.end()) {
+                            if (!listed.insert(tuple.front()).second) {
                                 P.at(v.Mark(), at, "'" + tuple.front() + "' is listed twice" + (any_zipped ? " (the first entry names the value in the CSV)" : ""));
                                 continue;
                             }
@@ -648,7 +653,7 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
             }
             const Entry* c = find(se, "count");
             if (c) {
-                if (auto n = as_int(c->value, "sampling.count", 1, 100'000'000, P)) spec.count = *n;
+                if (auto n = as_int(c->value, "sampling.count", 1, kMaxPoints, P)) spec.count = *n;
             }
             if (spec.sampling == Sampling::grid && c && method_ok)
                 P.at(c->key_node.Mark(), "sampling.count", "a grid takes every point; count is for random and latin_hypercube");

@@ -1,6 +1,7 @@
 // The space: grid order, constraints, random and Latin-hypercube draws, stable IDs.
 #include <doctest/doctest.h>
 
+#include <cim/memory_budget.h>
 #include <cim/sweep/sweep.h>
 
 #include <cmath>
@@ -51,6 +52,25 @@ axes:
         ids.insert(p.id);
     }
     CHECK(ids.size() == 12);
+}
+
+TEST_CASE("a space over 10^6 points or the memory limit is refused before it is enumerated") {
+    // 2 models x 1000 x 1000 device points: 2e6 points took a minute and a GB under ASan.
+    const std::string axes = "axes:\n  - {path: noise.read_sigma, range: {from: 0, to: 1, count: 1000}}\n"
+                             "  - {path: noise.programming_sigma, range: {from: 0, to: 1, count: 1000}}\n";
+    CHECK_THROWS_WITH_AS(sweep::enumerate_points(parse("device: isaac\nmodels: [lenet5, mlp]\n" + axes)),
+                         "t.yaml: the grid has 2e+06 points (2 model(s) x 1e+06 device points), more than 1000000; use sampling: "
+                         "random or latin_hypercube with a count, or fewer values",
+                         InputError);
+    CHECK_THROWS_WITH_AS(sweep::enumerate_points(parse("device: isaac\nmodels: [lenet5, mlp]\n" + axes +
+                                                       "sampling: {method: latin_hypercube, count: 600000}\n")),
+                         "t.yaml: sampling.count 600000 x 2 model(s) is more than 1000000 points; draw fewer", InputError);
+    // Within the point limit, but not within --max-memory.
+    const int64_t limit = max_memory_bytes();
+    set_max_memory_bytes(1 << 20);
+    CHECK_THROWS_WITH_AS(sweep::enumerate_points(parse("device: isaac\nmodels: [lenet5]\n" + axes)),
+                         doctest::Contains("t.yaml: the sweep's 1e+06 points (2 axes) needs"), InputError);
+    set_max_memory_bytes(limit);
 }
 
 TEST_CASE("constraints drop points; the IDs of the others do not change") {

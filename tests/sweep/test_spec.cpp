@@ -136,6 +136,22 @@ TEST_CASE("types, ranges and zipped values are checked") {
           std::string::npos);
 }
 
+TEST_CASE("sizes from the file are bounded: ranges past any integer, huge counts, long lists in linear time" * doctest::timeout(20)) {
+    auto with_axis = [](const std::string& axis) { return error_of("device: isaac\nmodels: [lenet5]\naxes:\n" + axis); };
+    // (1e308 - -1e308) / 1e-300 values: converting that to an integer was undefined behaviour.
+    CHECK(with_axis("  - {path: noise.read_sigma, range: {from: -1e308, to: 1e308, step: 1e-300}}\n")
+              .find("t.yaml:4:37: axes[0].range: inf values; at most 100000") == 0);
+    CHECK(with_axis("  - {path: cell.bits, values: [1]}\nsampling: {method: random, count: 2000000}\n")
+              .find("sampling.count: 2000000 is out of range: must be in [1, 1000000]") != std::string::npos);
+    // 100000 values each, and their repeats dropped, without a quadratic search (minutes before).
+    const auto s = parse("device: isaac\nmodels: [lenet5]\naxes:\n  - {path: noise.read_sigma, range: {from: 0, to: 1, count: 100000}}\n");
+    CHECK(s.axes[0].values.size() == 100000);
+    std::string list = "[";
+    for (int i = 0; i < 20000; ++i) list += std::to_string(i % 10000) + ",";
+    list.back() = ']';
+    CHECK(with_axis("  - {path: noise.read_sigma, values: " + list + "}\n").find("'0' is listed twice") != std::string::npos);
+}
+
 TEST_CASE("constraints: syntax errors point into the expression, unknown names are named") {
     const std::string base = "device: isaac\nmodels: [lenet5]\naxes: [{path: cell.bits, values: [1, 2]}]\n";
     CHECK(error_of(base + "constraints: [\"cell.bits <= \"]\n") ==
@@ -163,4 +179,8 @@ TEST_CASE("models, device and the base device's own errors") {
           "t.yaml:2:7: set: array.adc.bitz: 'array.adc.bitz': unknown key; did you mean array.adc.bits?");
     CHECK(error_of("") == "t.yaml:1:1: the sweep description is empty");
     CHECK(error_of("device: [isaac\n").find("t.yaml:") == 0);
+    // Found by fuzz/fuzz_sweep_spec: a device path the file system refuses (a name over 255 bytes)
+    // escaped as std::filesystem::filesystem_error.
+    CHECK(error_of("device: ../" + std::string(300, 'a') + ".yaml\nmodels: [lenet5]\naxes: [{path: cell.bits, values: [1]}]\n")
+              .find("t.yaml:1:9: device: the base device does not load:") == 0);
 }
