@@ -58,7 +58,7 @@ struct CountingBackend : quant::MvmBackend {
     void mvm(const quant::QuantLayer& L, int group, const int32_t* x, int64_t vectors, int64_t* acc,
              const quant::MvmContext& ctx) override {
         inner->mvm(L, group, x, vectors, acc, ctx);
-        const double macs = double(vectors) * double(L.rows()) * double(L.N * L.digits.columns_per_output) * planes;
+        const double macs = double(vectors) * double(L.rows()) * double(L.N * L.digits.layout.columns_per_output) * planes;
         double cur = plane_macs.load();
         while (!plane_macs.compare_exchange_weak(cur, cur + macs)) {
         }

@@ -1,5 +1,6 @@
 // Data densities for the data-dependent energies: read from a JSON file, or
 // measured by a calibration run of the float reference executor.
+#include <cim/device/column_layout.h>
 #include <cim/cimsim/cost_model.h>
 #include <cim/error.h>
 #include <cim/ir/executor.h>
@@ -163,11 +164,14 @@ double weight_density(const WeightRef& r, const DeviceSpec& d) {
         const int64_t q = m > 0 ? std::llround(double(w.f[size_t(k)]) / m * double(qmax)) : 0;
         hist[size_t(std::clamp<int64_t>(q, -qmax, qmax) + qmax)] += 1;
     }
-    const int cb = d.cell.bits, wb = d.weight.bits, slices = weight_slices(d);
+    // Digits in the columns the mapper places (cim::column_layout at the layer's width), as the
+    // quantizer programs them (quant/program.h).
+    const ColumnLayout layout = column_layout(d);
+    const int cb = d.cell.bits, B = layout.code_bits, S = layout.slices;
     const double dmax = double((1 << cb) - 1);
-    auto digits = [&](int64_t u) {
+    auto digits = [&](int64_t u, int count) {
         double s = 0;
-        for (int k = 0; k < slices; ++k) s += double((u >> (k * cb)) & ((int64_t(1) << cb) - 1)) / dmax;
+        for (int k = 0; k < count; ++k) s += double((u >> (k * cb)) & ((int64_t(1) << cb) - 1)) / dmax;
         return s;
     };
     double total = 0;
@@ -176,9 +180,12 @@ double weight_density(const WeightRef& r, const DeviceSpec& d) {
         if (h == 0) continue;
         double dens = 0;
         switch (d.weight.encoding) {
-            case WeightEncoding::differential: dens = digits(q < 0 ? -q : q) / (2.0 * slices); break;
-            case WeightEncoding::offset: dens = digits(q + (int64_t(1) << (wb - 1))) / slices; break;
-            case WeightEncoding::twos_complement: dens = digits(q & ((int64_t(1) << wb) - 1)) / slices; break;
+            case WeightEncoding::differential: dens = digits(q < 0 ? -q : q, S) / layout.columns_per_output; break;
+            case WeightEncoding::offset: dens = digits(q + (int64_t(1) << (B - 1)), S) / layout.columns_per_output; break;
+            case WeightEncoding::twos_complement:  // the low B-1 bits, then the sign bit alone
+                dens = (digits(q < 0 ? q + (int64_t(1) << (B - 1)) : q, S - 1) + (q < 0 ? 1.0 / dmax : 0.0)) /
+                       layout.columns_per_output;
+                break;
             case WeightEncoding::native_signed: dens = double(q < 0 ? -q : q) / double(qmax); break;
         }
         total += h * dens;

@@ -1,29 +1,55 @@
 // Geometry derived from a DeviceSpec, and the enum names.
+#include "cim/device/column_layout.h"
 #include "cim/device/device_spec.h"
 #include "cim/error.h"
 #include "enum_names.h"
 #include "schema.h"
 
+#include <algorithm>
+
 namespace cim {
 
-int weight_slices(const DeviceSpec& d) {
-    // Magnitude bits a cell group must hold: differential stores |W| on each
-    // side, offset and two's complement store all `bits`, a native signed cell
-    // stores the code itself.
-    int bits = 0;
-    switch (d.weight.encoding) {
-        case WeightEncoding::differential: bits = d.weight.bits - 1; break;
-        case WeightEncoding::offset: bits = d.weight.bits; break;
-        case WeightEncoding::twos_complement: bits = d.weight.bits; break;
-        case WeightEncoding::native_signed: return 1;
+ColumnLayout column_layout(WeightEncoding encoding, int64_t largest_code, int cell_bits) {
+    CIM_INTERNAL_CHECK(largest_code >= 1 && cell_bits >= 1, "column layout of an empty code range or cell");
+    ColumnLayout l;
+    int magnitude_bits = 0;
+    while (largest_code >> magnitude_bits) ++magnitude_bits;
+    l.code_bits = magnitude_bits + 1;
+    const int B = l.code_bits, c = cell_bits;
+    switch (encoding) {
+        case WeightEncoding::differential:
+            l.slices = (B - 1 + c - 1) / c;
+            l.columns_per_output = 2 * l.slices;
+            break;
+        case WeightEncoding::offset:
+            l.slices = (B + c - 1) / c;
+            l.columns_per_output = l.slices;
+            l.reference_columns = l.slices;
+            break;
+        case WeightEncoding::twos_complement:
+            l.slices = (B - 1 + c - 1) / c + 1;
+            l.columns_per_output = l.slices;
+            break;
+        case WeightEncoding::native_signed:
+            l.slices = 1;
+            l.columns_per_output = 1;
+            break;
     }
-    return (bits + d.cell.bits - 1) / d.cell.bits;
+    return l;
 }
 
-int columns_per_weight(const DeviceSpec& d) {
-    const int slices = weight_slices(d);
-    return d.weight.encoding == WeightEncoding::differential ? 2 * slices : slices;
+int64_t largest_weight_code(const DeviceSpec& d, int bits) {
+    if (d.weight.encoding == WeightEncoding::native_signed && bits == d.weight.bits) return d.weight.clip;
+    return std::min<int64_t>(d.weight.clip, (int64_t(1) << (bits - 1)) - 1);
 }
+
+ColumnLayout column_layout(const DeviceSpec& d, int bits) {
+    return column_layout(d.weight.encoding, largest_weight_code(d, bits), d.cell.bits);
+}
+
+int weight_slices(const DeviceSpec& d) { return column_layout(d).slices; }
+
+int columns_per_weight(const DeviceSpec& d) { return column_layout(d).columns_per_output; }
 
 int adcs_per_array(const DeviceSpec& d) {
     if (d.array.adc.range == AdcRange::none) return 0;

@@ -84,12 +84,13 @@ Weights are signed integer codes of `weight.bits` bits clipped to
 | encoding | stored as | cell digits (slices) per weight | columns per weight |
 |---|---|---|---|
 | `differential` | W = W+ - W-, the magnitude on one of two columns | ceil((bits-1) / cell.bits) | 2 x slices |
-| `offset` | W + 2^(bits-1), unsigned; a reference column per array gives the offset times the input sum, subtracted digitally | ceil(bits / cell.bits) | slices |
-| `twos_complement` | two's-complement bit slices; the top slice weighs negative in shift-add | ceil(bits / cell.bits) | slices |
+| `offset` | W + 2^(bits-1), unsigned; reference columns per array (one per slice, the digits of 2^(bits-1)) give the offset times the input sum, subtracted digitally | ceil(bits / cell.bits) | slices (+ slices reference columns per array) |
+| `twos_complement` | the low bits-1 bits in cell digits, then the sign bit alone in a column that weighs -2^(bits-1) in shift-add (with 1-bit cells: the two's-complement bit slices) | ceil((bits-1) / cell.bits) + 1 | slices |
 | `native_signed` | the cell stores the signed code directly (WTM2101 NOR flash, +-275) | 1 | 1 |
 
 Slices sit on neighbouring columns; shift-add combines them with weights
-2^(k x cell.bits).
+2^(k x cell.bits). The mapper, the quantizer and the simulator take this layout from
+one function, `cim::column_layout` (device/include/cim/device/column_layout.h).
 
 ## Signed inputs (`input.signed_handling`)
 

@@ -1,5 +1,6 @@
 // Tiling of weight-stationary ops onto arrays, placement on macros/tiles/chips,
 // duplication for a balanced layer pipeline.
+#include <cim/device/column_layout.h>
 #include <cim/error.h>
 #include <cim/mapper/mapping.h>
 
@@ -146,10 +147,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
         int64_t per_output, reference, outputs_per_array;
     };
     auto columns_at = [&](int bits) {
-        DeviceSpec db = d;
-        db.weight.bits = bits;
-        Columns c{columns_per_weight(db), db.weight.encoding == WeightEncoding::offset ? weight_slices(db) : 0, 0};
-        c.outputs_per_array = (C - c.reference) / c.per_output;
+        const ColumnLayout layout = column_layout(d, bits);
+        Columns c{layout.columns_per_output, layout.reference_columns, outputs_per_array(layout, C)};
         if (c.outputs_per_array < 1)
             throw InputError(d.source_path + ": array.usable_cols " + std::to_string(C) + " cannot hold one output (" +
                              std::to_string(c.per_output) + " columns per " + std::to_string(bits) + "-bit weight)");

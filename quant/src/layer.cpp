@@ -2,6 +2,7 @@
 // two MVM backends (exact GEMM, reference ideal crossbar on the digits).
 #include "int_gemm.h"
 
+#include <cim/device/column_layout.h>
 #include <cim/error.h>
 #include <cim/quant/program.h>
 
@@ -36,15 +37,6 @@ const QuantLayer* QuantizedModel::find(const std::string& name) const {
 
 namespace {
 
-int bit_length(int64_t v) {
-    int b = 0;
-    while (v > 0) {
-        ++b;
-        v >>= 1;
-    }
-    return b;
-}
-
 // Largest |code| the default kernel sees on an input row (after folding pos/neg rows).
 int64_t input_code_magnitude(const ActQuant& a) {
     return std::max<int64_t>(std::abs(int64_t(a.code_min)), std::abs(int64_t(a.code_max)));
@@ -72,42 +64,32 @@ void QuantLayer::finalize(const DeviceSpec& device) {
     d = CellDigits{};
     d.encoding = device.weight.encoding;
     d.cell_bits = device.cell.bits;
-    const int c = d.cell_bits;
-    const int mag_bits = std::max(1, bit_length(weight_qmax));
-    d.code_bits = mag_bits + 1;
-    const int B = d.code_bits;
+    if (d.encoding == WeightEncoding::native_signed && weight_qmax > device.weight.clip)
+        throw InputError("layer '" + name + "': weight codes up to " + std::to_string(weight_qmax) +
+                         " exceed the device's weight.clip " + std::to_string(device.weight.clip));
+    d.layout = column_layout(d.encoding, std::max(1, weight_qmax), d.cell_bits);
+    const ColumnLayout& layout = d.layout;
+    const int c = d.cell_bits, B = layout.code_bits, S = layout.slices;
     switch (d.encoding) {
         case WeightEncoding::differential:
-            d.slices = (mag_bits + c - 1) / c;
-            d.columns_per_output = 2 * d.slices;
             for (int s = 0; s < 2; ++s)
-                for (int j = 0; j < d.slices; ++j) d.column_weight.push_back((s ? -1 : 1) * (int64_t(1) << (c * j)));
+                for (int j = 0; j < S; ++j) d.column_weight.push_back((s ? -1 : 1) * (int64_t(1) << (c * j)));
             break;
         case WeightEncoding::offset:
-            d.slices = (B + c - 1) / c;
-            d.columns_per_output = d.slices;
-            for (int j = 0; j < d.slices; ++j) {
-                d.column_weight.push_back(int64_t(1) << (c * j));
+            for (int j = 0; j < S; ++j) d.column_weight.push_back(int64_t(1) << (c * j));
+            for (int j = 0; j < layout.reference_columns; ++j) {  // the digits of 2^(B-1), one per slice
                 d.reference_digit.push_back(int16_t(((int64_t(1) << (B - 1)) >> (c * j)) & ((1 << c) - 1)));
                 d.reference_weight.push_back(-(int64_t(1) << (c * j)));
             }
             break;
         case WeightEncoding::twos_complement:
-            d.slices = (B - 1 + c - 1) / c + 1;
-            d.columns_per_output = d.slices;
-            for (int j = 0; j + 1 < d.slices; ++j) d.column_weight.push_back(int64_t(1) << (c * j));
+            for (int j = 0; j + 1 < S; ++j) d.column_weight.push_back(int64_t(1) << (c * j));
             d.column_weight.push_back(-(int64_t(1) << (B - 1)));
             break;
-        case WeightEncoding::native_signed:
-            if (weight_qmax > device.weight.clip)
-                throw InputError("layer '" + name + "': weight codes up to " + std::to_string(weight_qmax) +
-                                 " exceed the device's weight.clip " + std::to_string(device.weight.clip));
-            d.slices = 1;
-            d.columns_per_output = 1;
-            d.column_weight.push_back(1);
-            break;
+        case WeightEncoding::native_signed: d.column_weight.push_back(1); break;
     }
-    const int64_t R = rows(), C = d.columns_per_output;
+    CIM_INTERNAL_CHECK(int(d.column_weight.size()) == layout.columns_per_output, "layer " + name + ": column layout");
+    const int64_t R = rows(), C = layout.columns_per_output;
     d.digits.assign(size_t(groups * R * N * C), 0);
     const int64_t mask = (int64_t(1) << c) - 1;
     for (int64_t g = 0; g < groups; ++g)
@@ -118,21 +100,21 @@ void QuantLayer::finalize(const DeviceSpec& device) {
                 switch (d.encoding) {
                     case WeightEncoding::differential: {
                         const int64_t pos = std::max<int64_t>(a, 0), neg = std::max<int64_t>(-a, 0);
-                        for (int j = 0; j < d.slices; ++j) {
+                        for (int j = 0; j < S; ++j) {
                             out[j] = int16_t((pos >> (c * j)) & mask);
-                            out[d.slices + j] = int16_t((neg >> (c * j)) & mask);
+                            out[S + j] = int16_t((neg >> (c * j)) & mask);
                         }
                         break;
                     }
                     case WeightEncoding::offset: {
                         const int64_t u = a + (int64_t(1) << (B - 1));
-                        for (int j = 0; j < d.slices; ++j) out[j] = int16_t((u >> (c * j)) & mask);
+                        for (int j = 0; j < S; ++j) out[j] = int16_t((u >> (c * j)) & mask);
                         break;
                     }
                     case WeightEncoding::twos_complement: {
                         const int64_t low = a >= 0 ? a : a + (int64_t(1) << (B - 1));
-                        for (int j = 0; j + 1 < d.slices; ++j) out[j] = int16_t((low >> (c * j)) & mask);
-                        out[d.slices - 1] = int16_t(a < 0 ? 1 : 0);
+                        for (int j = 0; j + 1 < S; ++j) out[j] = int16_t((low >> (c * j)) & mask);
+                        out[S - 1] = int16_t(a < 0 ? 1 : 0);
                         break;
                     }
                     case WeightEncoding::native_signed: out[0] = int16_t(a); break;
@@ -196,7 +178,7 @@ void ExactMvmBackend::mvm(const QuantLayer& L, int group, const int32_t* x, int6
 void DigitMvmBackend::mvm(const QuantLayer& L, int group, const int32_t* x, int64_t vectors, int64_t* acc,
                           const MvmContext&) {
     const CellDigits& d = L.digits;
-    const int64_t R = L.rows(), N = L.N, C = d.columns_per_output;
+    const int64_t R = L.rows(), N = L.N, C = d.layout.columns_per_output;
     const int64_t tile = std::max(1, device_.array.max_active_rows);
     const bool signed_planes = L.input.realization == InputRealization::twos_complement;
     const int bits = L.input.bits;

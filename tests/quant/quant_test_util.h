@@ -6,6 +6,10 @@
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,5 +40,23 @@ inline DeviceSpec wtm(std::vector<std::string> sets = {}) {
     all.insert(all.end(), sets.begin(), sets.end());
     return load_device("wtm2101", all);
 }
+
+// Standard output of a shell command, and its exit status.
+struct CommandResult {
+    std::string out;
+    int status = -1;
+};
+inline CommandResult run_command(const std::string& cmd) {
+    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
+    REQUIRE(p);
+    CommandResult r;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p.get())) r.out.append(buf, n);
+    r.status = WEXITSTATUS(pclose(p.release()));
+    return r;
+}
+
+// A tool built next to the tests (cim-quant, cim-map).
+inline std::string tool(const std::string& name) { return std::string(CIM_BIN_DIR) + "/" + name; }
 
 }  // namespace cim::qtest

@@ -70,15 +70,9 @@ TEST_CASE("ternary weights run end to end") {
 }
 
 TEST_CASE("cim-quant prints float and quantized accuracy, the per-layer report, and JSON") {
-    const std::string cmd = std::string(CIM_BIN_DIR) + "/cim-quant " + qtest::zoo("mlp") +
-                            " --device wtm2101 --dataset fashion-mnist --limit 300 --calibration 32 --json --set quant.weight_bits=6 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(cmd.c_str(), "r"), pclose);
-    REQUIRE(p);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p.get())) out.append(buf, n);
-    const int status = pclose(p.release());
-    CHECK(WEXITSTATUS(status) == 0);
+    const auto [out, status] = qtest::run_command(qtest::tool("cim-quant") + " " + qtest::zoo("mlp") +
+                                                  " --device wtm2101 --dataset fashion-mnist --limit 300 --calibration 32 --json --set quant.weight_bits=6 2>&1");
+    CHECK(status == 0);
     for (const char* key : {"\"float_accuracy\"", "\"accuracy\"", "\"layers\"", "\"weight_sqnr_db\"", "\"activation_clipped_fraction\""})
         CHECK(out.find(key) != std::string::npos);
     CHECK(out.find("\"images\": 300") != std::string::npos);

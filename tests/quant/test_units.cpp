@@ -110,18 +110,17 @@ TEST_CASE("cell digits recombine to every array weight, for every encoding and c
                     CAPTURE(enc);
                     CAPTURE(cell);
                     CAPTURE(bits);
-                    REQUIRE(int(cd.column_weight.size()) == cd.columns_per_output);
-                    if (std::string(enc) != "twos_complement") {
-                        DeviceSpec dq = d;
-                        dq.weight.bits = bits;
-                        CHECK(cd.columns_per_output == columns_per_weight(dq));  // what the mapper places
-                    }
+                    REQUIRE(int(cd.column_weight.size()) == cd.layout.columns_per_output);
+                    const ColumnLayout placed = column_layout(d, bits);  // what the mapper places
+                    CHECK(cd.layout.columns_per_output == placed.columns_per_output);
+                    CHECK(cd.layout.reference_columns == placed.reference_columns);
+                    CHECK(int(cd.reference_digit.size()) == placed.reference_columns);
                     bool ok = true;
                     for (int64_t g = 0; g < L.groups; ++g)
                         for (int64_t r = 0; r < L.rows(); ++r)
                             for (int64_t n = 0; n < L.N; ++n) {
                                 int64_t sum = 0;
-                                for (int c = 0; c < cd.columns_per_output; ++c) {
+                                for (int c = 0; c < cd.layout.columns_per_output; ++c) {
                                     const int16_t digit = L.digit(g, r, n, c);
                                     if (std::string(enc) != "native_signed" && (digit < 0 || digit >= (1 << cell))) ok = false;
                                     sum += cd.column_weight[size_t(c)] * digit;

@@ -281,9 +281,10 @@ std::vector<NamedCost> list_costs(const DeviceSpec& d);
 // Markdown reference of every key, generated from the schema declarations.
 std::string device_schema_markdown();
 
-// Derived geometry the mapper and cost model share.
+// Derived geometry the mapper and cost model share. The column layout of a weight is
+// column_layout() (cim/device/column_layout.h); these two read it at weight.bits.
 int weight_slices(const DeviceSpec& d);       // cell digits per weight (per sign for differential)
-int columns_per_weight(const DeviceSpec& d);  // slices, twice for differential
+int columns_per_weight(const DeviceSpec& d);  // columns one output occupies
 int adcs_per_array(const DeviceSpec& d);      // 0 without an ADC
 int input_cycles(const DeviceSpec& d);        // array cycles per input vector: ceil(bits / dac_bits)
 

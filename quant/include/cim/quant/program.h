@@ -50,6 +50,7 @@
 // where c = cell bits, B = code_bits (the signed width of the codes) and S = slices.
 #pragma once
 
+#include <cim/device/column_layout.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/executor.h>
 #include <cim/ir/graph.h>
@@ -80,13 +81,14 @@ struct ActQuant {
 struct CellDigits {
     WeightEncoding encoding = WeightEncoding::differential;
     int cell_bits = 1;
-    int code_bits = 8;            // B: signed width of the weight codes
-    int slices = 1;               // S: digits per weight (per sign for differential)
-    int columns_per_output = 1;   // S, 2S for differential
-    std::vector<int64_t> column_weight;     // columns_per_output shift-add weights
-    std::vector<int16_t> digits;            // [((g * rows + r) * N + n) * columns_per_output + c]
-    std::vector<int16_t> reference_digit;   // offset encoding only
-    std::vector<int64_t> reference_weight;  // offset encoding only
+    // B (code_bits: the signed width of the codes), S (slices), columns per output and
+    // reference columns: cim::column_layout() of the encoding, the largest code and the cells,
+    // the same layout the mapper places.
+    ColumnLayout layout;
+    std::vector<int64_t> column_weight;     // layout.columns_per_output shift-add weights
+    std::vector<int16_t> digits;            // [((g * rows + r) * N + n) * layout.columns_per_output + c]
+    std::vector<int16_t> reference_digit;   // layout.reference_columns digits (offset encoding only)
+    std::vector<int64_t> reference_weight;  // layout.reference_columns weights (offset encoding only)
 };
 
 struct QuantLayer {
@@ -124,7 +126,7 @@ struct QuantLayer {
         return r < K ? w[size_t((g * K + r) * N + n)] : -w[size_t((g * K + r - K) * N + n)];
     }
     int16_t digit(int64_t g, int64_t r, int64_t n, int c) const {
-        return digits.digits[size_t(((g * rows() + r) * N + n) * digits.columns_per_output + c)];
+        return digits.digits[size_t(((g * rows() + r) * N + n) * digits.layout.columns_per_output + c)];
     }
     // Requantized output for one vector: acc (before requantization) and Sq.
     double requantize(int64_t g, int64_t n, int64_t acc, int64_t input_sum) const {

@@ -1,0 +1,46 @@
+// How one output's weights lie across array columns, for every weight encoding, code
+// width and cell width: the one description that the mapper (the columns it places),
+// the quantizer (the digits it programs, quant/program.h) and the simulator (the
+// columns it reads) share.
+#pragma once
+
+#include <cim/device/device_spec.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace cim {
+
+struct ColumnLayout {
+    int code_bits = 2;           // B: signed width of the codes, the sign included
+    int slices = 1;              // cell digits per weight (per sign for differential)
+    int columns_per_output = 1;  // columns one output occupies in an array
+    int reference_columns = 0;   // columns per array shared by all its outputs (offset encoding)
+};
+
+// Codes in [-largest_code, largest_code] stored under `encoding` in `cell_bits`-bit cells,
+// with B = (bits of largest_code) + 1 and c = cell_bits:
+//   differential     slices = ceil((B-1) / c) digits of |w| on each side; columns = 2 slices
+//   offset           slices = ceil(B / c) digits of w + 2^(B-1); columns = slices, and
+//                    `slices` reference columns per array (the digits of 2^(B-1))
+//   twos_complement  the low B-1 bits in ceil((B-1) / c) digits, then the sign bit alone in a
+//                    column of weight -2^(B-1): slices = columns = ceil((B-1) / c) + 1
+//                    (= B with 1-bit cells, where these are the two's-complement bit slices)
+//   native_signed    one column holding the signed code
+ColumnLayout column_layout(WeightEncoding encoding, int64_t largest_code, int cell_bits);
+
+// The largest code a device stores at `bits` bits: 2^(bits-1) - 1 capped by weight.clip
+// (native_signed cells: weight.clip itself at the device's width, e.g. WTM2101's 275).
+int64_t largest_weight_code(const DeviceSpec& d, int bits);
+
+// The device's layout for `bits`-bit weights, and at its own weight.bits.
+ColumnLayout column_layout(const DeviceSpec& d, int bits);
+inline ColumnLayout column_layout(const DeviceSpec& d) { return column_layout(d, d.weight.bits); }
+
+// Outputs one array holds when an output's columns stay in one array beside the array's
+// reference columns: floor((usable_cols - reference_columns) / columns_per_output), 0 when none fits.
+inline int64_t outputs_per_array(const ColumnLayout& l, int64_t usable_cols) {
+    return std::max<int64_t>(0, (usable_cols - l.reference_columns) / l.columns_per_output);
+}
+
+}  // namespace cim
