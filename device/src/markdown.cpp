@@ -97,7 +97,8 @@ one function, `cim::column_layout` (device/include/cim/device/column_layout.h).
 Arrays take unsigned inputs. `offset` shifts x by 2^(bits-1) and subtracts the
 offset times the column's weight sum digitally; `pos_neg_split` drives x+ on
 the weight rows and x- on a second row set holding -W (twice the rows);
-`twos_complement` (bit-serial only) subtracts the MSB plane in shift-add;
+`twos_complement` (bit-serial only, `input.dac_bits` 1 or all of `input.bits` in one
+cycle, so the sign is a plane of its own) subtracts the MSB plane in shift-add;
 `unsigned_only` rejects layers whose inputs can be negative.
 
 ## ADC range (`array.adc.range`)
@@ -138,7 +139,8 @@ Cross-field rules:
 - `native_signed` needs `weight.bits <= cell.bits`; other encodings need
   `weight.clip <= 2^(weight.bits-1) - 1`; a weight's columns fit in `array.usable_cols`.
 - `input.dac_bits <= input.bits`, equal to it for `multi_bit`;
-  `twos_complement` inputs need `bit_serial`; `array.bias_row_input <= 2^input.bits - 1`.
+  `twos_complement` inputs need `bit_serial` and `input.dac_bits` 1 or `input.bits` (the sign
+  plane is subtracted on its own); `array.bias_row_input <= 2^input.bits - 1`.
 - `output.shift_bits_min <= output.shift_bits_max`.
 - `noise.stuck_on_rate + noise.stuck_off_rate <= 1`; `noise.drift_time_s >= noise.drift_t0_s`.
 - `quant.weight_bits <= weight.bits`; `quant.activation_bits <= input.bits`.

@@ -113,6 +113,12 @@ void check_weights_and_inputs(const RuleContext& c) {
         in.signed_handling == SignedInputHandling::twos_complement && in.mode != InputMode::bit_serial)
         c.error("input.signed_handling", "twos_complement needs input.mode bit_serial (the MSB plane is "
                                          "subtracted in shift-add)");
+    else if (c.ok({"input.signed_handling", "input.mode", "input.dac_bits", "input.bits"}) &&
+             in.signed_handling == SignedInputHandling::twos_complement && in.dac_bits > 1 && in.dac_bits < in.bits)
+        c.error("input.dac_bits", fmt::format("{} with input.signed_handling twos_complement: the sign bit needs "
+                                              "an input cycle of its own (the MSB plane is subtracted), so use 1 "
+                                              "(or input.bits = {}, one cycle)",
+                                              in.dac_bits, in.bits));
 
     const auto& o = c.d.output;
     if (c.ok({"output.shift_bits_min", "output.shift_bits_max"}) && o.shift_bits_max < o.shift_bits_min)

@@ -189,6 +189,16 @@ TEST_CASE("cross-field rules") {
                               "input:\n  bits: 8\n  mode: multi_bit\n  signed_handling: twos_complement\n")) ==
               "tiny.yaml:24:20: input.signed_handling: twos_complement needs input.mode bit_serial (the "
               "MSB plane is subtracted in shift-add)");
+        // Two's-complement inputs subtract the sign plane: a multi-bit DAC cycle would mix the sign into it.
+        CHECK(error_of(edited(kTiny, "input:\n  bits: 8\n",
+                              "input:\n  bits: 8\n  dac_bits: 2\n  signed_handling: twos_complement\n")) ==
+              "tiny.yaml:23:13: input.dac_bits: 2 with input.signed_handling twos_complement: the sign bit needs "
+              "an input cycle of its own (the MSB plane is subtracted), so use 1 (or input.bits = 8, one cycle)");
+        CHECK(error_of(edited(kTiny, "input:\n  bits: 8\n",
+                              "input:\n  bits: 8\n  dac_bits: 1\n  signed_handling: twos_complement\n")).empty());
+        CHECK(error_of(edited(kTiny, "input:\n  bits: 8\n",
+                              "input:\n  bits: 8\n  dac_bits: 8\n  signed_handling: twos_complement\n")).empty());
+        CHECK(error_of(edited(kTiny, "input:\n  bits: 8\n", "input:\n  bits: 8\n  dac_bits: 2\n")).empty());
         CHECK(error_of(edited(kTiny, "  cols: 64\n", "  cols: 64\n  bias_rows: 2\n  bias_row_input: 300\n")) ==
               "tiny.yaml:13:19: array.bias_row_input: 300 exceeds the largest input code 2^input.bits - 1 = 255");
     }

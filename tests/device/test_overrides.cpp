@@ -81,3 +81,17 @@ TEST_CASE("load_device takes a bundled name and overrides") {
     CHECK(d.source_path.size() >= std::string("configs/isaac.yaml").size());
     CHECK(d.source_path.substr(d.source_path.size() - 18) == "configs/isaac.yaml");
 }
+
+TEST_CASE("a bundled device with two's-complement inputs and a multi-bit DAC is rejected at load, for every tool") {
+    try {
+        (void)cim::load_device("mram_princeton22", {"input.bits=8", "input.dac_bits=2"});
+        FAIL("expected an InputError");
+    } catch (const cim::InputError& e) {
+        const std::string what = e.what();
+        // Named by the --set text, like every override error.
+        CHECK(what.find("--set input.dac_bits=2: input.dac_bits: 2 with input.signed_handling twos_complement") !=
+              std::string::npos);
+    }
+    CHECK_NOTHROW((void)cim::load_device("mram_princeton22", {"input.bits=8", "input.dac_bits=2",
+                                                               "input.signed_handling=offset"}));
+}
