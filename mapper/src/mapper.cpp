@@ -281,26 +281,30 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.G, L.groups_per_array) : v.G;
             L.row_tiles = L.groups_per_array > 1 ? 1 : ceil_div(L.rows_per_vector, R);
             L.col_tiles = L.groups_per_array > 1 ? 1 : ceil_div(v.N, outputs_per_array);
-            int64_t arrays = 0, skipped = 0;
+            int64_t arrays = 0, skipped = 0, used_cells = 0;
             for (int64_t b = 0; b < blocks; ++b)
                 for (int64_t rt = 0; rt < L.row_tiles; ++rt)
                     for (int64_t ct = 0; ct < L.col_tiles; ++ct) {
+                        const int64_t g0 = L.groups_per_array > 1 ? b * L.groups_per_array : b;
+                        const int64_t g1 = L.groups_per_array > 1 ? std::min(v.G, g0 + L.groups_per_array) : b + 1;
+                        const int64_t r0 = rt * R, r1 = std::min(L.rows_per_vector, r0 + R);
+                        const int64_t n0 = ct * outputs_per_array, n1 = std::min(v.N, n0 + outputs_per_array);
                         bool zero = opt.skip_zero_arrays;
                         if (zero) {
-                            const int64_t g0 = L.groups_per_array > 1 ? b * L.groups_per_array : b;
-                            const int64_t g1 = L.groups_per_array > 1 ? std::min(v.G, g0 + L.groups_per_array) : b + 1;
                             // Rows beyond K hold -W (positive/negative split): same zeros.
-                            const int64_t r0 = rt * R, r1 = std::min(L.rows_per_vector, r0 + R);
                             const int64_t k0 = r1 - r0 >= v.K ? 0 : r0 % v.K, k1 = r1 - r0 >= v.K ? v.K : std::min(v.K, k0 + (r1 - r0));
-                            const int64_t n0 = ct * outputs_per_array, n1 = std::min(v.N, n0 + outputs_per_array);
                             for (int64_t gg = g0; gg < g1 && zero; ++gg) zero = v.block_zero(gg, k0, k1, n0, n1);
                         }
-                        if (zero) ++skipped;
-                        else ++arrays;
+                        if (zero) {
+                            ++skipped;
+                        } else {
+                            ++arrays;
+                            used_cells += (g1 - g0) * (r1 - r0) * (n1 - n0) * L.cols_per_output;  // this array's weight cells
+                        }
                     }
             L.arrays = arrays;
             L.zero_arrays_skipped = skipped;
-            L.used_cells = L.rows_per_vector * v.N * v.G * L.cols_per_output;
+            L.used_cells = used_cells;
             if (skipped && arrays) L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(skipped) + " all-zero arrays not placed";
             if (!arrays) L.note = "all weights are zero: nothing to place";
         }

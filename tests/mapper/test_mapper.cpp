@@ -150,9 +150,37 @@ TEST_CASE("all-zero (pruned) arrays are not placed") {
     Mapping m = map_model(gemm_model(tmp, 256, 32, true, w), diff_device(), opt);
     CHECK(m.find("fc")->arrays == 3);
     CHECK(m.find("fc")->zero_arrays_skipped == 1);
+    // Utilization counts the cells of the arrays placed: three full 128 x 128 arrays.
+    CHECK(m.find("fc")->used_cells == 3 * 128 * 128);
+    CHECK(m.find("fc")->utilization == doctest::Approx(1.0));
+    CHECK(m.utilization == doctest::Approx(1.0));
     opt.skip_zero_arrays = false;
     Mapping keep = map_model(gemm_model(tmp, 256, 32, true, w), diff_device(), opt);
     CHECK(keep.find("fc")->arrays == 4);
+    CHECK(keep.find("fc")->used_cells == 4 * 128 * 128);
+}
+
+TEST_CASE("utilization never exceeds 100 % when pruned arrays are dropped, also for partial tiles") {
+    TempDir tmp;
+    // 200 x 40 weights: row tiles of 128 and 72 rows, column tiles of 16, 16 and 8 outputs (8 columns each);
+    // the full first tile and the partial last one are all-zero.
+    std::vector<float> w(200 * 40, 1.0f);
+    for (int k = 0; k < 128; ++k)
+        for (int n = 0; n < 16; ++n) w[size_t(k * 40 + n)] = 0.0f;
+    for (int k = 128; k < 200; ++k)
+        for (int n = 32; n < 40; ++n) w[size_t(k * 40 + n)] = 0.0f;
+    MapOptions opt;
+    opt.duplicate = false;
+    const Mapping m = map_model(gemm_model(tmp, 200, 40, true, w), diff_device(), opt);
+    const LayerMapping* fc = m.find("fc");
+    CHECK(fc->arrays == 4);
+    CHECK(fc->zero_arrays_skipped == 2);
+    // Placed: (128 x 16), (128 x 8), (72 x 16), (72 x 16) outputs of 8 columns.
+    const int64_t cells = (128 * 16 + 128 * 8 + 72 * 16 + 72 * 16) * 8;
+    CHECK(fc->used_cells == cells);
+    CHECK(fc->utilization == doctest::Approx(double(cells) / (4 * 128 * 128)));
+    CHECK(fc->utilization <= 1.0);
+    CHECK(m.utilization == doctest::Approx(fc->utilization));
 }
 
 TEST_CASE("attention's dynamic MatMuls run digitally; host layers stay on the host") {

@@ -57,7 +57,7 @@ struct LayerMapping {
     int64_t arrays = 0;            // arrays of one copy, after skipping all-zero ones
     int64_t zero_arrays_skipped = 0;
     int64_t duplication = 1;       // copies working in parallel
-    int64_t used_cells = 0;        // cells holding weights (one copy)
+    int64_t used_cells = 0;        // cells holding weights in the arrays placed (one copy; pruned arrays excluded)
     double utilization = 0;        // used_cells / (arrays * usable rows * usable cols)
     int64_t first_array = -1;      // global index of the first array of copy 0 (exclusive placement)
     int first_chip = 0, last_chip = 0;
