@@ -16,7 +16,7 @@ run() {  # name model args...
   name="$1"; model="$2"; shift 2
   f="$OUT/$model.$name.json"
   if [ ! -s "$f" ]; then "$Q" "$ROOT/models/zoo/$model/model.onnx" $COMMON "$@" > "$f.tmp" && mv "$f.tmp" "$f"; fi
-  python3 -c "import json,sys; j=json.load(open('$f')); print('%-10s %-26s float %.2f  quant %.2f  drop %+.2f  (%.0f s)' % ('$model','$name',100*j['float_accuracy'],100*j['accuracy'],100*(j['accuracy']-j['float_accuracy']),j['seconds']['total']))"
+  python3 -c "import json,sys; j=json.load(open('$f')); print('%-10s %-26s float %.2f  quant %.2f  drop %.2f  (%.0f s)' % ('$model','$name',100*j['float_accuracy'],100*j['accuracy'],100*j['accuracy_drop'],j['seconds']['total']))"
 }
 for m in $MODELS; do
   [ -f "$ROOT/models/zoo/$m/model.onnx" ] || { echo "$m: not in the zoo yet"; continue; }

@@ -40,7 +40,7 @@ for m in MODELS:
         continue
     print(f"| {m} | {100 * j['float_accuracy']:.2f} | " + " | ".join(cell(load(m, c[0])) for c in cols) + " |")
 print()
-print("| model | run | arrays (budget) | per-layer weight bits | accuracy (drop) |")
+print("| model | run | arrays (budget) | per-layer weight bits | accuracy (change) |")
 print("|---|---|---|---|---|")
 for m in MODELS:
     for name in ["uniform2", "uniform4"] + sorted(n[len(m) + 1:-5] for n in os.listdir(out) if n.startswith(m + ".mp")):

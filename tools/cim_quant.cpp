@@ -34,6 +34,28 @@ std::string scale_text(double lo, double hi) {
 
 nlohmann::json null_or(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// The weight codes as the layers have them (uniform 1-bit codes are binary; mixed
+// precision gives a range of widths); a width and a calibrator only for uniform codes.
+std::string weights_text(const QuantDefaults& q, const QuantReport& report) {
+    const char* granularity = q.per_channel ? "per-channel" : "per-tensor";
+    WeightMode mode = q.weight_mode;
+    int lo = q.weight_bits, hi = q.weight_bits;
+    if (!report.layers.empty()) {
+        mode = report.layers.front().weight_mode;
+        lo = hi = report.layers.front().weight_bits;
+        for (const auto& l : report.layers) {
+            lo = std::min(lo, l.weight_bits);
+            hi = std::max(hi, l.weight_bits);
+        }
+    }
+    switch (mode) {
+        case WeightMode::binary: return fmt::format("binary (codes -1, +1) {}", granularity);
+        case WeightMode::ternary: return fmt::format("ternary (codes -1, 0, +1) {}", granularity);
+        case WeightMode::uniform: break;
+    }
+    return fmt::format("uniform {}-bit {} {} ({})", lo == hi ? std::to_string(hi) : fmt::format("{}..{}", lo, hi), granularity,
+                       q.symmetric ? "symmetric" : "asymmetric", to_string(q.weight_calibration));
+}
 
 }  // namespace
 
@@ -165,13 +187,12 @@ int main(int argc, char** argv) {
         fmt::print("{} on {} ({} weights, {} signed inputs), {} samples of {} scored; calibrated on {}\n", model_path, device.name,
                    to_string(device.weight.encoding), to_string(device.input.signed_handling), test_data.inputs.shape[0],
                    cli::data_name(data_spec), data_sets.calibration_source);
-        fmt::print("options: weights {} {}-bit {} {} ({}), activations {}-bit ({}){}{}{}{}\n",
-                   to_string(q.weight_mode), q.weight_bits, q.per_channel ? "per-channel" : "per-tensor",
-                   q.symmetric ? "symmetric" : "asymmetric", to_string(q.weight_calibration), q.activation_bits,
+        fmt::print("options: weights {}, activations {}-bit ({}){}{}{}{}\n", weights_text(q, qr.report), q.activation_bits,
                    to_string(q.calibration), q.power_of_two_scales ? ", power-of-two scales" : "",
                    q.cle ? ", CLE" : "", q.bias_correction ? ", bias correction" : "", q.adaround ? ", AdaRound" : "");
         fmt::print("float accuracy      {:.2f} %\n", 100 * float_acc);
-        fmt::print("quantized accuracy  {:.2f} %   (drop {:+.2f} points)\n", 100 * quant_acc, 100 * (quant_acc - float_acc));
+        // A drop is float minus quantized accuracy: positive when quantization loses accuracy (as in the JSON).
+        fmt::print("quantized accuracy  {:.2f} %   (drop {:.2f} points)\n", 100 * quant_acc, 100 * (float_acc - quant_acc));
         fmt::print("\n{:<34} {:>6} {:>5} {:>5} {:>4} {:>4} {:>17} {:>9} {:>4} {:>8} {:>8} {:>7} {:>7} {:>7}{}\n", "layer", "op", "K",
                    "N", "wb", "ab", "w scale", "x scale", "x zp", "w clip%", "x clip%", "wSQNR", "alone", "full",
                    report_drops ? "  drop alone" : "");
@@ -182,12 +203,12 @@ int main(int argc, char** argv) {
                        scale_text(r.weight_scale_min, r.weight_scale_max), r.activation_scale, r.activation_zero_point,
                        100 * r.weight_clipped_fraction, 100 * r.activation_clipped_fraction, r.weight_sqnr_db,
                        r.output_sqnr_alone_db, r.output_sqnr_db);
-            if (r.accuracy_drop_alone) fmt::print("  {:+10.2f}", -100 * *r.accuracy_drop_alone);
+            if (r.accuracy_drop_alone) fmt::print("  {:10.2f}", 100 * *r.accuracy_drop_alone);
             fmt::print("\n");
         }
         fmt::print("(wb/ab: weight/activation bits; SQNR in dB on calibration data: weights, the layer's output with "
                    "it alone quantized, and with the whole network quantized{})\n",
-                   report_drops ? "; drop alone: accuracy change in points with only that layer quantized" : "");
+                   report_drops ? "; drop alone: points of accuracy lost with only that layer quantized" : "");
         if (!qr.report.cle_pairs.empty()) fmt::print("cross-layer equalization: {} pairs\n", qr.report.cle_pairs.size());
         if (qr.report.mixed_precision) {
             const auto& mp = *qr.report.mixed_precision;
