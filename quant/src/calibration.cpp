@@ -1,5 +1,6 @@
 // Clipping-range calibrators shared by weights and activations: min-max,
-// percentile, MSE-optimal search and KL divergence (entropy calibration).
+// percentile, least squared error (MSE) and KL divergence (TensorRT's entropy
+// calibration). docs/quantization.md states what each one computes.
 #include <cim/error.h>
 #include <cim/quant/quantizer.h>
 
@@ -11,6 +12,12 @@ namespace cim::quant {
 
 namespace {
 
+// Histogram bins of the KL calibrator, and the candidate thresholds of the MSE
+// calibrator on the magnitude side (amax * i / kBins, i = 1 .. kBins).
+constexpr int kBins = 2048;
+// Candidates per side of the asymmetric MSE search (lo * a / kSideSteps, hi * b / kSideSteps).
+constexpr int kSideSteps = 64;
+
 // Deterministic subsample (every k-th value) to at most `cap` values.
 std::vector<float> subsample(const std::vector<float>& v, size_t cap) {
     if (v.size() <= cap) return v;
@@ -21,6 +28,7 @@ std::vector<float> subsample(const std::vector<float>& v, size_t cap) {
     return out;
 }
 
+// The sample quantile: the value of rank round(p (n - 1)) in ascending order.
 double quantile(std::vector<float>& v, double p) {
     if (v.empty()) return 0;
     const size_t k = std::min(v.size() - 1, size_t(std::max(0.0, p * double(v.size() - 1) + 0.5)));
@@ -28,74 +36,125 @@ double quantile(std::vector<float>& v, double p) {
     return v[k];
 }
 
-// Squared error of quantizing `vals` to [lo, hi] with `steps` steps (uniform grid).
-double grid_error(const std::vector<float>& vals, double lo, double hi, int64_t steps) {
-    const double s = (hi - lo) / double(steps);
-    if (!(s > 0)) {
-        double e = 0;
-        for (float x : vals) e += (x - lo) * (x - lo);
-        return e;
+// Values in ascending order with prefix sums of x and x^2, so the squared error of
+// rounding them to any uniform grid costs O(occupied grid cells x log n), exactly.
+class SortedSamples {
+public:
+    explicit SortedSamples(std::vector<float> values) : v_(std::move(values)) {
+        std::sort(v_.begin(), v_.end());
+        s1_.assign(v_.size() + 1, 0.0L);
+        s2_.assign(v_.size() + 1, 0.0L);
+        for (size_t k = 0; k < v_.size(); ++k) {
+            s1_[k + 1] = s1_[k] + v_[k];
+            s2_[k + 1] = s2_[k] + (long double)v_[k] * v_[k];
+        }
     }
-    double e = 0;
-    for (float x : vals) {
-        double q = std::nearbyint((double(x) - lo) / s);
-        q = std::clamp(q, 0.0, double(steps));
-        const double d = double(x) - (lo + q * s);
-        e += d * d;
+
+    // Sum of (x - q(x))^2 where q rounds x to the nearest of lo + j * step, j = 0 .. steps,
+    // values beyond either end going to that end (clipping).
+    double grid_error(double lo, double step, int64_t steps) const {
+        const size_t n = v_.size();
+        if (!(step > 0)) return cell_error(0, n, lo);
+        long double e = 0;
+        for (size_t k = 0; k < n;) {
+            const int64_t j = int64_t(std::clamp(std::nearbyint((double(v_[k]) - lo) / step), 0.0, double(steps)));
+            size_t end = n;
+            if (j < steps) {
+                const double upper = lo + (double(j) + 0.5) * step;  // the next cell starts here
+                end = size_t(std::lower_bound(v_.begin() + std::ptrdiff_t(k), v_.end(), float(upper)) - v_.begin());
+                while (end < n && double(v_[end]) < upper) ++end;  // float(upper) rounded down
+            }
+            end = std::max(end, k + 1);
+            e += cell_error(k, end, lo + double(j) * step);
+            k = end;
+        }
+        return double(e);
     }
-    return e;
+
+private:
+    long double cell_error(size_t a, size_t b, double q) const {
+        const long double cnt = (long double)(b - a), s1 = s1_[b] - s1_[a], s2 = s2_[b] - s2_[a];
+        return std::max(0.0L, s2 - 2.0L * q * s1 + (long double)q * q * cnt);
+    }
+
+    std::vector<float> v_;
+    std::vector<long double> s1_, s2_;
+};
+
+// MSE calibration of magnitudes: the threshold t among amax * i / kBins whose grid
+// 0, t/steps, ..., t (symmetric codes +-steps, or unsigned codes 0..steps) has the
+// least squared error over the values.
+double mse_threshold(const std::vector<float>& mags, double amax, int64_t steps) {
+    const SortedSamples s(mags);
+    double best = std::numeric_limits<double>::infinity(), t = amax;
+    for (int i = kBins; i >= 1; --i) {  // from the top: ties keep the wider range
+        const double c = amax * i / kBins;
+        const double e = s.grid_error(0.0, c / double(steps), steps);
+        if (e < best) {
+            best = e;
+            t = c;
+        }
+    }
+    return t;
 }
 
-// Magnitude threshold of least KL divergence (TensorRT's entropy calibration) for
-// `levels` quantization levels over [0, threshold].
-double kl_threshold(const std::vector<float>& mags, double max_mag, int64_t levels) {
-    const int bins = 2048;
-    if (!(max_mag > 0) || levels >= bins / 2) return max_mag;
-    std::vector<double> hist(bins, 0.0);
-    const double width = max_mag / bins;
-    for (float m : mags) hist[size_t(std::min<double>(bins - 1, std::floor(m / width)))] += 1;
-    double best_kl = std::numeric_limits<double>::infinity();
-    int best_i = bins;
-    std::vector<double> p, q;
-    for (int i = int(levels); i <= bins; ++i) {
-        p.assign(hist.begin(), hist.begin() + i);
-        double outliers = 0;
-        for (int j = i; j < bins; ++j) outliers += hist[size_t(j)];
-        p[size_t(i - 1)] += outliers;
-        // Merge the i bins into `levels` groups, spread each group's mass over its non-empty bins.
-        q.assign(size_t(i), 0.0);
-        const double per = double(i) / double(levels);
-        for (int64_t l = 0; l < levels; ++l) {
-            const int a = int(std::floor(double(l) * per)), b = std::max(a + 1, int(std::floor(double(l + 1) * per)));
-            double mass = 0;
-            int nonzero = 0;
-            for (int j = a; j < b && j < i; ++j) {
+// KL(P || Q) of TensorRT's entropy calibration with the first `i` bins of `hist`
+// kept and `levels` quantization levels; +inf when Q misses mass that P has.
+//   P: hist[0 .. i-1], with the mass beyond (the clipped outliers) added to bin i-1;
+//   Q: hist[0 .. i-1] alone, bin j merged into level floor(j * levels / i), each
+//      level's mass spread evenly over its non-empty bins (empty bins stay empty).
+// Both are normalized to sum 1.
+double kl_divergence(const std::vector<double>& hist, const std::vector<double>& beyond, int i, int levels) {
+    const double total = beyond[0];
+    const double kept = total - beyond[size_t(i)];  // Q's mass: P's without the outliers
+    if (!(kept > 0)) return std::numeric_limits<double>::infinity();
+    double kl = 0;
+    for (int l = 0; l < levels; ++l) {
+        // Bins of level l: j with floor(j * levels / i) == l.
+        const int a = int((int64_t(l) * i + levels - 1) / levels), b = int((int64_t(l + 1) * i + levels - 1) / levels);
+        double mass = 0;
+        int nonempty = 0;
+        for (int j = a; j < b; ++j)
+            if (hist[size_t(j)] > 0) {
                 mass += hist[size_t(j)];
-                nonzero += hist[size_t(j)] > 0;
+                ++nonempty;
             }
-            if (l == levels - 1) {
-                mass += outliers;
-                if (outliers > 0 && hist[size_t(i - 1)] == 0) ++nonzero;
-            }
-            for (int j = a; j < b && j < i; ++j)
-                if (hist[size_t(j)] > 0 || (l == levels - 1 && j == i - 1 && outliers > 0))
-                    q[size_t(j)] = mass / std::max(1, nonzero);
+        for (int j = a; j < b; ++j) {
+            const double p = (hist[size_t(j)] + (j == i - 1 ? beyond[size_t(i)] : 0.0)) / total;
+            if (p <= 0) continue;
+            if (hist[size_t(j)] <= 0) return std::numeric_limits<double>::infinity();
+            const double q = mass / nonempty / kept;
+            kl += p * std::log(p / q);
         }
-        double ps = 0, qs = 0;
-        for (int j = 0; j < i; ++j) {
-            ps += p[size_t(j)];
-            qs += q[size_t(j)];
-        }
-        if (ps <= 0 || qs <= 0) continue;
-        double kl = 0;
-        for (int j = 0; j < i; ++j) {
-            const double pj = p[size_t(j)] / ps;
-            if (pj <= 0) continue;
-            const double qj = q[size_t(j)] / qs;
-            kl += qj > 0 ? pj * std::log(pj / qj) : pj * 30.0;  // an empty Q bin is a large penalty
-        }
-        if (kl < best_kl) {
-            best_kl = kl;
+    }
+    return kl;
+}
+
+// Magnitude threshold of least KL divergence over `levels` levels (TensorRT's entropy
+// calibration): a kBins-bin histogram of the magnitudes on [0, amax], every bin count
+// i = levels .. kBins tried as the threshold i * amax / kBins.
+//
+// Exact zeros are left out of the histogram: zero is a code at every threshold, so
+// they are represented exactly whatever the choice, and with them P and Q become
+// a z : (1 - z) mixture of the same point mass and the rest, whose KL divergence is
+// (1 - z) times that of the rest: the same argmin. Kept in bin 0, the zeros after a
+// ReLU (often half the values) would instead be spread over the whole first level
+// by the merging and push every threshold down.
+double kl_threshold(const std::vector<float>& mags, double amax, int64_t levels) {
+    if (!(amax > 0) || levels >= kBins) return amax;
+    std::vector<double> hist(kBins, 0.0);
+    const double width = amax / kBins;
+    for (float m : mags)
+        if (m > 0) hist[size_t(std::min<double>(kBins - 1, std::floor(m / width)))] += 1;
+    std::vector<double> beyond(kBins + 1, 0.0);  // beyond[i] = sum of hist[i ..]
+    for (int j = kBins - 1; j >= 0; --j) beyond[size_t(j)] = beyond[size_t(j + 1)] + hist[size_t(j)];
+    if (!(beyond[0] > 0)) return amax;
+    double best = std::numeric_limits<double>::infinity();
+    int best_i = kBins;
+    for (int i = kBins; i >= int(levels); --i) {  // from the top: ties keep the wider range
+        const double kl = kl_divergence(hist, beyond, i, int(levels));
+        if (kl < best) {
+            best = kl;
             best_i = i;
         }
     }
@@ -114,33 +173,24 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
         mx = std::max(mx, v);
     }
     if (!(mx >= mn)) return {0, 0};
+    values.erase(std::remove_if(values.begin(), values.end(), [](float v) { return std::isnan(v); }), values.end());
+    levels = std::max<int64_t>(1, levels);
     const bool magnitude = symmetric || nonnegative;
     if (magnitude) {
+        // Symmetric codes +-levels or unsigned codes 0..levels: one threshold on |x|.
         for (float& v : values) v = std::fabs(v);
         const double amax = std::max(std::fabs(mn), std::fabs(mx));
         double t = amax;
         switch (method) {
             case CalibrationMethod::minmax: break;
             case CalibrationMethod::percentile: t = quantile(values, percentile / 100.0); break;
-            case CalibrationMethod::mse: {
-                std::vector<float> s = subsample(values, 1 << 17);
-                double best = std::numeric_limits<double>::infinity();
-                for (int i = 100; i >= 5; --i) {
-                    const double c = amax * i / 100.0;
-                    // Error of magnitudes on [0, c] with `levels` steps (same as symmetric +-c).
-                    const double e = grid_error(s, 0.0, c, levels);
-                    if (e < best) {
-                        best = e;
-                        t = c;
-                    }
-                }
-                break;
-            }
-            case CalibrationMethod::kl: t = kl_threshold(subsample(values, 1 << 20), amax, levels); break;
+            case CalibrationMethod::mse: t = mse_threshold(subsample(values, 1 << 17), amax, levels); break;
+            case CalibrationMethod::kl: t = kl_threshold(subsample(values, 1 << 20), amax, levels + 1); break;
         }
         if (!(t > 0)) t = amax;
         return {nonnegative && !symmetric ? 0.0 : -t, t};
     }
+    // Asymmetric: codes 0..levels over [lo, hi] with lo <= 0 <= hi.
     double lo = std::min(0.0f, mn), hi = std::max(0.0f, mx);
     switch (method) {
         case CalibrationMethod::minmax: break;
@@ -151,13 +201,13 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
             break;
         }
         case CalibrationMethod::mse: {
-            std::vector<float> s = subsample(values, 1 << 15);
+            const SortedSamples s(subsample(values, 1 << 15));
             double best = std::numeric_limits<double>::infinity();
             const double L0 = lo, H0 = hi;
-            for (int a = 20; a >= 4; --a)
-                for (int b = 20; b >= 4; --b) {
-                    const double l = L0 * a / 20.0, h = H0 * b / 20.0;
-                    const double e = grid_error(s, l, h, levels);
+            for (int a = kSideSteps; a >= 1; --a)
+                for (int b = kSideSteps; b >= 1; --b) {
+                    const double l = L0 * a / kSideSteps, h = H0 * b / kSideSteps;
+                    const double e = s.grid_error(l, (h - l) / double(levels), levels);
                     if (e < best) {
                         best = e;
                         lo = l;
@@ -167,8 +217,9 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
             break;
         }
         case CalibrationMethod::kl: {
+            // One magnitude threshold for both sides, with the levels of one side.
             for (float& v : values) v = std::fabs(v);
-            const double t = kl_threshold(subsample(values, 1 << 20), std::max(-lo, hi), levels / 2);
+            const double t = kl_threshold(subsample(values, 1 << 20), std::max(-lo, hi), (levels + 1) / 2);
             lo = std::max(lo, -t);
             hi = std::min(hi, t);
             break;

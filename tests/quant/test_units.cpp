@@ -1,4 +1,4 @@
-// Calibrators, weight codes and the cell-digit identity.
+// Weight codes and the cell-digit identity (the calibrators: test_calibration.cpp).
 #include "quant_test_util.h"
 
 #include <cim/quant/program.h>
@@ -10,33 +10,6 @@
 
 using namespace cim;
 using namespace cim::quant;
-
-TEST_CASE("calibrators: min-max, percentile, MSE and KL on known data") {
-    std::vector<float> v;
-    for (int i = 0; i <= 1000; ++i) v.push_back(float(i) / 1000.0f);  // uniform 0..1
-    CHECK(calibrate_range(v, CalibrationMethod::minmax, 99.9, true, false, 127).hi == doctest::Approx(1.0));
-    CHECK(calibrate_range(v, CalibrationMethod::percentile, 90.0, true, false, 127).hi == doctest::Approx(0.9).epsilon(0.01));
-    const Range asym = calibrate_range({-2.0f, -1.0f, 3.0f}, CalibrationMethod::minmax, 99.0, false, false, 255);
-    CHECK(asym.lo == doctest::Approx(-2.0));
-    CHECK(asym.hi == doctest::Approx(3.0));
-    // A Gaussian with one huge outlier: MSE and KL clip far below the outlier, min-max does not.
-    std::mt19937 rng(7);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    std::vector<float> g;
-    for (int i = 0; i < 20000; ++i) g.push_back(nd(rng));
-    g.push_back(100.0f);
-    CHECK(calibrate_range(g, CalibrationMethod::minmax, 99.99, true, false, 7).hi == doctest::Approx(100.0));
-    const double mse = calibrate_range(g, CalibrationMethod::mse, 99.99, true, false, 7).hi;
-    const double kl = calibrate_range(g, CalibrationMethod::kl, 99.99, false, true, 255).hi;
-    CHECK(mse < 10.0);
-    CHECK(mse > 1.0);
-    CHECK(kl < 50.0);
-    CHECK(pow2_scale(0.3) == 0.5);
-    CHECK(pow2_scale(0.25) == 0.25);
-    const std::vector<float> w{0.3f, -0.31f, 0.1f};
-    const double p = pow2_scale(0.3 / 7, w.data(), w.size(), 7);
-    CHECK(std::log2(p) == doctest::Approx(std::round(std::log2(p))));
-}
 
 namespace {
 

@@ -114,9 +114,11 @@ void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report
 
 // ---- building blocks (exposed for tests) ----
 
-// Clipping range of a set of values by a calibration method: for signed symmetric
-// quantization the returned hi is the magnitude; `levels` is the number of codes on
-// the side being clipped (e.g. 127 or 255).
+// Clipping range of a set of values by a calibration method (docs/quantization.md,
+// "Calibrators"): symmetric or non-negative values get one threshold t on |x| ({-t, t},
+// or {0, t} when non-negative and not symmetric), others [lo, hi] with lo <= 0 <= hi.
+// `levels` is the largest code of the grid the range is cut into: 127 for signed 8-bit
+// codes +-127, 255 for unsigned or asymmetric 8-bit codes 0..255.
 struct Range {
     double lo = 0, hi = 0;
 };
