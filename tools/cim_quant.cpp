@@ -88,8 +88,7 @@ int main(int argc, char** argv) {
         const auto t0 = std::chrono::steady_clock::now();
         if (calibration > 0) sets.push_back("quant.calibration_samples=" + std::to_string(calibration));
         const DeviceSpec device = load_device(device_name, sets);
-        const Graph graph = import_onnx(model_path);
-        check_finite_weights(graph);
+        const Graph graph = cli::import_for_accuracy(model_path);
 
         QuantOptions options = QuantOptions::from_device(device);
         options.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget

@@ -678,7 +678,8 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                     auto v = as_bool(a->value, "metrics.accuracy", P);
                     on = v.value_or(false);
                 } else if (a->value.IsMap()) {
-                    const auto ae = entries(a->value, "metrics.accuracy", {"images", "instances", "seed", "calibration", "dataset_dir"}, P);
+                    const auto ae = entries(a->value, "metrics.accuracy",
+                                            {"images", "instances", "seed", "calibration", "dataset_dir", "data", "labels", "preprocess", "calibration_data"}, P);
                     if (const Entry* x = find(ae, "images"))
                         if (auto n = as_int(x->value, "metrics.accuracy.images", 1, 10000, P)) acc.images = int(*n);
                     if (const Entry* x = find(ae, "instances"))
@@ -689,6 +690,12 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                         if (auto n = as_int(x->value, "metrics.accuracy.calibration", 1, 60000, P)) acc.calibration = int(*n);
                     if (const Entry* x = find(ae, "dataset_dir"))
                         if (auto s = as_string(x->value, "metrics.accuracy.dataset_dir", P)) acc.dataset_dir = relative_to(base_dir, *s);
+                    for (auto [key, field] : {std::pair<const char*, std::string AccuracySpec::*>{"data", &AccuracySpec::data},
+                                              {"labels", &AccuracySpec::labels},
+                                              {"preprocess", &AccuracySpec::preprocess},
+                                              {"calibration_data", &AccuracySpec::calibration_data}})
+                        if (const Entry* x = find(ae, key))
+                            if (auto s = as_string(x->value, std::string("metrics.accuracy.") + key, P)) acc.*field = relative_to(base_dir, *s);
                 } else {
                     P.at(a->value.Mark(), "metrics.accuracy", "expected {images: N, instances: M, seed: S} or true, got " + describe(a->value));
                     on = false;
