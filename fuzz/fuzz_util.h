@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cim/error.h>
+#include <cim/memory_budget.h>
 
 #include <unistd.h>
 
@@ -19,6 +20,11 @@
 #include <typeinfo>
 
 namespace cim::fuzz {
+
+// The tools' --max-memory, for every target: 1 GiB, under libFuzzer's -rss_limit_mb=2048 and
+// -malloc_limit_mb=2048 (scripts/fuzz.sh). A size past the budget is the budget's InputError; only an
+// allocation no check guards reaches libFuzzer's out-of-memory report.
+inline const bool kMemoryBudgetSet = (cim::set_max_memory_bytes(int64_t(1) << 30), true);
 
 // Writes `size` bytes to `path` (replacing it); aborts when it cannot, which is the
 // harness's problem, not the loader's.

@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 DURATION="${1:-60}"
 [ $# -gt 0 ] && shift
-TARGETS="${*:-fuzz_onnx_import fuzz_tensor_pb fuzz_device_yaml fuzz_sweep_spec fuzz_idx}"
+TARGETS="${*:-$(cd fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')}"  # default: every fuzz/fuzz_*.cpp
 PARALLEL="${FUZZ_JOBS:-2}"  # fuzzers at once (one per core on the 2-core CI machine)
 B=build-fuzz
 
@@ -66,8 +66,8 @@ done
 failed=0
 for t in $TARGETS; do
   log="$B/logs/$t.log"
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  final=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  execs=$(grep -a '^stat::number_of_executed_units:' "$log" | tail -1 | tr -dc 0-9)
+  final=$(grep -aE '^#[0-9]+' "$log" | tail -1)
   cov=$(echo "$final" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$final" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
   corp=$(echo "$final" | sed -n 's/.* corp: \([^ ]*\).*/\1/p')
@@ -76,8 +76,8 @@ for t in $TARGETS; do
   else
     failed=1
     echo "fuzz.sh: $t: FAILED after ${execs:-?} executions (cov ${cov:-?}, ft ${ft:-?}); log $log"
-    grep -E '^==[0-9]+==ERROR|runtime error|^fuzz: |ERROR: libFuzzer' "$log" | head -5 | sed 's/^/  /'
-    for a in $(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log"); do echo "  reproducer: $a (run: $B/bin/$t $a)"; done
+    grep -aE '^==[0-9]+==ERROR|runtime error|^fuzz: |ERROR: libFuzzer' "$log" | head -5 | sed 's/^/  /'
+    for a in $(grep -a 'Test unit written to' "$log" | sed 's/.*Test unit written to //'); do echo "  reproducer: $a (run: $B/bin/$t $a)"; done
   fi
 done
 echo "fuzz.sh: fuzzing took $(($(date +%s) - runs_start)) s, $(($(date +%s) - start)) s with the build"

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of the libFuzzer targets (fuzz/) into tests/fuzz/corpus/<target>/
+"""Writes the seed corpora of these libFuzzer targets (fuzz/) into tests/fuzz/corpus/<target>/
 and their dictionaries into tests/fuzz/*.dict, from valid files:
 
   fuzz_onnx_import  the small zoo models (models/zoo/{lenet5,mobilenet,vit}/model.onnx), the ONNX
@@ -36,6 +36,7 @@ NODE_TESTS = "/usr/share/libonnx-testdata/data/node"
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 ZOO_SEEDS = ["lenet5", "mobilenet", "vit"]  # the small zoo models (resnet and vgg are 1.6-1.8 MB)
 MAX_NODE_TEST_BYTES = 4096  # node-test models and tensors larger than this are left out
+TARGETS = ["fuzz_onnx_import", "fuzz_tensor_pb", "fuzz_device_yaml", "fuzz_sweep_spec", "fuzz_idx"]
 EXTERNAL_DATA = "weights.bin"  # written by fuzz/fuzz_util.h: float32 0, 1, ..., 1023
 
 
@@ -328,9 +329,8 @@ def idx_seeds():
 
 
 def main():
-    if os.path.isdir(CORPUS):
-        shutil.rmtree(CORPUS)
-    os.makedirs(CORPUS)
+    for target in TARGETS:  # other targets' corpora (fuzz_image) are written elsewhere
+        shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
     ops = supported_ops()
     node_cases = onnx_seeds(ops)
     tensor_seeds(node_cases)
@@ -344,7 +344,7 @@ def main():
         size = sum(os.path.getsize(os.path.join(CORPUS, target, f)) for f in files)
         total += size
         print(f"{target}: {len(files)} files, {size / 1024:.0f} KiB")
-    print(f"total {total / 1024:.0f} KiB in {os.path.relpath(CORPUS, ROOT)}")
+    print(f"total {total / 1024:.0f} KiB in {os.path.relpath(CORPUS, ROOT)} (every target's)")
 
 
 if __name__ == "__main__":

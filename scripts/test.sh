@@ -1,6 +1,6 @@
 #!/bin/sh
 # Sets up a fresh Debian 12 machine, builds cimforge and runs the whole test suite,
-# once in Release and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# once in Release and once under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh --with-training  # the tests generate the full-size ImageNet architectures with PyTorch
@@ -16,5 +16,10 @@ if [ "${CIM_SKIP_SANITIZERS:-0}" != "1" ]; then
   # they exercise the same kernels as the tests that do run here, 5-10x slower under ASan.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -LE heavy
+fi
+# Every libFuzzer target for 60 s from its seed corpus (clang, ASan + UBSan, build-fuzz/); a crash,
+# a hang over 10 s or 2 GB of memory fails, leaving the reproducer in build-fuzz/artifacts/.
+if [ "${CIM_SKIP_FUZZ:-0}" != "1" ]; then
+  scripts/fuzz.sh "${CIM_FUZZ_SECONDS:-60}"
 fi
 echo "test.sh: all tests passed"
