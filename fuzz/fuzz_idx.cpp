@@ -14,6 +14,7 @@ namespace {
 
 std::string gzip_file(const char* name, const uint8_t* data, size_t size) {
     const std::string path = cim::fuzz::ScratchDir::get().file(name);
+    cim::fuzz::remove_old(path);
     gzFile f = gzopen(path.c_str(), "wb1");
     bool ok = f != nullptr && (size == 0 || gzwrite(f, data, unsigned(size)) == int(size));
     if (f != nullptr) ok = gzclose(f) == Z_OK && ok;

@@ -26,10 +26,15 @@ namespace cim::fuzz {
 // allocation no check guards reaches libFuzzer's out-of-memory report.
 inline const bool kMemoryBudgetSet = (cim::set_max_memory_bytes(int64_t(1) << 30), true);
 
+// Removes the file the previous input left at `path`, so that the next is a new file: truncating one
+// that holds data makes ext4 flush it on close (auto_da_alloc), 2 ms of every execution on this disk.
+inline void remove_old(const std::string& path) { ::unlink(path.c_str()); }
+
 // Writes `size` bytes to `path` (replacing it); aborts when it cannot, which is the
 // harness's problem, not the loader's.
 inline void write_file(const std::string& path, const void* data, std::size_t size) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    remove_old(path);
+    std::ofstream out(path, std::ios::binary);
     out.write(static_cast<const char*>(data), std::streamsize(size));
     out.close();
     if (!out) {

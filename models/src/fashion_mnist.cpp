@@ -245,8 +245,9 @@ IdxArray read_idx_gz(const std::string& path, int expected_ndim) {
     }
     check_memory(static_cast<std::int64_t>(total), path + ": an IDX array of " + dims_string(arr.dims));
     // The header's count is not trusted with an allocation: the buffer grows as data arrives, so a
-    // short file claiming a huge array fails on its real size.
-    constexpr std::size_t kChunk = std::size_t{16} << 20;
+    // short file claiming a huge array fails on its real size. Steps of 256 KiB (the vector grows
+    // geometrically all the same): each is zero-filled first, 16 MiB steps made a short file cost 16 MiB.
+    constexpr std::size_t kChunk = std::size_t{256} << 10;
     while (arr.data.size() < total) {
         const std::size_t have = arr.data.size(), want = std::min<std::size_t>(kChunk, static_cast<std::size_t>(total) - have);
         arr.data.resize(have + want);
