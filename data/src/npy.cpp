@@ -195,11 +195,13 @@ Tensor npy_samples(const NpyArray& a, int64_t skip, int64_t limit, const std::st
     shape[0] = count;
     int64_t per = 1;
     for (size_t d = 1; d < a.shape.size(); ++d) per *= a.shape[d];
+    if (per == 0) bad(where, "its samples (shape " + shape_str(Shape(a.shape.begin() + 1, a.shape.end())) + ") hold no values");
     int64_t bytes = -1;
     checked_mul(count * per, int64_t(sizeof(float)), &bytes);
     check_memory(bytes, where + ": " + std::to_string(count) + " samples");
     Tensor t(ElemType::Float, shape);
     const int64_t first = skip * per, n = count * per;
+    if (n == 0) return t;  // no samples (an empty tensor has no buffer to copy into)
     if (a.type == NpyType::f4) {
         std::memcpy(t.f.data(), a.data + size_t(first) * 4, size_t(n) * 4);
     } else {

@@ -94,6 +94,8 @@ TEST_CASE("bad .npy and .npz files are errors naming the file") {
     fails("text.npy", "hello, not numpy", "not a NumPy .npy file");
     fails("big.npy", npy("<f4", "(1000000000000, 1000000000000)", ""), "overflows 64-bit arithmetic");
     fails("huge.npy", npy("<f4", "(100000000000,)", ""), "truncated data");
+    // Found by fuzz_dataset: samples of no values (memcpy from a null buffer before the fix).
+    fails("empty_samples.npy", npy("<f4", "(4, 0)", bytes_of<float>({1, 2})), "its samples (shape [0]) hold no values");
     fails("fortran.npy", npy("<f4", "(1,)", std::string(4, '\0'), 1, true), "Fortran order");
     fails("be.npy", npy(">f4", "(1,)", std::string(4, '\0')), "dtype '>f4' is not supported");
     fails("obj.npy", npy("|O", "(1,)", std::string(8, '\0')), "not supported");
