@@ -8,14 +8,15 @@ JOBS="$(nproc)"
 # Tests and benchmarks on explicitly: scripts/demo.sh configures the same build/ without them.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCIM_BUILD_TESTS=ON -DCIM_BUILD_BENCH=ON
 cmake --build build -j"$JOBS"
-ctest --test-dir build --output-on-failure --no-tests=error
+# Two tests at a time: most are single-threaded processes; the OpenMP ones share the cores.
+ctest --test-dir build --output-on-failure --no-tests=error -j"$JOBS"
 if [ "${CIM_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIM_SANITIZE=ON -DCIM_BUILD_TESTS=ON -DCIM_BUILD_BENCH=OFF
   cmake --build build-asan -j"$JOBS"
   # The accuracy runs over thousands of images (label "heavy") are left to the Release pass:
   # they exercise the same kernels as the tests that do run here, 5-10x slower under ASan.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure --no-tests=error -LE heavy
+    ctest --test-dir build-asan --output-on-failure --no-tests=error -LE heavy -j"$JOBS"
 fi
 # Every libFuzzer target for 60 s from its seed corpus (clang, ASan + UBSan, build-fuzz/); a crash,
 # a hang over 10 s or 2 GB of memory fails, leaving the reproducer in build-fuzz/artifacts/.
