@@ -648,7 +648,7 @@ ResizePlan resize_plan(const Node& n, const Shape& x, const InValue* scales, con
         if (s.size() != r) fail(n, "scales has " + std::to_string(s.size()) + " entries, input has rank " + std::to_string(r));
         for (size_t d = 0; d < r; ++d) {
             p.scale[d] = s[d];
-            p.out[d] = x[d] < 0 ? -1 : int64_t(std::floor(double(x[d]) * double(s[d])));
+            p.out[d] = x[d] < 0 ? -1 : int64_of(std::floor(double(x[d]) * double(s[d])));
         }
         return p;
     }
@@ -717,18 +717,20 @@ static void compute_resize(const Node& n, std::span<const Tensor* const> in, std
             else xo = (o + 0.5) / s - 0.5;  // half_pixel
             const double fl = std::floor(xo), frac = xo - fl;
             if (t.n == 1) {
-                int64_t idx;
-                if (nm == "floor") idx = int64_t(fl);
-                else if (nm == "ceil") idx = int64_t(std::ceil(xo));
-                else if (nm == "round_prefer_ceil") idx = int64_t(frac >= 0.5 ? fl + 1 : fl);
-                else idx = int64_t(frac > 0.5 ? fl + 1 : fl);  // round_prefer_floor
-                t.idx.push_back(std::clamp<int64_t>(idx, 0, in_len - 1));
+                double idx;
+                if (nm == "floor") idx = fl;
+                else if (nm == "ceil") idx = std::ceil(xo);
+                else if (nm == "round_prefer_ceil") idx = frac >= 0.5 ? fl + 1 : fl;
+                else idx = frac > 0.5 ? fl + 1 : fl;  // round_prefer_floor
+                // Clamped before the conversion: a tiny scale puts it past any integer.
+                t.idx.push_back(int64_t(std::clamp(idx, 0.0, double(in_len - 1))));
                 t.w.push_back(1.0);
                 continue;
             }
             // The reference prefers the left neighbour: on an integer position the ratio is 1.
             const double ratio = frac == 0.0 ? 1.0 : frac;
-            const int64_t base = int64_t(fl) - (frac == 0.0 ? 1 : 0) - (t.n / 2 - 1);
+            // fl clamped a few taps past the edges (where every tap clamps alike) before the conversion.
+            const int64_t base = int64_t(std::clamp(fl, -8.0, double(in_len) + 8)) - (frac == 0.0 ? 1 : 0) - (t.n / 2 - 1);
             double c[4];
             if (t.n == 2) {
                 c[0] = 1.0 - ratio;

@@ -929,7 +929,7 @@ static std::vector<OutInfo> infer_range(const Node& n, std::span<const InValue> 
     if (!in[0].data || !in[1].data || !in[2].data) return {OutInfo{t, {-1}}};
     double start = in[0].data->get(0), limit = in[1].data->get(0), delta = in[2].data->get(0);
     if (delta == 0) fail(n, "delta must not be 0");
-    int64_t count = std::max<int64_t>(int64_t(std::ceil((limit - start) / delta)), 0);
+    int64_t count = std::max<int64_t>(int64_of(std::ceil((limit - start) / delta)), 0);
     return {OutInfo{t, {count}}};
 }
 static void compute_range(const Node&, std::span<const Tensor* const> in, std::span<Tensor> out, int) {

@@ -63,6 +63,12 @@ void topological_sort(Graph& g) {
     reindex(g);
 }
 
+// A kernel's InputError with the file and, unless the kernel named it, the node.
+[[noreturn]] static void rethrow_at(const Graph& g, const Node& n, const InputError& e) {
+    const std::string what = e.what();
+    throw InputError(g.source_file + ": " + (what.rfind("node '", 0) == 0 ? "" : "node '" + n.name + "' (" + std::string(op_name(n.op)) + "): ") + what);
+}
+
 static bool foldable(const Graph& g, const Node& n) {
     if (n.op == OpKind::Constant) return true;
     if (n.op == OpKind::Shape || n.op == OpKind::Size) {  // need only the input's shape
@@ -98,7 +104,7 @@ void infer_and_fold(Graph& g, bool fold) {
         } catch (const kern::Unsupported&) {
             throw;
         } catch (const InputError& e) {
-            throw InputError(g.source_file + ": " + e.what());
+            rethrow_at(g, n, e);
         }
         if (outs.size() < n.outputs.size())  // the file's node names more outputs than its op gives
             kern::unsupported(n, std::to_string(n.outputs.size()) + " outputs where " + std::string(op_name(n.op)) + " gives " +
@@ -137,7 +143,7 @@ void infer_and_fold(Graph& g, bool fold) {
         } catch (const kern::Unsupported&) {
             throw;
         } catch (const InputError& e) {
-            throw InputError(g.source_file + ": " + e.what());
+            rethrow_at(g, n, e);
         }
         for (size_t o = 0; o < n.outputs.size(); ++o)
             if (n.outputs[o] >= 0) g.values[size_t(n.outputs[o])].constant = std::make_shared<Tensor>(std::move(results[o]));

@@ -3,6 +3,7 @@
 #include <cim/error.h>
 #include <cim/memory_budget.h>
 
+#include <cstdio>
 #include <sstream>
 
 namespace cim {
@@ -108,10 +109,17 @@ Tensor Tensor::ints(const std::vector<int64_t>& v) {
     return t;
 }
 
+int64_t int64_of(double v) {
+    if (v >= -0x1p63 && v < 0x1p63) return int64_t(v);  // the doubles the cast is defined for
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    throw InputError(std::string("the value ") + text + " stands where an integer (a shape, index, axis or count) is expected");
+}
+
 std::vector<int64_t> Tensor::to_ints() const {
     if (!floating()) return i;
     std::vector<int64_t> r(f.size());
-    for (size_t k = 0; k < f.size(); ++k) r[k] = int64_t(f[k]);
+    for (size_t k = 0; k < f.size(); ++k) r[k] = int64_of(f[k]);
     return r;
 }
 

@@ -145,7 +145,9 @@ std::vector<int64_t> reshape_target(const Graph& g, const std::string& node) {
 
 TEST_CASE("batch: a Reshape to [1, 32] or [1, -1] carries the batch as 0, verified item by item") {
     const std::pair<std::vector<int64_t>, std::string> cases[] = {{{1, 32}, "to [1,32] now to [0,32]"}, {{1, -1}, "to [1,-1] now to [0,-1]"}};
-    for (const auto& [shape, rewrite] : cases) {
+    for (const auto& c : cases) {
+        const auto& shape = c.first;
+        const std::string& rewrite = c.second;  // not a structured binding: CAPTURE's lambda cannot take one before clang 16
         CAPTURE(rewrite);
         const Graph g = import_built(reshape_model(shape));
         const BatchRewrite r = require_batched(g, "Reshape 'flatten' " + rewrite + "; verified at batch 3", 5, 11);

@@ -440,6 +440,22 @@ TEST_CASE("a node with more outputs than its op gives is an unsupported op, not 
                          UnsupportedOpsError);
 }
 
+// Found by fuzz/fuzz_onnx_import: a shape given as doubles holding NaN was converted to int64 (undefined).
+TEST_CASE("a shape holding NaN or a value past int64 is a clear error naming the node") {
+    TempDir tmp;
+    for (const double bad : {std::nan(""), 1e30}) {
+        OnnxBuilder b(13);
+        b.input("x", {2, 3});
+        b.initializer_f64("shape", {2}, {0, bad});
+        b.node("Reshape", {"x", "shape"}, {"y"}, "reshape");
+        b.output("y");
+        b.save(tmp.file("m.onnx"));
+        const std::string expected = "node 'reshape' (Reshape): the value " + std::string(std::isnan(bad) ? "nan" : "1e+30") +
+                                     " stands where an integer (a shape, index, axis or count) is expected";
+        CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")), doctest::Contains(expected.c_str()), InputError);
+    }
+}
+
 TEST_CASE("opsets: 11 to 18 import, newer ones are refused with the fix") {
     TempDir tmp;
     for (int opset : {11, 13, 17, 18}) {

@@ -34,19 +34,21 @@ public:
         fill_value_info(graph()->add_output(), name, dims, elem, with_shape);
         return *this;
     }
-    OnnxBuilder& initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& data) {
+    // A new initializer: name, element type and dims; the data is the caller's.
+    onnx::TensorProto* new_initializer(const std::string& name, const std::vector<int64_t>& dims, int elem) {
         auto* t = graph()->add_initializer();
         t->set_name(name);
-        t->set_data_type(onnx::TensorProto::FLOAT);
+        t->set_data_type(elem);
         for (auto d : dims) t->add_dims(d);
+        return t;
+    }
+    OnnxBuilder& initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& data) {
+        auto* t = new_initializer(name, dims, onnx::TensorProto::FLOAT);
         for (float v : data) t->add_float_data(v);
         return *this;
     }
     OnnxBuilder& initializer_i64(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& data) {
-        auto* t = graph()->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::INT64);
-        for (auto d : dims) t->add_dims(d);
+        auto* t = new_initializer(name, dims, onnx::TensorProto::INT64);
         for (auto v : data) t->add_int64_data(v);
         return *this;
     }
@@ -54,10 +56,7 @@ public:
     // an empty offset or length leaves the key out.
     OnnxBuilder& external_initializer(const std::string& name, const std::vector<int64_t>& dims, const std::string& location,
                                       const std::string& offset = "", const std::string& length = "") {
-        auto* t = graph()->add_initializer();
-        t->set_name(name);
-        t->set_data_type(onnx::TensorProto::FLOAT);
-        for (auto d : dims) t->add_dims(d);
+        auto* t = new_initializer(name, dims, onnx::TensorProto::FLOAT);
         t->set_data_location(onnx::TensorProto::EXTERNAL);
         for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location}, {"offset", offset}, {"length", length}}) {
             if (value.empty()) continue;
@@ -67,12 +66,14 @@ public:
         }
         return *this;
     }
+    OnnxBuilder& initializer_f64(const std::string& name, const std::vector<int64_t>& dims, const std::vector<double>& data) {
+        auto* t = new_initializer(name, dims, onnx::TensorProto::DOUBLE);
+        for (double v : data) t->add_double_data(v);
+        return *this;
+    }
     // An integer initializer of ONNX element type `elem` (INT8, UINT8, INT32 ... kept in int32_data).
     OnnxBuilder& initializer_int32_data(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int>& data, int elem) {
-        auto* t = graph()->add_initializer();
-        t->set_name(name);
-        t->set_data_type(elem);
-        for (auto d : dims) t->add_dims(d);
+        auto* t = new_initializer(name, dims, elem);
         for (int v : data) t->add_int32_data(v);
         return *this;
     }

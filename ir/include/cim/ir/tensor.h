@@ -40,6 +40,10 @@ int64_t shape_numel(const Shape& s);  // -1 if any dim is unknown
 bool shape_known(const Shape& s);
 std::string shape_str(const Shape& s);
 
+// v as an int64 (truncated toward zero), for a shape, index, axis or count computed from a file's
+// values: NaN, infinities and values past int64 throw InputError instead of a cast that is undefined.
+int64_t int64_of(double v);
+
 struct Tensor {
     ElemType type = ElemType::Float;
     Shape shape;
@@ -56,7 +60,7 @@ struct Tensor {
     bool floating() const { return is_floating(type); }
     // Element k as double / int64 whatever the storage.
     double get(int64_t k) const { return floating() ? double(f[size_t(k)]) : double(i[size_t(k)]); }
-    int64_t get_int(int64_t k) const { return floating() ? int64_t(f[size_t(k)]) : i[size_t(k)]; }
+    int64_t get_int(int64_t k) const { return floating() ? int64_of(f[size_t(k)]) : i[size_t(k)]; }
     std::vector<int64_t> to_ints() const;
     std::vector<float> to_floats() const;
 };
