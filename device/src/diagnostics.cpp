@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -99,8 +100,11 @@ void Diagnostics::add(const YAML::Mark& mark, const std::string* set_text, const
         e.location = fmt::format("{}:{}:{}", file_, e.line, e.col);
     }
     // The same problem found twice (e.g. by two rules) is reported once.
-    for (const auto& other : entries_)
-        if (other.location == e.location && other.text == e.text) return;
+    if (!seen_.insert(e.location + '\n' + e.text).second) return;
+    if (full()) {  // a file of thousands of problems: the first ones, and how many more
+        ++unlisted_;
+        return;
+    }
     entries_.push_back(std::move(e));
 }
 
@@ -119,26 +123,28 @@ std::string Diagnostics::message() const {
         if (!out.empty()) out += '\n';
         out += e->location + ": " + e->text;
     }
+    if (unlisted_ > 0) out += fmt::format("\n{}: and {} more problems (the first {} found are listed)", file_, unlisted_, kMaxListed);
     return out;
 }
 
 int edit_distance(const std::string& a, const std::string& b) {
     const size_t n = a.size(), m = b.size();
-    std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1));
-    for (size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
-    for (size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
+    std::vector<int> cells((n + 1) * (m + 1));  // one block: this runs for every candidate of every unknown key
+    auto d = [&](size_t i, size_t j) -> int& { return cells[i * (m + 1) + j]; };
+    for (size_t i = 0; i <= n; ++i) d(i, 0) = static_cast<int>(i);
+    for (size_t j = 0; j <= m; ++j) d(0, j) = static_cast<int>(j);
     for (size_t i = 1; i <= n; ++i) {
         for (size_t j = 1; j <= m; ++j) {
             const int cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
                                      std::tolower(static_cast<unsigned char>(b[j - 1]))
                                  ? 0
                                  : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            d(i, j) = std::min({d(i - 1, j) + 1, d(i, j - 1) + 1, d(i - 1, j - 1) + cost});
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+                d(i, j) = std::min(d(i, j), d(i - 2, j - 2) + 1);
         }
     }
-    return d[n][m];
+    return d(n, m);
 }
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
@@ -147,6 +153,8 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
     std::string best;
     int best_distance = limit + 1;
     for (const auto& c : candidates) {
+        // The distance is at least the difference in length: no need to compute it.
+        if (std::abs(static_cast<long>(word.size()) - static_cast<long>(c.size())) >= best_distance) continue;
         const int dist = edit_distance(word, c);
         if (dist < best_distance) {
             best_distance = dist;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <yaml-cpp/mark.h>
@@ -48,7 +49,12 @@ public:
     std::string key_position(const std::string& path) const;
 
     bool empty() const { return entries_.empty(); }
-    // One line per problem: files in line order, then overrides in the order given.
+    // As many problems as a message lists; past them they are only counted, and work spent on
+    // describing one (suggestions) can be skipped.
+    static constexpr size_t kMaxListed = 100;
+    bool full() const { return entries_.size() >= kMaxListed; }
+    // One line per problem: files in line order, then overrides in the order given; then how many
+    // more there were.
     std::string message() const;
 
 private:
@@ -74,6 +80,8 @@ private:
     std::set<std::string> failed_, given_;
     const std::set<std::string>* base_given_ = nullptr;
     std::vector<Entry> entries_;
+    std::unordered_set<std::string> seen_;  // location and text of every problem, listed or not
+    size_t unlisted_ = 0;
 };
 
 // Optimal-string-alignment edit distance (a transposition counts as one edit).

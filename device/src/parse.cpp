@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -151,11 +152,10 @@ std::string TreeReader::unknown_key_problem(const std::string& section, const st
 
 void TreeReader::read_section(const YAML::Node& map, const std::string& section) {
     const auto& kids = schema_.children(section);
-    std::vector<std::pair<std::string, YAML::Node>> present;
+    std::unordered_map<std::string, YAML::Node> present;  // a file may give thousands of keys
     auto find_present = [&](const std::string& name) -> const YAML::Node* {
-        for (const auto& [n, node] : present)
-            if (n == name) return &node;
-        return nullptr;
+        const auto it = present.find(name);
+        return it == present.end() ? nullptr : &it->second;
     };
 
     if (map.IsDefined() && map.IsMap()) {
@@ -175,9 +175,9 @@ void TreeReader::read_section(const YAML::Node& map, const std::string& section)
             }
             // An empty value's mark points past the key's line; the key's is clearer.
             diag_.record(path, key.Mark(), value.IsNull() ? YAML::Mark::null_mark() : value.Mark());
-            present.emplace_back(name, value);
+            present.emplace(name, value);
             if (std::find(kids.begin(), kids.end(), name) == kids.end())
-                diag_.error_at_key(path, unknown_key_problem(section, name));
+                diag_.error_at_key(path, diag_.full() ? "unknown key" : unknown_key_problem(section, name));
         }
     }
 

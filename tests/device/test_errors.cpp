@@ -1,4 +1,5 @@
 // Every kind of device-description error, with its exact message.
+#include <algorithm>
 #include <limits>
 
 #include "device_test_util.h"
@@ -237,4 +238,15 @@ TEST_CASE("several errors are all reported, in file order") {
           "tiny.yaml:12:16: array.usable_cols: 80 exceeds array.cols = 64\n"
           "tiny.yaml:24:1: energy.shift_add_pj_per_op: required key is missing (pJ per op)\n"
           "tiny.yaml:48:3: area.array_um3: unknown key; did you mean area.array_um2?");
+}
+
+// Found by fuzz/fuzz_device_yaml: a file of thousands of unknown keys took over a minute (a
+// suggestion searched for each, every problem compared with every other) and listed them all.
+TEST_CASE("thousands of problems: the first 100 are listed, the rest counted, in linear time" * doctest::timeout(30)) {
+    std::string keys;
+    for (int k = 0; k < 20000; ++k) keys += "  no_such_key_" + std::to_string(k) + ": 1\n";
+    const std::string message = error_of(edited(kTiny, "area:\n", "area:\n" + keys));
+    CHECK(std::count(message.begin(), message.end(), '\n') == 100);
+    CHECK(message.find("area.no_such_key_0: unknown key") != std::string::npos);
+    CHECK(message.substr(message.rfind('\n') + 1) == "tiny.yaml: and 19900 more problems (the first 100 found are listed)");
 }
