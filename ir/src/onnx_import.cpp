@@ -472,22 +472,6 @@ Shape shape_from_type(const onnx::TypeProto& tp, bool& rank_known) {
     return s;
 }
 
-// ONNX's shape inference (libonnx 1.12) trusts the graph: it crashes on a node reading a name that
-// nothing defines (found by fuzz/fuzz_onnx_import). It runs only on graphs of default-domain ops we
-// implement that read defined names; the import reports every other graph clearly itself.
-bool fit_for_onnx_inference(const onnx::GraphProto& gp) {
-    std::set<std::string> defined;
-    for (const auto& t : gp.initializer()) defined.insert(t.name());
-    for (const auto& in : gp.input()) defined.insert(in.name());
-    for (const auto& n : gp.node()) defined.insert(n.output().begin(), n.output().end());
-    for (const auto& n : gp.node()) {
-        if ((!n.domain().empty() && n.domain() != "ai.onnx") || !op_from_name(n.op_type())) return false;
-        for (const auto& in : n.input())
-            if (!in.empty() && !defined.count(in)) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 Tensor load_tensor_pb(const std::string& path, std::string* name) {
@@ -588,32 +572,22 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
                          std::to_string(kMaxOpset) + "); re-export with opset_version=" + std::to_string(kMaxOpset) + " or lower");
 
     // Declared shapes (from the file and from ONNX's own inference) for the consistency check.
+    // ONNX's inference trusts the graph (libonnx 1.12 crashes on a node reading an undefined name, or
+    // on a Conv whose weight rank differs from its input's; found by fuzz/fuzz_onnx_import): it runs on
+    // a copy, below, once our own import and inference have accepted the graph.
     std::map<std::string, std::pair<Shape, bool>> declared;
-    {
-        onnx::ModelProto copy_for_inference;
-        bool ran = false;
-        // It copies the proto, which holds only small tensors.
-        if (model.ByteSizeLong() < (size_t(256) << 20) && fit_for_onnx_inference(model.graph())) {
-            copy_for_inference = model;
-            try {
-                onnx::shape_inference::InferShapes(copy_for_inference);
-                ran = true;
-            } catch (const std::exception&) {
-                // ONNX's inference gives up on some valid models (e.g. newer opsets); ours decides.
-            }
-        }
-        const onnx::GraphProto& src = ran ? copy_for_inference.graph() : model.graph();
-        for (const auto& vi : src.value_info()) {
+    auto declare = [&](const auto& value_infos) {
+        for (const auto& vi : value_infos) {
             bool rk;
             Shape s = shape_from_type(vi.type(), rk);
             if (rk) declared[vi.name()] = {s, rk};
         }
-        for (const auto& vi : model.graph().output()) {
-            bool rk;
-            Shape s = shape_from_type(vi.type(), rk);
-            if (rk) declared[vi.name()] = {s, rk};
-        }
-    }
+    };
+    declare(model.graph().value_info());
+    declare(model.graph().output());
+    const bool onnx_inference = model.ByteSizeLong() < (size_t(256) << 20);  // it copies the proto, which holds only small tensors
+    onnx::ModelProto copy_for_inference;
+    if (onnx_inference) copy_for_inference = model;
 
     onnx::GraphProto& gp = *model.mutable_graph();
     std::map<std::string, int> ids;
@@ -799,6 +773,16 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
     } catch (const kern::Unsupported& e) {
         // Found only once types are known (e.g. an integer Conv); reported like any unsupported op.
         throw UnsupportedOpsError(path, {{e.op, e.reason, {e.node}}});
+    }
+    if (onnx_inference) {
+        try {
+            onnx::shape_inference::InferShapes(copy_for_inference);
+            declared.clear();
+            declare(copy_for_inference.graph().value_info());
+            declare(model.graph().output());
+        } catch (const std::exception&) {
+            // ONNX's inference gives up on some valid models (e.g. newer opsets); ours decides.
+        }
     }
     // Consistency with the shapes the file (and ONNX's inference) declares.
     for (const Value& v : g.values) {

@@ -367,6 +367,20 @@ TEST_CASE("a node reading an undefined value is a clear error, not a crash in ON
                          InputError);
 }
 
+// Found by fuzz/fuzz_onnx_import: ONNX's shape inference crashed on a Conv whose weight has another
+// rank than its input; it now runs only on graphs our own inference accepted.
+TEST_CASE("a Conv whose weight rank differs from its input's is a clear error, not a crash in ONNX's shape inference") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 1, 5});
+    b.input("w", {1, 1, 3, 3});
+    b.node("Conv", {"x", "w"}, {"y"}, "conv");
+    b.output("y");
+    b.save(tmp.file("m.onnx"));
+    CHECK_THROWS_WITH_AS(import_onnx(tmp.file("m.onnx")), doctest::Contains("node 'conv' (Conv): weight rank 4 differs from input rank 3"),
+                         InputError);
+}
+
 TEST_CASE("inconsistent shapes are errors naming the node") {
     TempDir tmp;
     SUBCASE("weight does not match the input channels") {
