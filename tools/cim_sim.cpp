@@ -160,6 +160,12 @@ int main(int argc, char** argv) {
         app.add_option("--calibration", calib,
                        "calibration samples, from the training set or held apart from --data (default: the device's quant.calibration_samples)")
             ->check(CLI::Range(1, 60000));
+        std::string adc_calibration = "nominal";
+        app.add_option("--adc-calibration", adc_calibration,
+                       "where calibrated ADC ranges (array.adc.range: calibrated_*) come from: nominal (the programmed digits, "
+                       "exact integer column sums, one pass shared by every chip instance; default) or per-instance (each "
+                       "instance's own conductances with programming error and stuck cells, one slower pass per instance)")
+            ->check(CLI::IsMember({"nominal", "per-instance"}));
         app.add_option("--set", sets, "override a device field, e.g. --set noise.programming_sigma=0.05 (repeatable)");
         app.add_option("--study", studies, "sweep a device field: PATH=START:STOP[:STEP] or PATH=V1,V2 (one or two)");
         app.add_option("--out", out_csv, "CSV file for --study (default study.csv)");
@@ -197,7 +203,13 @@ int main(int argc, char** argv) {
         const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
         const Tensor calibration = std::move(data_sets.calibration.inputs);
         // The float model's outputs: the reference of the label-free metrics (and float accuracy).
+        using Clock = std::chrono::steady_clock;
+        auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+        // Seconds per phase of the last point (JSON "phase_seconds"): where a run's time goes.
+        double float_seconds = 0, quantize_seconds = 0, program_seconds = 0;
+        const auto t_float = Clock::now();
         const Tensor float_outputs = sim::first_outputs(quant::float_forward(graph), test.inputs, 250, phase_bar("float reference"));
+        float_seconds = since(t_float);
         sim::MetricAccumulator float_scores(test.labels, nullptr);
         float_scores.add(float_outputs, 0);
         const double float_acc = float_scores.result().accuracy;
@@ -219,9 +231,13 @@ int main(int argc, char** argv) {
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
                 qo.host_layers.insert(host_layers.begin(), host_layers.end());
                 phase("quantizing and calibrating on " + std::to_string(calibration.shape.at(0)) + " samples");
+                const auto t_quant = Clock::now();
                 shared_q = quant::quantize(graph, device, {calibration}, qo);
+                quantize_seconds = since(t_quant);
+                const auto t_program = Clock::now();
                 sim::MetricAccumulator q_scores(test.labels, &float_outputs);
                 q_scores.add(sim::first_outputs(quant::quant_forward(shared_q->model), test.inputs, 250, phase_bar("integer program (ideal arrays)")), 0);
+                program_seconds = since(t_program);
                 const sim::OutputMetrics qm = q_scores.result();
                 shared_q_acc = test.labels.empty() ? qm.agreement_top1 : qm.accuracy;
             }
@@ -231,6 +247,7 @@ int main(int argc, char** argv) {
             sim::SimOptions so;
             so.seed = seed;
             so.instances = instances;
+            so.adc_calibration = adc_calibration == "nominal" ? sim::AdcCalibration::nominal : sim::AdcCalibration::per_instance;
             so.progress = [&](int64_t d, int64_t t) { bar.update(d, t); };
             so.reference_outputs = &float_outputs;
             auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
@@ -249,6 +266,11 @@ int main(int argc, char** argv) {
                 j["calibration_source"] = data_sets.calibration_source;
                 j["overrides"] = sets;
                 j["seed"] = seed;
+                j["phase_seconds"] = {{"float_reference", float_seconds},
+                                      {"quantization", quantize_seconds},
+                                      {"integer_program", program_seconds},
+                                      {"adc_calibration", r.adc_calibration_seconds},
+                                      {"simulation", r.simulation_seconds}};
                 fmt::print("{}\n", j.dump(2));
                 return cli::kExitOk;
             }

@@ -8,6 +8,8 @@
 #include <cim/cimsim/crossbar.h>
 #include <cim/error.h>
 
+#include "nominal_sums.h"
+
 #include <Eigen/Core>
 
 #include <algorithm>
@@ -108,10 +110,7 @@ private:
     uint64_t counter_ = 0;
 };
 
-struct ReadGroup {
-    int64_t r0, r1;     // rows [r0, r1) read together
-    int64_t array_row;  // the row tile (array) they belong to
-};
+using detail::ReadGroup;
 
 // S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once.
 // sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). Defined for float (column
@@ -200,6 +199,7 @@ struct CrossbarLayer::Impl {
     std::vector<float> lsb_weight;  // groups x planes x J: lsb x column factor x plane weight
     std::vector<float> plain_weight;  // planes x J: column factor x plane weight (no ADC)
     std::vector<double> observed;   // calibration maxima of |column sum|
+    detail::NominalSums nominal;    // the nominal column sums (calibrated ranges only)
     float code_lo = 0, code_top = 0;
     bool exact_reads = false;
     uint64_t read_key = 0;
@@ -359,6 +359,9 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
+    if (s.adc_range == AdcRange::calibrated_layer || s.adc_range == AdcRange::calibrated_array ||
+        s.adc_range == AdcRange::calibrated_column)
+        s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift);
 }
 
 bool CrossbarLayer::exact() const { return impl_->exact_reads; }
@@ -442,6 +445,16 @@ void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::ve
         else s.reads<float>(x + v * s.K, visit);
     }
 }
+
+void CrossbarLayer::observe_nominal(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
+    const Impl& s = *impl_;
+    CIM_INTERNAL_CHECK(!s.nominal.empty(), "nominal column sums of a layer without a calibrated ADC range");
+    if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
+    s.nominal.observe(x, V, maxima.data());
+}
+
+const std::vector<double>& CrossbarLayer::calibration_maxima() const { return impl_->observed; }
+const std::vector<double>& CrossbarLayer::adc_ranges() const { return impl_->range; }
 
 void CrossbarLayer::merge_calibration(const std::vector<double>& maxima) {
     Impl& s = *impl_;

@@ -81,7 +81,8 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     if (calibrating_) {
         thread_local std::vector<double> maxima;
         maxima.clear();
-        xb.observe_for_calibration(x, vectors, maxima);
+        if (calibration_mode_ == AdcCalibration::nominal) xb.observe_nominal(x, vectors, maxima);
+        else xb.observe_for_calibration(x, vectors, maxima);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             xb.merge_calibration(maxima);
@@ -117,6 +118,28 @@ void CrossbarBackend::finish_calibration() {
     for (auto& l : layers_)
         for (auto& g : l) g.finish_calibration();
     calibrating_ = false;
+}
+
+CrossbarBackend::ColumnValues CrossbarBackend::per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const {
+    ColumnValues out;
+    for (const auto& l : layers_) {
+        out.emplace_back();
+        for (const auto& g : l) out.back().push_back((g.*field)());
+    }
+    return out;
+}
+
+CrossbarBackend::ColumnValues CrossbarBackend::calibration_maxima() const { return per_group(&CrossbarLayer::calibration_maxima); }
+CrossbarBackend::ColumnValues CrossbarBackend::adc_ranges() const { return per_group(&CrossbarLayer::adc_ranges); }
+
+void CrossbarBackend::calibrate_from(const ColumnValues& maxima) {
+    CIM_INTERNAL_CHECK(maxima.size() == layers_.size(), "calibration of another model");
+    for (size_t li = 0; li < layers_.size(); ++li) {
+        CIM_INTERNAL_CHECK(maxima[li].size() == layers_[li].size(), "calibration of another model");
+        for (size_t g = 0; g < layers_[li].size(); ++g)
+            if (!maxima[li][g].empty()) layers_[li][g].merge_calibration(maxima[li][g]);
+    }
+    finish_calibration();
 }
 
 std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {
@@ -172,19 +195,26 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
                             device.array.adc.range == AdcRange::calibrated_column;
     int64_t done = 0;
     const int64_t total = r.images * opt.instances;
+    CrossbarBackend::ColumnValues nominal_maxima;  // nominal calibration: observed once, for every instance
     for (int inst = 0; inst < opt.instances; ++inst) {
         CrossbarBackend backend(model, device, opt.seed, uint64_t(inst));
         quant::RunOptions ro;
         ro.backend = &backend;
-        if (calibrated && calibration.numel() > 0) {
-            backend.begin_calibration();
+        const auto t_cal = std::chrono::steady_clock::now();
+        if (calibrated && calibration.numel() > 0 && opt.adc_calibration == AdcCalibration::nominal && inst > 0) {
+            backend.calibrate_from(nominal_maxima);
+        } else if (calibrated && calibration.numel() > 0) {
+            backend.begin_calibration(opt.adc_calibration);
             const int64_t n = calibration.shape[0];
             for (int64_t b = 0; b < n; b += opt.batch) {
                 ro.first_item = b;
                 quant::run_program(model, {quant::slice_items(calibration, b, std::min(n, b + opt.batch))}, ro);
             }
             backend.finish_calibration();
+            if (opt.adc_calibration == AdcCalibration::nominal) nominal_maxima = backend.calibration_maxima();
         }
+        const auto t_sim = std::chrono::steady_clock::now();
+        r.adc_calibration_seconds += std::chrono::duration<double>(t_sim - t_cal).count();
         MetricAccumulator scores(test.labels, opt.reference_outputs);
         for (int64_t b = 0; b < r.images; b += opt.batch) {
             const int64_t e = std::min(r.images, b + opt.batch);
@@ -194,6 +224,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
             done += e - b;
             if (opt.progress) opt.progress(done, total);
         }
+        r.simulation_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sim).count();
         const OutputMetrics m = scores.result();
         r.instance_metrics.push_back(m);
         r.instance_accuracy.push_back(test.labels.empty() ? m.agreement_top1 : m.accuracy);

@@ -36,6 +36,8 @@ TEST_CASE("cim-sim --json carries the contract's fields") {
     CHECK(j["accuracy_ci95"].size() == 2);
     CHECK(j["layers"].size() == 5);  // LeNet-5: 2 convolutions, 3 fully connected layers
     for (const auto& l : j["layers"]) CHECK(l["snr_db"].is_number());
+    for (const char* phase : {"float_reference", "quantization", "integer_program", "adc_calibration", "simulation"})
+        CHECK(j["phase_seconds"][phase].is_number());
 }
 
 TEST_CASE("cim-sim is reproducible by seed and independent of the thread count") {
@@ -52,6 +54,19 @@ TEST_CASE("cim-sim is reproducible by seed and independent of the thread count")
     json e = run_json(kNoisy + " --set array.adc.bits=5 --set array.adc.range=calibrated_column --limit 40 --seed 7", "OMP_NUM_THREADS=2 ");
     CHECK(d["instance_accuracy"] == e["instance_accuracy"]);
     for (size_t i = 0; i < d["layers"].size(); ++i) CHECK(d["layers"][i]["snr_db"] == e["layers"][i]["snr_db"]);
+    // Each instance calibrated on its own programmed conductances (the float bit-plane pass): also
+    // thread-independent, and different from the nominal ranges under programming variation.
+    const std::string per_instance = kNoisy + " --set array.adc.bits=5 --set array.adc.range=calibrated_column --limit 40 --seed 7"
+                                              " --adc-calibration per-instance";
+    json f = run_json(per_instance, "OMP_NUM_THREADS=1 ");
+    json g = run_json(per_instance, "OMP_NUM_THREADS=2 ");
+    CHECK(f["instance_accuracy"] == g["instance_accuracy"]);
+    bool calibration_differs = false;
+    for (size_t i = 0; i < f["layers"].size(); ++i) {
+        CHECK(f["layers"][i]["snr_db"] == g["layers"][i]["snr_db"]);
+        calibration_differs = calibration_differs || f["layers"][i]["snr_db"] != e["layers"][i]["snr_db"];
+    }
+    CHECK(calibration_differs);
 }
 
 TEST_CASE("cim-sim --study writes a CSV row per point and an SVG plot") {
@@ -79,6 +94,9 @@ TEST_CASE("cim-sim bad input: exit 2 with the place named") {
     CHECK(study.output.find("--study adc_bits") != std::string::npos);
     auto set = run_command(tool("cim-sim") + " " + kModel + " --device isaac --set noise.read_sigm=0.1");
     CHECK(set.status == 2);
+    auto calibration = run_command(tool("cim-sim") + " " + kModel + " --device isaac --adc-calibration chip");
+    CHECK(calibration.status == 2);
+    CHECK(calibration.output.find("--adc-calibration") != std::string::npos);
     CHECK(set.output.find("noise.read_sigm") != std::string::npos);
     auto dir = run_command(tool("cim-sim") + " " + kModel + " --device isaac --dataset-dir /nonexistent");
     CHECK(dir.status == 2);

@@ -59,8 +59,16 @@ public:
     // under the caller's lock. Maxima commute: the ranges do not depend on the thread count.
     void observe_for_calibration(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
     void merge_calibration(const std::vector<double>& maxima);
+    // The same statistic on the nominal conductances (the digits as programmed, without programming
+    // error or stuck cells; drift and the ON/OFF leak included), exact from integer popcounts:
+    // what the ranges of a design are set from, the same for every chip instance. Equal to
+    // observe_for_calibration's when the cells are ideal, up to that path's float rounding.
+    void observe_nominal(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
     // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
     void finish_calibration();
+    // What was observed (read groups x columns) and the ADC ranges in force (the same shape).
+    const std::vector<double>& calibration_maxima() const;
+    const std::vector<double>& adc_ranges() const;
 
     // x: vectors x rows unsigned input codes; out: vectors x outputs, sum_j factor_j * reading_j.
     // `chunk_id` keys the read-noise stream so results do not depend on how work is split.

@@ -17,6 +17,18 @@
 
 namespace cim::sim {
 
+// Where calibrated ADC ranges come from (array.adc.range: calibrated_*). Both take the largest
+// |column sum| of every read of the calibration images, before noise and the ADC.
+enum class AdcCalibration {
+    // The nominal conductances (the digits as programmed, with the ON/OFF leak and drift, without
+    // programming error or stuck cells): the ranges of the design, computed once from exact integer
+    // column sums and shared by every chip instance.
+    nominal,
+    // Each chip instance's own programmed conductances (a chip trimmed after programming), through
+    // the float bit-plane sums, once per instance. Equal to nominal for ideal cells.
+    per_instance,
+};
+
 // An MvmBackend that programs every QuantLayer's cell digits onto crossbars of one
 // chip instance and reads them with the device's non-idealities.
 class CrossbarBackend : public quant::MvmBackend {
@@ -28,8 +40,18 @@ public:
 
     // Calibrated ADC ranges: while calibrating, mvm() observes column sums and returns the
     // exact result (so activations follow the integer program); finish fixes the ranges.
-    void begin_calibration() { calibrating_ = true; }
+    void begin_calibration(AdcCalibration mode = AdcCalibration::nominal) {
+        calibrating_ = true;
+        calibration_mode_ = mode;
+    }
     void finish_calibration();
+    // [layer][group][read group x column]: what calibration observed, or the ADC ranges in force.
+    using ColumnValues = std::vector<std::vector<std::vector<double>>>;
+    ColumnValues calibration_maxima() const;
+    ColumnValues adc_ranges() const;
+    // Fixes the ranges from another backend's observations of the same model (nominal
+    // calibration: one pass serves every chip instance).
+    void calibrate_from(const ColumnValues& maxima);
 
     // Per layer: error energy of the simulated accumulators against the exact ones on the same
     // inputs, and ADC statistics.
@@ -48,10 +70,13 @@ public:
     static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device);
 
 private:
+    ColumnValues per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const;
+
     const quant::QuantizedModel& model_;
     std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][group]
     std::vector<std::string> names_;
     bool calibrating_ = false;
+    AdcCalibration calibration_mode_ = AdcCalibration::nominal;
     bool force_bitplanes_ = false;
     quant::ExactMvmBackend exact_;
     mutable std::mutex mutex_;
@@ -63,6 +88,7 @@ struct SimOptions {
     int instances = 1;
     int64_t batch = 250;                      // images per executor call
     int calibration_images = 256;             // for calibrated ADC ranges (from the training set)
+    AdcCalibration adc_calibration = AdcCalibration::nominal;
     std::function<void(int64_t done, int64_t total)> progress;  // images simulated so far
     // The float model's first output for every test sample: the reference of the label-free
     // metrics (agreement, SNR, KL). Without it, and without labels, nothing can be scored.
@@ -82,6 +108,8 @@ struct SimResult {
     std::vector<CrossbarBackend::LayerStats> layers; // summed over instances
     bool exact = false;                             // every read was exact (identity expected)
     double seconds = 0;
+    double adc_calibration_seconds = 0;  // the ADC-range calibration pass (all instances)
+    double simulation_seconds = 0;       // the test images through the simulated arrays (all instances)
 };
 
 // Simulates `instances` chip instances on the labelled test data. `calibration` is drawn

@@ -1,0 +1,183 @@
+#include "nominal_sums.h"
+
+#include <cim/error.h>
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cim::sim::detail {
+
+namespace {
+
+// One term of a read's integer column sums: popcount(x & d[j]) << shift for every column j
+// (x: one 64-row word of one input bit; d: one digit bit slice of that word, column-major).
+struct Term {
+    uint64_t x;
+    const uint64_t* d;
+    int shift;
+};
+
+// A read, fused: per column, sum = pos - neg terms and P- = the `rows` terms (rows holding a
+// negative digit), then maxima[j] = max(itself, |drift * (g_off * (P - 2 P-) + sum)|), one pass
+// over the columns with the sums in registers. VPOPCNTDQ does 8 columns per instruction.
+__attribute__((target("avx512f,avx512dq,avx512vpopcntdq"))) void read_fold_avx512(
+    const Term* pos, int n_pos, const Term* neg, int n_neg, const Term* rows, int n_rows, int64_t J, int64_t P, double g_off,
+    double drift, double* __restrict maxima) {
+    const __m512d g_off_v = _mm512_set1_pd(g_off), drift_v = _mm512_set1_pd(drift);
+    const __m512i P_v = _mm512_set1_epi64(P);
+    for (int64_t j = 0; j < J; j += 8) {
+        const __mmask8 m = J - j >= 8 ? __mmask8(0xFF) : __mmask8((1u << (J - j)) - 1);
+        __m512i sum = _mm512_setzero_si512(), p_neg = _mm512_setzero_si512();
+        for (int i = 0; i < n_pos; ++i) {
+            const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(m, pos[i].d + j), _mm512_set1_epi64(int64_t(pos[i].x))));
+            sum = _mm512_add_epi64(sum, _mm512_sll_epi64(c, _mm_cvtsi32_si128(pos[i].shift)));
+        }
+        for (int i = 0; i < n_neg; ++i) {
+            const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(m, neg[i].d + j), _mm512_set1_epi64(int64_t(neg[i].x))));
+            sum = _mm512_sub_epi64(sum, _mm512_sll_epi64(c, _mm_cvtsi32_si128(neg[i].shift)));
+        }
+        for (int i = 0; i < n_rows; ++i) {
+            const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(m, rows[i].d + j), _mm512_set1_epi64(int64_t(rows[i].x))));
+            p_neg = _mm512_add_epi64(p_neg, _mm512_sll_epi64(c, _mm_cvtsi32_si128(rows[i].shift)));
+        }
+        const __m512d leak = _mm512_cvtepi64_pd(_mm512_sub_epi64(P_v, _mm512_add_epi64(p_neg, p_neg)));
+        const __m512d v = _mm512_abs_pd(_mm512_mul_pd(drift_v, _mm512_add_pd(_mm512_mul_pd(g_off_v, leak), _mm512_cvtepi64_pd(sum))));
+        _mm512_mask_storeu_pd(maxima + j, m, _mm512_max_pd(_mm512_maskz_loadu_pd(m, maxima + j), v));
+    }
+}
+
+// The same without AVX-512 (identical results: integer sums, then the same three roundings).
+__attribute__((target_clones("popcnt", "default"))) void read_fold_scalar(const Term* pos, int n_pos, const Term* neg, int n_neg,
+                                                                         const Term* rows, int n_rows, int64_t J, int64_t P,
+                                                                         double g_off, double drift, double* __restrict maxima) {
+    for (int64_t j = 0; j < J; ++j) {
+        int64_t sum = 0, p_neg = 0;
+        for (int i = 0; i < n_pos; ++i) sum += int64_t(__builtin_popcountll(pos[i].x & pos[i].d[j])) << pos[i].shift;
+        for (int i = 0; i < n_neg; ++i) sum -= int64_t(__builtin_popcountll(neg[i].x & neg[i].d[j])) << neg[i].shift;
+        for (int i = 0; i < n_rows; ++i) p_neg += int64_t(__builtin_popcountll(rows[i].x & rows[i].d[j])) << rows[i].shift;
+        const double leak = double(P - 2 * p_neg);
+        const double v = std::fabs(drift * (g_off * leak + double(sum)));
+        maxima[j] = std::max(maxima[j], v);
+    }
+}
+
+// X[b * W + r / 64] bit r % 64 = bit b of x[r], for n rows and the low nbits bits (the input bit planes
+// of one read; X zeroed by the caller).
+__attribute__((target("avx512f"))) void transpose_bits_avx512(const int32_t* x, int64_t n, int nbits, uint64_t* X, size_t W) {
+    for (int64_t r = 0; r < n; r += 16) {
+        const __mmask16 m = n - r >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - r)) - 1);
+        const __m512i v = _mm512_maskz_loadu_epi32(m, x + r);
+        const size_t w = size_t(r) / 64;
+        const int at = int(r % 64);
+        for (int b = 0; b < nbits; ++b)
+            X[size_t(b) * W + w] |= uint64_t(_mm512_test_epi32_mask(v, _mm512_set1_epi32(int32_t(uint32_t(1) << b)))) << at;
+    }
+}
+
+void transpose_bits_scalar(const int32_t* x, int64_t n, int nbits, uint64_t* X, size_t W) {
+    const uint32_t mask = nbits >= 32 ? ~uint32_t(0) : (uint32_t(1) << nbits) - 1;
+    for (int64_t r = 0; r < n; ++r) {
+        uint32_t u = uint32_t(x[r]) & mask;
+        const uint64_t bit = uint64_t(1) << (r % 64);
+        while (u) {
+            X[size_t(__builtin_ctz(u)) * W + size_t(r) / 64] |= bit;
+            u &= u - 1;
+        }
+    }
+}
+
+bool kHasAvx512 = [] {
+    __builtin_cpu_init();  // this runs during static initialization, maybe before libgcc's own
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vpopcntdq");
+}();
+const bool kCpuHasAvx512 = kHasAvx512;
+
+}  // namespace
+
+void use_portable_kernels(bool on) { kHasAvx512 = !on && kCpuHasAvx512; }
+
+NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
+                         double drift)
+    : K_(m.rows), J_(m.cols), planes_(planes), dac_bits_(dac_bits), g_off_(g_off), drift_(drift), groups_(groups) {
+    CIM_INTERNAL_CHECK(planes * dac_bits <= 32, "more than 32 input bits per row");
+    int dmax = 0;
+    for (int16_t d : m.digits) {
+        dmax = std::max(dmax, std::abs(int(d)));
+        bipolar_ = bipolar_ || d < 0;
+    }
+    while ((1 << slices_) <= dmax) ++slices_;
+    int64_t total_words = 0;
+    for (const ReadGroup& g : groups_) {
+        first_word_.push_back(total_words);
+        words_.push_back((g.r1 - g.r0 + 63) / 64);
+        total_words += words_.back();
+    }
+    const size_t S = size_t(slices_), J = size_t(J_);
+    pos_.assign(size_t(total_words) * S * J, 0);
+    if (bipolar_) {
+        neg_.assign(pos_.size(), 0);
+        neg_rows_.assign(size_t(total_words) * J, 0);
+    }
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+        const ReadGroup& g = groups_[gi];
+        const size_t W = size_t(words_[gi]), w0 = size_t(first_word_[gi]);
+        for (int64_t r = g.r0; r < g.r1; ++r) {
+            const size_t w = size_t(r - g.r0) / 64;
+            const uint64_t bit = uint64_t(1) << ((r - g.r0) % 64);
+            for (size_t j = 0; j < J; ++j) {
+                const int d = m.digits[size_t(r) * J + j];
+                std::vector<uint64_t>& slices = d < 0 ? neg_ : pos_;
+                for (size_t s = 0; s < S; ++s)
+                    if ((std::abs(d) >> s) & 1) slices[((w0 * S) + s * W + w) * J + j] |= bit;
+                if (d < 0) neg_rows_[(w0 + w) * J + j] |= bit;
+            }
+        }
+    }
+}
+
+void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
+    const int nbits = planes_ * dac_bits_;
+    const size_t S = size_t(slices_), J = size_t(J_);
+    int64_t max_words = 0;
+    for (int64_t w : words_) max_words = std::max(max_words, w);
+    thread_local std::vector<uint64_t> X;  // [input bit][word] of one read
+    thread_local std::vector<Term> pos, neg, rows;  // one read's terms
+    X.resize(size_t(nbits * max_words));
+    for (int64_t v = 0; v < V; ++v) {
+        const int32_t* xv = x + v * K_;
+        for (size_t gi = 0; gi < groups_.size(); ++gi) {
+            const ReadGroup& g = groups_[gi];
+            const size_t W = size_t(words_[gi]), w0 = size_t(first_word_[gi]);
+            // Input bit b = p * dac_bits + t of plane p, as the bit-plane path slices the codes
+            // ((x >> p * dac_bits) & mask, two's-complement codes included).
+            std::fill(X.begin(), X.begin() + int64_t(size_t(nbits) * W), 0);
+            (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(xv + g.r0, g.r1 - g.r0, nbits, X.data(), W);
+            double* obs = maxima + gi * J;
+            for (int p = 0; p < planes_; ++p) {
+                int64_t P = 0;  // sum of the plane values
+                pos.clear();
+                neg.clear();
+                rows.clear();
+                for (int t = 0; t < dac_bits_; ++t)
+                    for (size_t w = 0; w < W; ++w) {
+                        const uint64_t xw = X[size_t(p * dac_bits_ + t) * W + w];
+                        if (!xw) continue;
+                        P += int64_t(__builtin_popcountll(xw)) << t;
+                        for (size_t s = 0; s < S; ++s) {
+                            const size_t at = (w0 * S + s * W + w) * J;
+                            pos.push_back({xw, pos_.data() + at, int(s) + t});
+                            if (bipolar_) neg.push_back({xw, neg_.data() + at, int(s) + t});
+                        }
+                        if (bipolar_) rows.push_back({xw, neg_rows_.data() + (w0 + w) * J, t});
+                    }
+                if (P == 0) continue;  // every column sum is 0, which the maxima (>= 0) already hold
+                (kHasAvx512 ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
+                                                                   int(rows.size()), J_, P, g_off_, drift_, obs);
+            }
+        }
+    }
+}
+
+}  // namespace cim::sim::detail

@@ -1,0 +1,51 @@
+// Column sums of the nominal conductances, for calibrated ADC ranges (internal to cim_sim).
+//
+// A cell programmed to digit d nominally conducts g = drift * (g_off + |d|), with the sign of d
+// (native signed cells); programming error, stuck cells, IR drop, noise and the ADC are left out.
+// One read's column sum is then, with p_k the input plane values of its rows,
+//   S_j = drift * (g_off * (P - 2 P-_j) + sum_k p_k d_kj),   P = sum_k p_k,
+// P-_j the part of P on rows whose digit is negative. Both sums are integers, computed exactly
+// from popcounts of input bit planes against digit bit slices (64 rows per word): the work per
+// read does not depend on how many input bits are set, and no float rounding enters.
+#pragma once
+
+#include <cim/cimsim/crossbar.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace cim::sim::detail {
+
+struct ReadGroup {
+    int64_t r0, r1;     // rows [r0, r1) read together
+    int64_t array_row;  // the row tile (array) they belong to
+};
+
+// Tests: run the portable kernels even where the CPU has AVX-512 VPOPCNTDQ (not thread-safe; set
+// it before observing). Both give identical results.
+void use_portable_kernels(bool on);
+
+class NominalSums {
+public:
+    NominalSums() = default;
+    // planes x dac_bits input bits per row; g_off and drift as the layer's conductances use them.
+    NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
+                double drift);
+    bool empty() const { return groups_.empty(); }
+    // maxima[gi * cols + j] = max(itself, |S_j|) over every read of every plane of the V vectors
+    // (x: V x rows input codes, as CrossbarLayer::run takes them).
+    void observe(const int32_t* x, int64_t V, double* maxima) const;
+
+private:
+    int64_t K_ = 0, J_ = 0;
+    int planes_ = 0, dac_bits_ = 0, slices_ = 0;
+    bool bipolar_ = false;
+    double g_off_ = 0, drift_ = 1;
+    std::vector<ReadGroup> groups_;
+    std::vector<int64_t> words_, first_word_;  // per group: 64-row words and where its bits start
+    // Per group, [slice][word][column] bits of |d| on rows with d > 0 (pos_) and d < 0 (neg_),
+    // and [word][column] the rows whose digit is negative (neg_rows_); the last two only when bipolar.
+    std::vector<uint64_t> pos_, neg_, neg_rows_;
+};
+
+}  // namespace cim::sim::detail
