@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <unistd.h>
 
 using namespace cim;
 using namespace cim::quant;
@@ -68,7 +69,7 @@ int main(int argc, char** argv) {
         data::EvaluationSpec data_spec;
         std::vector<std::string> sets;
         int calibration = 0;
-        bool json = false, report_drops = false, verbose = false;
+        bool json = false, report_drops = false, verbose = false, quiet = false;
         app.add_option("model", model_path, "ONNX model file")->required();
         app.add_option("--device", device_name, "device YAML path or bundled name (e.g. wtm2101)")->required();
         cli::add_data_options(app, data_spec);
@@ -82,32 +83,40 @@ int main(int argc, char** argv) {
         app.add_flag("--json", json, "print one JSON object on stdout");
         app.add_flag("--report", report_drops,
                      "also measure the accuracy drop of each layer quantized alone (one evaluation per layer)");
-        app.add_flag("--verbose", verbose, "progress on stderr");
+        app.add_flag("--verbose", verbose, "a line per quantization step on stderr");
+        app.add_flag("--quiet", quiet, "no progress bar (drawn on stderr when it is a terminal)");
         cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto t0 = std::chrono::steady_clock::now();  // the times printed cover the whole command
+        auto phase = [&](const std::string& what) { cli::progress_phase("cim-quant", what, !quiet); };
+        auto phase_bar = [&](const std::string& label) { return cli::progress_bar(label, !quiet); };
         if (calibration > 0) sets.push_back("quant.calibration_samples=" + std::to_string(calibration));
         const DeviceSpec device = load_device(device_name, sets);
-        const Graph graph = cli::import_for_accuracy(model_path);
+        phase("importing " + model_path);
+        std::string batch_note;
+        const Graph graph = cli::import_for_accuracy(model_path, &batch_note);
+        if (!batch_note.empty()) fmt::print(stderr, "{}cim-quant: note: {}\n", !quiet && isatty(2) ? "\r" : "", batch_note);
 
         QuantOptions options = QuantOptions::from_device(device);
         options.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
         options.verbose = verbose;
         options.host_layers.insert(host_layers.begin(), host_layers.end());
+        options.progress = phase_bar("quantizing and calibrating");
         data_spec.calibration_count = options.q.calibration_samples;
         data_spec.seed = uint64_t(options.q.calibration_seed);
+        phase("reading the data");
         data::EvaluationSets data_sets = cli::load_sets_for_model(data_spec, graph, model_path);
         if (!data_sets.test.has_labels())
             throw InputError(cli::data_name(data_spec) + ": has no labels; cim-quant reports accuracy, so give --labels FILE (or an .npz with y)");
         const LabeledData test_data{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
         const LabeledData calib_data{std::move(data_sets.calibration.inputs), {}};
 
-        QuantResult qr = quantize(graph, device, {calib_data.inputs}, options);
-        const double float_acc = accuracy(float_forward(qr.model.graph), test_data);
+        QuantResult qr = quantize(graph, device, calib_data.inputs.tensors(), options);
+        const double float_acc = accuracy(float_forward(qr.model.graph), test_data, 500, phase_bar("float accuracy"));
         const auto tq = std::chrono::steady_clock::now();
-        const double quant_acc = accuracy(quant_forward(qr.model), test_data);
+        const double quant_acc = accuracy(quant_forward(qr.model), test_data, 500, phase_bar("quantized accuracy"));
         const double quant_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - tq).count();
-        if (report_drops) layer_alone_accuracy_drops(qr.model, qr.report, test_data, float_acc);
+        if (report_drops) layer_alone_accuracy_drops(qr.model, qr.report, test_data, float_acc, phase_bar("accuracy drop per layer"));
         const double total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const auto meta = graph.metadata.find("float_test_accuracy");
         const QuantDefaults& q = options.q;
@@ -117,8 +126,8 @@ int main(int argc, char** argv) {
             j["model"] = model_path;
             j["device"] = device.name;
             j["dataset"] = cli::data_name(data_spec);
-            j["images"] = test_data.inputs.shape[0];
-            j["calibration_images"] = calib_data.inputs.shape[0];
+            j["images"] = test_data.inputs.count();
+            j["calibration_images"] = calib_data.inputs.count();
             j["calibration_source"] = data_sets.calibration_source;
             j["float_accuracy"] = float_acc;
             j["accuracy"] = quant_acc;
@@ -184,7 +193,7 @@ int main(int argc, char** argv) {
         }
 
         fmt::print("{} on {} ({} weights, {} signed inputs), {} samples of {} scored; calibrated on {}\n", model_path, device.name,
-                   to_string(device.weight.encoding), to_string(device.input.signed_handling), test_data.inputs.shape[0],
+                   to_string(device.weight.encoding), to_string(device.input.signed_handling), test_data.inputs.count(),
                    cli::data_name(data_spec), data_sets.calibration_source);
         fmt::print("options: weights {}, activations {}-bit ({}){}{}{}{}\n", weights_text(q, qr.report), q.activation_bits,
                    to_string(q.calibration), q.power_of_two_scales ? ", power-of-two scales" : "",

@@ -4,6 +4,7 @@
 //   cim-run MODEL.onnx [--input X.pb ...]   run on given (or seeded random) inputs, write outputs as .pb
 #include "cli_common.h"
 
+#include <cim/ir/batch.h>
 #include <cim/ir/executor.h>
 #include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
@@ -70,7 +71,6 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "cim-run: warning: {}: weights hold non-finite values (the float executor runs them; cim-map, cim-quant "
                                "and cim-sim refuse them):{}\n", model_path, describe(bad));
         if (dump == "import") fmt::print("{}", graph.dump());
-        Executor exec(graph);
 
         std::vector<Tensor> inputs;
         std::vector<std::string> expected_files;
@@ -86,8 +86,20 @@ int main(int argc, char** argv) {
             for (int id : graph.inputs) inputs.push_back(random_input(graph.value(id), batch, rng));
         }
 
+        // A batch-1 export given several items: batched when the graph allows it, else one item at a time.
+        bool many = false;
+        for (size_t k = 0; k < inputs.size() && k < graph.inputs.size(); ++k) {
+            const Value& v = graph.value(graph.inputs[k]);
+            many = many || (v.rank_known && !v.shape.empty() && v.shape[0] == 1 && inputs[k].rank() > 0 && inputs[k].shape[0] > 1);
+        }
+        if (many) {
+            BatchRewrite b = prepare_for_many_items(graph, model_path);
+            if (!b.batched) fmt::print(stderr, "cim-run: note: {}\n", b.note);
+            graph = std::move(b.graph);
+        }
+        const Executor exec(graph);
         auto t0 = std::chrono::steady_clock::now();
-        std::vector<Tensor> outputs = exec.run(inputs);
+        std::vector<Tensor> outputs = many && batch_pinned(graph) ? run_per_sample(exec, inputs) : exec.run(inputs);
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
         if (!out_dir.empty()) {

@@ -180,20 +180,14 @@ int main(int argc, char** argv) {
 
         const auto t_start = std::chrono::steady_clock::now();  // "seconds" covers the whole command
         // Every phase shows on a terminal: a line for the short ones, a bar with rate and ETA for the long.
-        auto phase = [&](const std::string& what) {
-            if (!quiet && isatty(2)) fmt::print(stderr, "\rcim-sim: {}...{}\r", what, std::string(30, ' '));
-        };
-        auto phase_bar = [&](const std::string& label) {
-            auto bar = std::make_shared<cli::ProgressBar>(label, !quiet);
-            return std::function<void(int64_t, int64_t)>([bar](int64_t d, int64_t t) {
-                bar->update(d, t);
-                if (d >= t) bar->finish();
-            });
-        };
+        auto phase = [&](const std::string& what) { cli::progress_phase("cim-sim", what, !quiet); };
+        auto phase_bar = [&](const std::string& label) { return cli::progress_bar(label, !quiet); };
         DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
         phase("importing " + model_path);
-        Graph graph = cli::import_for_accuracy(model_path);
+        std::string batch_note;
+        Graph graph = cli::import_for_accuracy(model_path, &batch_note);
+        if (!batch_note.empty()) fmt::print(stderr, "{}cim-sim: note: {}\n", !quiet && isatty(2) ? "\r" : "", batch_note);
         phase("reading the data");
         if (data_spec.data.empty() && data_spec.dataset.empty()) data_spec.dataset = "fashion-mnist";
         data_spec.calibration_count = calib > 0 ? calib : base.quant.calibration_samples;
@@ -201,7 +195,7 @@ int main(int argc, char** argv) {
         data::EvaluationSets data_sets = cli::load_sets_for_model(data_spec, graph, model_path);
         if (reference == "float") data_sets.test.labels.clear();
         const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
-        const Tensor calibration = std::move(data_sets.calibration.inputs);
+        const SampleSet calibration = std::move(data_sets.calibration.inputs);
         // The float model's outputs: the reference of the label-free metrics (and float accuracy).
         using Clock = std::chrono::steady_clock;
         auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
@@ -230,9 +224,9 @@ int main(int argc, char** argv) {
                 quant::QuantOptions qo = quant::QuantOptions::from_device(device);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
                 qo.host_layers.insert(host_layers.begin(), host_layers.end());
-                phase("quantizing and calibrating on " + std::to_string(calibration.shape.at(0)) + " samples");
+                qo.progress = phase_bar("quantizing, calibrated on " + std::to_string(calibration.count()) + " samples");
                 const auto t_quant = Clock::now();
-                shared_q = quant::quantize(graph, device, {calibration}, qo);
+                shared_q = quant::quantize(graph, device, calibration.tensors(), qo);
                 quantize_seconds = since(t_quant);
                 const auto t_program = Clock::now();
                 sim::MetricAccumulator q_scores(test.labels, &float_outputs);
@@ -249,6 +243,7 @@ int main(int argc, char** argv) {
             so.instances = instances;
             so.adc_calibration = adc_calibration == "nominal" ? sim::AdcCalibration::nominal : sim::AdcCalibration::per_instance;
             so.progress = [&](int64_t d, int64_t t) { bar.update(d, t); };
+            so.calibration_progress = phase_bar("ADC calibration");
             so.reference_outputs = &float_outputs;
             auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
             bar.finish();

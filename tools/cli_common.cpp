@@ -52,19 +52,34 @@ ProgressBar::ProgressBar(std::string label, bool enabled)
 void ProgressBar::update(int64_t done, int64_t total) {
     if (!enabled_ || total <= 0) return;
     const auto now = std::chrono::steady_clock::now();
+    if (done < done_) start_ = now;  // the count started over (the next chip instance): so do rate and ETA
+    done_ = done;
     if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     const double frac = double(done) / double(total);
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+    const double rate = elapsed > 0 ? double(done) / elapsed : 0;
     const int width = 30, fill = int(frac * width + 0.5);
-    fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {}/{} ETA {:.0f} s  ", label_, std::string(size_t(fill), '#'),
-               std::string(size_t(width - fill), '.'), 100 * frac, done, total, eta);
+    fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {}/{} {}/s ETA {:.0f} s  ", label_, std::string(size_t(fill), '#'),
+               std::string(size_t(width - fill), '.'), 100 * frac, done, total, rate >= 10 ? fmt::format("{:.0f}", rate) : fmt::format("{:.2f}", rate), eta);
     std::fflush(stderr);
 }
 
 void ProgressBar::finish() {
     if (enabled_) fmt::print(stderr, "\r{}\r", std::string(80, ' '));
+}
+
+std::function<void(int64_t, int64_t)> progress_bar(const std::string& label, bool enabled) {
+    auto bar = std::make_shared<ProgressBar>(label, enabled);
+    return [bar](int64_t done, int64_t total) {
+        bar->update(done, total);
+        if (done >= total) bar->finish();
+    };
+}
+
+void progress_phase(const std::string& tool, const std::string& what, bool enabled) {
+    if (enabled && isatty(2)) fmt::print(stderr, "\r{}: {}...{}\r", tool, what, std::string(30, ' '));
 }
 
 }  // namespace cim::cli

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,7 +24,7 @@ std::optional<int> parse_args(CLI::App& app, int argc, char** argv, bool print =
 // --max-memory SIZE: the limit for data sized by input files (see cim/memory_budget.h).
 void add_max_memory_option(CLI::App& app);
 
-// A progress bar with ETA on stderr, drawn only when stderr is a terminal (so logs
+// A progress bar with rate and ETA on stderr, drawn only when stderr is a terminal (so logs
 // and pipes stay clean); `done` is updated from one thread.
 class ProgressBar {
 public:
@@ -35,7 +36,13 @@ private:
     std::string label_;
     bool enabled_;
     std::chrono::steady_clock::time_point start_, last_;
+    int64_t done_ = 0;
 };
+
+// A progress callback (done, total) drawing a ProgressBar that clears itself when done reaches total.
+std::function<void(int64_t, int64_t)> progress_bar(const std::string& label, bool enabled = true);
+// A line naming a short phase ("tool: importing MODEL..."), overwritten by what follows; on a terminal only.
+void progress_phase(const std::string& tool, const std::string& what, bool enabled = true);
 
 // Exit codes of the command-line contract.
 inline constexpr int kExitOk = 0;

@@ -24,42 +24,18 @@ void add_data_options(CLI::App& app, data::EvaluationSpec& spec) {
     app.add_option("--limit", spec.limit, "score only the first N samples")->check(CLI::PositiveNumber);
 }
 
-Graph import_for_accuracy(const std::string& model_path) {
+Graph import_for_accuracy(const std::string& model_path, std::string* note) {
     Graph g = import_onnx(model_path);
     check_finite_weights(g);
-    BatchRewrite b = make_batch_dynamic(g);
-    if (!b.batched)
-        throw InputError(model_path + ": the graph pins its batch and cannot be rewritten to take several samples (" + b.note +
-                         "); export it with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'input': {0: 'N'}}))");
+    BatchRewrite b = prepare_for_many_items(g, model_path);
+    if (note) *note = b.batched ? "" : b.note;
     return std::move(b.graph);
 }
 
 std::string data_name(const data::EvaluationSpec& spec) { return spec.data.empty() ? spec.dataset : spec.data; }
 
 data::EvaluationSets load_sets_for_model(const data::EvaluationSpec& spec, const Graph& model, const std::string& model_path) {
-    if (model.inputs.size() != 1)
-        throw InputError(model_path + ": the model takes " + std::to_string(model.inputs.size()) +
-                         " inputs; accuracy runs feed single-input models (one tensor of samples)");
-    if (model.outputs.empty()) throw InputError(model_path + ": the model has no outputs");
-    data::EvaluationSets sets = data::load_evaluation_sets(spec);
-    const Value& in = model.value(model.inputs[0]);
-    const Shape sample = sets.test.sample_shape();
-    bool fits = in.rank_known ? in.shape.size() == sample.size() + 1 : true;
-    for (size_t d = 1; fits && in.rank_known && d < in.shape.size(); ++d) fits = in.shape[d] < 0 || in.shape[d] == sample[d - 1];
-    if (!fits)
-        throw InputError(data_name(spec) + ": holds samples of shape " + shape_str(sample) + ", but " + model_path + "'s input '" + in.name +
-                         "' takes " + shape_str(in.shape) + " (batch first); write the data in the model's input shape" +
-                         (sets.test.format == "image-folder" ? " or set resize/center_crop in --preprocess" : ""));
-    const Shape& out = model.value(model.outputs[0]).shape;
-    const int64_t classes = out.empty() ? -1 : out.back();
-    if (classes > 0)
-        for (const data::Dataset* d : {&sets.test, &sets.calibration})
-            for (size_t i = 0; i < d->labels.size(); ++i)
-                if (d->labels[i] >= classes)
-                    throw InputError((spec.labels.empty() ? d->source : spec.labels) + ": label " + std::to_string(d->labels[i]) + " of sample " +
-                                     std::to_string(i) + " is out of range: " + model_path + " has " + std::to_string(classes) +
-                                     " outputs (classes 0.." + std::to_string(classes - 1) + ")");
-    return sets;
+    return data::load_evaluation_sets(spec, model, model_path);
 }
 
 }  // namespace cim::cli

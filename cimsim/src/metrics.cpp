@@ -101,18 +101,13 @@ OutputMetrics MetricAccumulator::result() const {
     return m;
 }
 
-Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const Tensor& inputs,
+Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const SampleSet& inputs,
                      int64_t batch, const std::function<void(int64_t, int64_t)>& progress) {
-    const int64_t count = inputs.shape.at(0);
+    const int64_t count = inputs.count();
     Tensor all;
-    const size_t in_per = size_t(inputs.numel() / std::max<int64_t>(count, 1));
     for (int64_t b = 0; b < count; b += batch) {
         const int64_t e = std::min(count, b + batch);
-        Shape s = inputs.shape;
-        s[0] = e - b;
-        Tensor slice(ElemType::Float, s);
-        std::memcpy(slice.f.data(), inputs.f.data() + size_t(b) * in_per, size_t(e - b) * in_per * sizeof(float));
-        const std::vector<Tensor> out = forward({slice}, b);
+        const std::vector<Tensor> out = forward(inputs.batch(b, e), b);
         const Tensor& o = out.at(0);
         if (b == 0) {
             Shape full = o.shape.empty() ? Shape{count} : o.shape;

@@ -1,4 +1,6 @@
 #include <cim/cimsim/simulator.h>
+
+#include <cim/ir/batch.h>
 #include <cim/error.h>
 
 #include <algorithm>
@@ -179,10 +181,12 @@ double ci95_half_width(const std::vector<double>& v) {
 }
 
 SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device, const quant::LabeledData& test,
-                   const Tensor& calibration, double float_accuracy, double quant_accuracy, const SimOptions& opt) {
+                   const SampleSet& calibration, double float_accuracy, double quant_accuracy, const SimOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     SimResult r;
-    r.images = test.inputs.shape.at(0);
+    r.images = test.inputs.count();
+    // A graph that pins a batch of 1 runs one item at a time.
+    const int64_t batch = batch_pinned(model.graph) ? 1 : opt.batch;
     if (!test.labels.empty() && int64_t(test.labels.size()) != r.images) throw InternalError("simulate: label count differs from the sample count");
     if (test.labels.empty() && !opt.reference_outputs)
         throw InputError("the test data has no labels and no float reference outputs were given: nothing to score");
@@ -201,14 +205,15 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
         quant::RunOptions ro;
         ro.backend = &backend;
         const auto t_cal = std::chrono::steady_clock::now();
-        if (calibrated && calibration.numel() > 0 && opt.adc_calibration == AdcCalibration::nominal && inst > 0) {
+        if (calibrated && calibration.count() > 0 && opt.adc_calibration == AdcCalibration::nominal && inst > 0) {
             backend.calibrate_from(nominal_maxima);
-        } else if (calibrated && calibration.numel() > 0) {
+        } else if (calibrated && calibration.count() > 0) {
             backend.begin_calibration(opt.adc_calibration);
-            const int64_t n = calibration.shape[0];
-            for (int64_t b = 0; b < n; b += opt.batch) {
+            const int64_t n = calibration.count();
+            for (int64_t b = 0; b < n; b += batch) {
                 ro.first_item = b;
-                quant::run_program(model, {quant::slice_items(calibration, b, std::min(n, b + opt.batch))}, ro);
+                quant::run_program(model, calibration.batch(b, std::min(n, b + batch)), ro);
+                if (opt.calibration_progress) opt.calibration_progress(std::min(n, b + batch), n);
             }
             backend.finish_calibration();
             if (opt.adc_calibration == AdcCalibration::nominal) nominal_maxima = backend.calibration_maxima();
@@ -216,10 +221,10 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
         const auto t_sim = std::chrono::steady_clock::now();
         r.adc_calibration_seconds += std::chrono::duration<double>(t_sim - t_cal).count();
         MetricAccumulator scores(test.labels, opt.reference_outputs);
-        for (int64_t b = 0; b < r.images; b += opt.batch) {
-            const int64_t e = std::min(r.images, b + opt.batch);
+        for (int64_t b = 0; b < r.images; b += batch) {
+            const int64_t e = std::min(r.images, b + batch);
             ro.first_item = b;
-            auto out = quant::run_program(model, {quant::slice_items(test.inputs, b, e)}, ro);
+            auto out = quant::run_program(model, test.inputs.batch(b, e), ro);
             scores.add(out[0], b);
             done += e - b;
             if (opt.progress) opt.progress(done, total);

@@ -65,6 +65,16 @@ Dataset load_dataset(const std::string& path, const LoadOptions& options) {
     if (!options.preprocess_path.empty() && format != "image-folder" && format != "cifar" && format != "idx")
         throw InputError(path + ": --preprocess applies to image data (image folders, CIFAR batches, IDX files); " + format +
                          " data is fed to the model as stored");
+    if (options.input_names.size() > 1 && format != "npz" && format != "onnx-pb") {
+        std::string names, args;
+        for (const std::string& n : options.input_names) {
+            names += (names.empty() ? "'" : ", '") + n + "'";
+            args += n + "=..., ";
+        }
+        throw InputError(path + ": " + (format.empty() ? std::string("this data") : "a " + format + " set") + " holds one array of samples, but the model takes " +
+                         std::to_string(options.input_names.size()) + " inputs (" + names + "); write an .npz with one array per input, named after it: " +
+                         "numpy.savez('data.npz', " + args + "y=labels), or ONNX input_K.pb files named after the inputs");
+    }
     if (format == "npy") return read_npy(path, options);
     if (format == "npz") return read_npz(path, options);
     if (format == "onnx-pb") return read_onnx_pb_folder(path, options);
@@ -83,23 +93,23 @@ Dataset fashion_mnist_set(const models::ImageSet& s, const std::string& dir) {
     Dataset d;
     d.source = dir;
     d.format = "fashion-mnist";
-    d.inputs = Tensor(ElemType::Float, {int64_t(s.count), 1, int64_t(s.rows), int64_t(s.cols)});
-    std::memcpy(d.inputs.f.data(), s.pixels.data(), s.pixels.size() * sizeof(float));
+    Tensor pixels(ElemType::Float, {int64_t(s.count), 1, int64_t(s.rows), int64_t(s.cols)});
+    std::memcpy(pixels.f.data(), s.pixels.data(), s.pixels.size() * sizeof(float));
+    d.inputs = std::move(pixels);
+    d.input_names = {""};
     d.labels = s.labels;
     return d;
 }
 
-// Samples [begin, end) of d.
-Dataset slice(const Dataset& d, int64_t begin, int64_t end) {
+// Samples [begin, end) of d: a view of the same sources, or, `in_memory`, a copy of them.
+Dataset slice(const Dataset& d, int64_t begin, int64_t end, bool in_memory) {
     Dataset out;
     out.source = d.source;
     out.format = d.format;
     out.class_names = d.class_names;
-    Shape shape = d.inputs.shape;
-    shape[0] = end - begin;
-    out.inputs = Tensor(ElemType::Float, shape);
-    const size_t per = size_t(shape_numel(d.sample_shape()));
-    std::memcpy(out.inputs.f.data(), d.inputs.f.data() + size_t(begin) * per, size_t(end - begin) * per * sizeof(float));
+    out.input_names = d.input_names;
+    out.inputs = d.inputs.slice(begin, end);
+    if (in_memory) out.inputs = SampleSet(out.inputs.tensors());
     if (d.has_labels()) out.labels.assign(d.labels.begin() + begin, d.labels.begin() + end);
     return out;
 }
@@ -126,6 +136,7 @@ EvaluationSets load_evaluation_sets(const EvaluationSpec& spec) {
         LoadOptions o;
         o.labels_path = spec.labels;
         o.preprocess_path = spec.preprocess;
+        o.input_names = spec.input_names;
         if (!spec.calibration_data.empty()) {
             o.limit = spec.limit;
             sets.test = load_dataset(spec.data, o);
@@ -137,8 +148,8 @@ EvaluationSets load_evaluation_sets(const EvaluationSpec& spec) {
                                  " sample(s); calibrating on a held-apart part needs at least 2, or give --calibration-data");
             const int64_t c = std::max<int64_t>(1, std::min(spec.calibration_count, n / 2));
             const int64_t scored = spec.limit > 0 ? std::min(spec.limit, n - c) : n - c;
-            sets.calibration = slice(all, n - c, n);
-            sets.test = slice(all, 0, scored);
+            sets.calibration = slice(all, n - c, n, true);
+            sets.test = slice(all, 0, scored, false);
             sets.test.reference_outputs = all.reference_outputs.size() == size_t(n) && scored == n ? all.reference_outputs : std::vector<Tensor>{};
             sets.calibration_source = "the last " + std::to_string(c) + " samples of " + spec.data + " (held apart: not scored)";
         }
@@ -148,13 +159,59 @@ EvaluationSets load_evaluation_sets(const EvaluationSpec& spec) {
         const std::string f = detect_format(spec.calibration_data);
         if (f == "image-folder" || f == "cifar" || f == "idx") o.preprocess_path = spec.preprocess;  // pixels, like --data's
         o.limit = spec.calibration_count;
+        o.input_names = spec.input_names;
         sets.calibration = load_dataset(spec.calibration_data, o);
+        sets.calibration.inputs = SampleSet(sets.calibration.inputs.tensors());  // small; read once, used many times
         sets.calibration_source = std::to_string(sets.calibration.count()) + " samples of " + spec.calibration_data;
     }
     if (sets.test.count() == 0) throw InputError((spec.data.empty() ? spec.fashion_mnist_dir : spec.data) + ": no samples to score");
-    if (sets.calibration.sample_shape() != sets.test.sample_shape())
-        throw InputError("--calibration-data " + spec.calibration_data + " holds samples of shape " + shape_str(sets.calibration.sample_shape()) +
-                         ", the evaluation data " + shape_str(sets.test.sample_shape()) + "; they must feed the same model input");
+    for (size_t k = 0; k < sets.test.inputs.input_count(); ++k)
+        if (sets.calibration.sample_shape(k) != sets.test.sample_shape(k))
+            throw InputError("--calibration-data " + spec.calibration_data + " holds samples of shape " + shape_str(sets.calibration.sample_shape(k)) +
+                             ", the evaluation data " + shape_str(sets.test.sample_shape(k)) + "; they must feed the same model input");
+    return sets;
+}
+
+EvaluationSets load_evaluation_sets(EvaluationSpec spec, const Graph& model, const std::string& model_path) {
+    if (model.inputs.empty()) throw InputError(model_path + ": the model has no inputs to feed data to");
+    if (model.outputs.empty()) throw InputError(model_path + ": the model has no outputs");
+    spec.input_names.clear();
+    if (model.inputs.size() > 1)
+        for (int id : model.inputs) spec.input_names.push_back(model.value(id).name);
+    else
+        spec.input_names = {model.value(model.inputs[0]).name};
+    EvaluationSets sets = load_evaluation_sets(spec);
+    const std::string data = spec.data.empty() ? spec.fashion_mnist_dir : spec.data;
+    if (sets.test.inputs.input_count() != model.inputs.size())
+        throw InputError(data + ": holds " + std::to_string(sets.test.inputs.input_count()) + " array(s) of samples, but " + model_path + " takes " +
+                         std::to_string(model.inputs.size()) + " inputs; give --data an .npz with one array per input, named after it");
+    for (size_t k = 0; k < model.inputs.size(); ++k) {
+        const Value& in = model.value(model.inputs[k]);
+        const Shape sample = sets.test.sample_shape(k);
+        const std::string stored = k < sets.test.input_names.size() && !sets.test.input_names[k].empty() ? " ('" + sets.test.input_names[k] + "')" : "";
+        if (in.type != ElemType::Float)
+            throw InputError(data + stored + ": feeds " + model_path + "'s input '" + in.name + "', which takes " + elem_type_name(in.type) +
+                             " values; accuracy runs feed float samples (the data is converted to float), so only float inputs can be fed");
+        bool fits = in.rank_known ? in.shape.size() == sample.size() + 1 : true;
+        for (size_t d = 1; fits && in.rank_known && d < in.shape.size(); ++d) fits = in.shape[d] < 0 || in.shape[d] == sample[d - 1];
+        // Channels last where the model wants them first: PIL/OpenCV/TensorFlow order, a common slip.
+        const bool nhwc = in.rank_known && in.shape.size() == 4 && sample.size() == 3 && sample[2] == in.shape[1] &&
+                          sample[0] == in.shape[2] && sample[1] == in.shape[3];
+        if (!fits)
+            throw InputError(data + stored + ": holds samples of shape " + shape_str(sample) + ", but " + model_path + "'s input '" + in.name +
+                             "' takes " + shape_str(in.shape) + " (batch first); write the data in the model's input shape" +
+                             (sets.test.format == "image-folder" ? " or set resize/center_crop in --preprocess" : "") +
+                             (nhwc ? " (the samples look channels-last: save numpy.ascontiguousarray(x.transpose(0, 3, 1, 2)))" : ""));
+    }
+    const Shape& out = model.value(model.outputs[0]).shape;
+    const int64_t classes = out.empty() ? -1 : out.back();
+    if (classes > 0)
+        for (const Dataset* d : {&sets.test, &sets.calibration})
+            for (size_t i = 0; i < d->labels.size(); ++i)
+                if (d->labels[i] >= classes)
+                    throw InputError((spec.labels.empty() ? d->source : spec.labels) + ": label " + std::to_string(d->labels[i]) + " of sample " +
+                                     std::to_string(i) + " is out of range: " + model_path + " has " + std::to_string(classes) +
+                                     " outputs (classes 0.." + std::to_string(classes - 1) + ")");
     return sets;
 }
 

@@ -167,8 +167,8 @@ Dataset read_image_folder(const std::string& path, const LoadOptions& options) {
     int64_t bytes = 0;
     if (!checked_mul(count, int64_t(first.size()) * int64_t(sizeof(float)), &bytes)) bytes = -1;
     check_memory(bytes, path + ": " + std::to_string(count) + " samples of shape " + shape_str(shape));
-    ds.inputs = Tensor(ElemType::Float, full);
-    std::copy(first.begin(), first.end(), ds.inputs.f.begin());
+    Tensor pixels(ElemType::Float, full);
+    std::copy(first.begin(), first.end(), pixels.f.begin());
     ds.labels.resize(size_t(count));
     for (int64_t i = 0; i < count; ++i) ds.labels[size_t(i)] = samples[size_t(i)].label;
 
@@ -196,13 +196,14 @@ Dataset read_image_folder(const std::string& path, const LoadOptions& options) {
                                  samples[0].path + " gives " + shape_str(shape) + "; every sample must have the same shape" +
                                  (fix.empty() ? "" : ": " + fix));
             }
-            std::copy(x.begin(), x.end(), ds.inputs.f.begin() + i * int64_t(numel));
+            std::copy(x.begin(), x.end(), pixels.f.begin() + i * int64_t(numel));
         } catch (...) {
             std::lock_guard<std::mutex> lock(mutex);
             if (i < failed_at) failed_at = i, failure = std::current_exception();
         }
     }
     if (failure) std::rethrow_exception(failure);
+    ds.inputs = std::move(pixels);
     return ds;
 }
 

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 namespace cim::data {
 
@@ -186,19 +187,30 @@ NpyArray parse_npy(const uint8_t* bytes, size_t size, const std::string& where) 
     return a;
 }
 
-Tensor npy_samples(const NpyArray& a, int64_t skip, int64_t limit, const std::string& where) {
+// Values per sample (the product of the dimensions after the first); checks there are samples.
+int64_t npy_sample_size(const NpyArray& a, const std::string& where) {
     if (a.shape.empty()) bad(where, "the array is a scalar; expected samples along the first axis");
-    const int64_t total = a.shape[0];
-    if (skip > total) skip = total;
-    const int64_t count = limit < 0 ? total - skip : std::min(limit, total - skip);
-    Shape shape(a.shape.begin(), a.shape.end());
-    shape[0] = count;
     int64_t per = 1;
     for (size_t d = 1; d < a.shape.size(); ++d) per *= a.shape[d];
     if (per == 0) bad(where, "its samples (shape " + shape_str(Shape(a.shape.begin() + 1, a.shape.end())) + ") hold no values");
+    return per;
+}
+
+Tensor npy_samples(const NpyArray& a, int64_t skip, int64_t limit, const std::string& where) {
+    const int64_t per = npy_sample_size(a, where);
+    const int64_t total = a.shape[0];
+    if (skip > total) skip = total;
+    const int64_t count = limit < 0 ? total - skip : std::min(limit, total - skip);
     int64_t bytes = -1;
     checked_mul(count * per, int64_t(sizeof(float)), &bytes);
     check_memory(bytes, where + ": " + std::to_string(count) + " samples");
+    return npy_items(a, skip, skip + count, where);
+}
+
+Tensor npy_items(const NpyArray& a, int64_t begin, int64_t end, const std::string& where) {
+    const int64_t per = npy_sample_size(a, where), count = end - begin, skip = begin;
+    Shape shape(a.shape.begin(), a.shape.end());
+    shape[0] = count;
     Tensor t(ElemType::Float, shape);
     const int64_t first = skip * per, n = count * per;
     if (n == 0) return t;  // no samples (an empty tensor has no buffer to copy into)
@@ -264,13 +276,45 @@ std::vector<int> read_label_file(const std::string& path, int64_t skip, int64_t 
     return npy_labels(parse_npy(f.data(), f.size(), path), skip, count, path);
 }
 
+namespace {
+
+// The samples of a memory-mapped .npy, converted a batch at a time. Pages read are given back
+// after each batch (they stay in the page cache), so a set larger than RAM is scored in the memory
+// of a batch; a non-finite value is found when its batch is read.
+class NpySource : public SampleSource {
+public:
+    explicit NpySource(const std::string& path) : file_(std::make_shared<MappedFile>(path)), where_(path) {
+        array_ = parse_npy(file_->data(), file_->size(), path);
+        npy_sample_size(array_, path);
+    }
+    Shape shape() const override { return Shape(array_.shape.begin(), array_.shape.end()); }
+    Tensor read(int64_t begin, int64_t end) const override {
+        Tensor t = npy_items(array_, begin, end, where_);
+        const size_t sample_bytes = size_t(t.numel() / std::max<int64_t>(1, end - begin)) * array_.item_bytes;
+        const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+        const uintptr_t from = (uintptr_t(array_.data) + size_t(begin) * sample_bytes + page - 1) / page * page;
+        const uintptr_t to = (uintptr_t(array_.data) + size_t(end) * sample_bytes) / page * page;
+        if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+        return t;
+    }
+
+private:
+    std::shared_ptr<MappedFile> file_;
+    NpyArray array_;
+    std::string where_;
+};
+
+}  // namespace
+
 Dataset read_npy(const std::string& path, const LoadOptions& options) {
-    const MappedFile f(path);  // memory-mapped: only the samples read are paged in
     Dataset d;
     d.source = path;
     d.format = "npy";
-    d.inputs = npy_samples(parse_npy(f.data(), f.size(), path), options.skip, options.limit, path);
-    if (!options.labels_path.empty()) d.labels = read_label_file(options.labels_path, options.skip, d.count());
+    const SampleSet all(std::vector<std::shared_ptr<const SampleSource>>{std::make_shared<NpySource>(path)});
+    const int64_t skip = std::min(options.skip, all.count());
+    d.inputs = all.slice(skip, options.limit < 0 ? all.count() : std::min(all.count(), skip + options.limit));
+    d.input_names = {""};
+    if (!options.labels_path.empty()) d.labels = read_label_file(options.labels_path, skip, d.count());
     return d;
 }
 

@@ -24,8 +24,13 @@ struct NpyArray {
 // the header declares is present. `where` names the file (and member) for messages.
 NpyArray parse_npy(const uint8_t* bytes, size_t size, const std::string& where);
 
-// Samples [skip, skip + limit) along the first axis, converted to float; checks finiteness.
+// Samples [skip, skip + limit) along the first axis, converted to float; checks finiteness and
+// that they fit the memory budget.
 Tensor npy_samples(const NpyArray& a, int64_t skip, int64_t limit, const std::string& where);
+// Samples [begin, end) (within the array), converted to float; checks finiteness.
+Tensor npy_items(const NpyArray& a, int64_t begin, int64_t end, const std::string& where);
+// Values per sample; an error for a scalar or samples of no values.
+int64_t npy_sample_size(const NpyArray& a, const std::string& where);
 
 // A 1-D integer (or integral float) array of class labels, entries [skip, skip + count).
 std::vector<int> npy_labels(const NpyArray& a, int64_t skip, int64_t count, const std::string& where);

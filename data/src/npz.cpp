@@ -1,5 +1,6 @@
 // NumPy .npz: a zip archive (stored by numpy.savez, deflated by numpy.savez_compressed) of .npy
-// members; the inputs are `x` and the labels, when present, `y`. Read with Debian's libzip.
+// members; the inputs are `x` (or, for a model of several inputs, one array named after each) and
+// the labels, when present, `y`. Read with Debian's libzip.
 #include "npy.h"
 
 #include <cim/error.h>
@@ -60,18 +61,56 @@ Dataset read_npz(const std::string& path, const LoadOptions& options) {
         zip_error_fini(&e);
         throw InputError(path + ": not a readable .npz archive (" + msg + "); write it with numpy.savez(path, x=inputs, y=labels)");
     }
-    const std::vector<uint8_t> x = read_member(z.get(), path, "x.npy");
-    if (x.empty()) {
+    auto held = [&] {
         std::string names;
         const zip_int64_t n = zip_get_num_entries(z.get(), 0);
-        for (zip_int64_t i = 0; i < n && i < 8; ++i) names += std::string(i ? ", " : "") + zip_get_name(z.get(), zip_uint64_t(i), 0);
-        throw InputError(path + ": has no array 'x' (it holds: " + (names.empty() ? "nothing" : names) +
-                         "); write it with numpy.savez(path, x=inputs, y=labels)");
+        for (zip_int64_t i = 0; i < n && i < 16; ++i) {
+            std::string m = zip_get_name(z.get(), zip_uint64_t(i), 0);
+            if (m.size() > 4 && m.compare(m.size() - 4, 4, ".npy") == 0) m.resize(m.size() - 4);
+            names += std::string(i ? ", " : "") + m;
+        }
+        return names.empty() ? std::string("nothing") : names;
+    };
+    // One input: `x`, or the array named after the model's input. Several: one array per input, by name.
+    const std::vector<std::string>& wanted = options.input_names;
+    std::vector<std::string> arrays;
+    if (wanted.size() > 1) {
+        arrays = wanted;
+    } else {
+        zip_stat_t st;
+        arrays = {wanted.size() == 1 && zip_stat(z.get(), "x.npy", 0, &st) != 0 ? wanted[0] : "x"};
+    }
+    std::vector<std::vector<uint8_t>> bytes;
+    std::string missing;
+    for (const std::string& a : arrays) {
+        bytes.push_back(read_member(z.get(), path, a + ".npy"));
+        if (bytes.back().empty()) missing += (missing.empty() ? "'" : ", '") + a + "'";
+    }
+    if (!missing.empty()) {
+        std::string names_list;
+        for (const std::string& w : wanted) names_list += (names_list.empty() ? "" : ", ") + w + "=...";
+        throw InputError(path + ": has no array " + missing + " (it holds: " + held() + "); write it with " +
+                         (wanted.size() > 1 ? "one array per model input, named after it: numpy.savez(path, " + names_list + ", y=labels)"
+                                            : "numpy.savez(path, x=inputs, y=labels)"));
     }
     Dataset d;
     d.source = path;
     d.format = "npz";
-    d.inputs = npy_samples(parse_npy(x.data(), x.size(), path + ":x"), options.skip, options.limit, path + ":x");
+    std::vector<Tensor> inputs;
+    int64_t samples = -1;
+    for (size_t k = 0; k < arrays.size(); ++k) {
+        const std::string where = path + ":" + arrays[k];
+        const NpyArray a = parse_npy(bytes[k].data(), bytes[k].size(), where);
+        npy_sample_size(a, where);
+        if (k > 0 && a.shape[0] != samples)
+            throw InputError(where + ": holds " + std::to_string(a.shape[0]) + " samples, '" + arrays[0] + "' holds " + std::to_string(samples) +
+                             "; every input needs one entry per sample");
+        samples = a.shape[0];
+        inputs.push_back(npy_samples(a, options.skip, options.limit, where));
+        bytes[k] = {};
+    }
+    d.inputs = SampleSet(std::move(inputs));
+    d.input_names = arrays;
     const std::vector<uint8_t> y = read_member(z.get(), path, "y.npy");
     if (!options.labels_path.empty()) {
         if (!y.empty()) throw InputError(path + ": holds labels 'y' and --labels names more; use one of them");

@@ -414,7 +414,11 @@ Tensor batch_concat(const std::vector<Tensor>& parts) {
 
 std::vector<Tensor> run_per_sample(const Executor& executor, const std::vector<Tensor>& batched_inputs,
                                    const Executor::Observer& observer, const Executor::Override& override_kernel) {
-    const Graph& g = executor.graph();
+    return run_per_sample(executor.graph(), batched_inputs,
+                          [&](const std::vector<Tensor>& one, int64_t) { return executor.run(one, observer, override_kernel); });
+}
+
+std::vector<Tensor> run_per_sample(const Graph& g, const std::vector<Tensor>& batched_inputs, const ItemRun& run_one) {
     if (batched_inputs.size() != g.inputs.size())
         throw InputError(g.source_file + ": the model takes " + std::to_string(g.inputs.size()) + " input(s), got " +
                          std::to_string(batched_inputs.size()));
@@ -432,7 +436,7 @@ std::vector<Tensor> run_per_sample(const Executor& executor, const std::vector<T
     for (int64_t item = 0; item < count; ++item) {
         std::vector<Tensor> one;
         for (const Tensor& t : batched_inputs) one.push_back(batch_slice(t, item, item + 1));
-        std::vector<Tensor> outs = executor.run(one, observer, override_kernel);
+        std::vector<Tensor> outs = run_one(one, item);
         for (size_t o = 0; o < outs.size(); ++o) {
             if (outs[o].rank() < 1 || outs[o].shape[0] != 1)
                 throw InputError(g.source_file + ": output '" + g.value(g.outputs[o]).name + "' is " + shape_str(outs[o].shape) +
@@ -462,6 +466,27 @@ std::vector<Tensor> run_per_sample(const Executor& executor, const std::vector<T
 std::vector<Tensor> run_per_sample(const Graph& graph, const std::vector<Tensor>& batched_inputs) {
     const Executor executor(graph);
     return run_per_sample(executor, batched_inputs);
+}
+
+bool batch_pinned(const Graph& g) {
+    for (int id : g.inputs) {
+        const Value& v = g.value(id);
+        if (v.rank_known && !v.shape.empty() && v.shape[0] == 1) return true;
+    }
+    return false;
+}
+
+BatchRewrite prepare_for_many_items(const Graph& g, const std::string& source) {
+    BatchRewrite b = make_batch_dynamic(g);
+    if (b.batched) return b;
+    for (int id : g.inputs) {
+        const Value& v = g.value(id);
+        if (!v.rank_known || v.shape.empty() || v.shape[0] != 1)
+            throw InputError(source + ": input '" + v.name + "' has " + (v.rank_known ? "shape " + shape_str(v.shape) : "no known shape") +
+                             ", no leading batch dimension (dynamic or 1) to feed samples along; export the model with a batch axis first");
+    }
+    b.note = "the graph pins a batch of 1 (" + b.note + "): it runs one sample at a time, which is slower than batches";
+    return b;
 }
 
 }  // namespace cim

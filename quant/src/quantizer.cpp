@@ -4,6 +4,7 @@
 #include "program_internal.h"
 
 #include <cim/error.h>
+#include <cim/ir/batch.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/quant/quantizer.h>
 
@@ -365,17 +366,27 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     });
     model.notes = skipped;
     report.notes = skipped;
+    // Progress in steps: the float pass's batches, the layers refined, the layers measured.
+    int64_t steps_done = 0, steps_total = 0;
+    auto step = [&] {
+        ++steps_done;
+        if (options.progress) options.progress(steps_done, std::max(steps_done, steps_total));
+    };
     model.layer_of_node.assign(G.nodes.size(), -1);
     const size_t nl = views.size();
 
-    // Calibration batches.
-    const int64_t batch = 128;
+    // Calibration batches (of one item for a graph that pins a batch of 1).
+    const bool pinned = batch_pinned(G);
+    if (pinned) report.notes.push_back("the graph pins a batch of 1: calibrated one sample at a time");
+    const int64_t batch = pinned ? 1 : 128;
     std::vector<std::vector<Tensor>> batches;
     for (int64_t b0 = 0; b0 < items; b0 += batch) {
         std::vector<Tensor> in;
         for (const Tensor& t : calibration) in.push_back(slice_items(t, b0, std::min(items, b0 + batch)));
         batches.push_back(std::move(in));
     }
+    steps_total = int64_t(batches.size()) + (q.adaround || q.bias_correction ? int64_t(nl) : 0) +
+                  (options.report_sqnr && nl > 0 ? int64_t(nl) + 1 : 0);
 
     // ---- float pass: every layer's input and output on the calibration data ----
     std::vector<int> view_of_node(G.nodes.size(), -1);
@@ -394,6 +405,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
                 if (li >= 0) float_out[size_t(li)].push_back(outs[0]);
             };
             exec.run(in, observe, capture);
+            step();
         }
     }
     log("float calibration pass done");
@@ -631,6 +643,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
             L.finalize(device);
             active[size_t(v.node)] = true;
             log("layer " + L.name + " refined");
+            step();
         }
     }
 
@@ -697,6 +710,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         std::vector<double> sig(nl, 0.0), noise(nl, 0.0);
         std::vector<bool> all(G.nodes.size(), true);
         measure(all, sig, noise, -1);
+        step();
         for (size_t i = 0; i < nl; ++i) report.layers[i].output_sqnr_db = sqnr_db(sig[i], noise[i]);
         for (size_t i = 0; i < nl; ++i) {
             std::vector<bool> one(G.nodes.size(), false);
@@ -704,6 +718,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
             std::vector<double> s1(nl, 0.0), n1(nl, 0.0);
             measure(one, s1, n1, int(i));
             report.layers[i].output_sqnr_alone_db = sqnr_db(s1[i], n1[i]);
+            step();
         }
         log("report measured");
     }
@@ -713,13 +728,13 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
 
 // ---------------- evaluation ----------------
 
-double accuracy(const Forward& forward, const LabeledData& data, int64_t batch) {
-    const int64_t count = data.inputs.shape.at(0);
+double accuracy(const Forward& forward, const LabeledData& data, int64_t batch, const Progress& progress) {
+    const int64_t count = data.inputs.count();
     if (int64_t(data.labels.size()) != count) throw InputError("accuracy: label count differs from item count");
     int64_t correct = 0;
     for (int64_t b0 = 0; b0 < count; b0 += batch) {
         const int64_t b1 = std::min(count, b0 + batch);
-        const auto out = forward({slice_items(data.inputs, b0, b1)}, b0);
+        const auto out = forward(data.inputs.batch(b0, b1), b0);
         const Tensor& logits = out.at(0);
         const int64_t classes = logits.numel() / (b1 - b0);
         for (int64_t i = 0; i < b1 - b0; ++i) {
@@ -727,30 +742,39 @@ double accuracy(const Forward& forward, const LabeledData& data, int64_t batch) 
             const int64_t pred = std::max_element(row, row + classes) - row;
             correct += pred == data.labels[size_t(b0 + i)];
         }
+        if (progress) progress(b1, count);
     }
     return count ? double(correct) / double(count) : 0.0;
 }
 
+// A graph that pins a batch of 1 (cim/ir/batch.h) runs its batches one item at a time.
 Forward float_forward(const Graph& graph) {
-    return [&graph](const std::vector<Tensor>& in, int64_t) { return Executor(graph).run(in); };
+    return [&graph](const std::vector<Tensor>& in, int64_t) {
+        const Executor exec(graph);
+        return batch_pinned(graph) ? run_per_sample(exec, in) : exec.run(in);
+    };
 }
 
 Forward quant_forward(const QuantizedModel& model, RunOptions options) {
     return [&model, options](const std::vector<Tensor>& in, int64_t first) {
-        RunOptions o = options;
-        o.first_item = options.first_item + first;
-        return run_program(model, in, o);
+        auto run = [&](const std::vector<Tensor>& items, int64_t item) {
+            RunOptions o = options;
+            o.first_item = options.first_item + first + item;
+            return run_program(model, items, o);
+        };
+        return batch_pinned(model.graph) ? run_per_sample(model.graph, in, run) : run(in, 0);
     };
 }
 
 void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report, const LabeledData& data,
-                                double float_accuracy) {
+                                double float_accuracy, const Progress& progress) {
     for (size_t i = 0; i < model.layers.size() && i < report.layers.size(); ++i) {
         std::vector<bool> active(model.graph.nodes.size(), false);
         active[size_t(model.layers[i].node)] = true;
         RunOptions ro;
         ro.active = &active;
         report.layers[i].accuracy_drop_alone = float_accuracy - accuracy(quant_forward(model, ro), data);
+        if (progress) progress(int64_t(i + 1), int64_t(std::min(model.layers.size(), report.layers.size())));
     }
 }
 

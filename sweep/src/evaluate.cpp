@@ -65,7 +65,7 @@ struct Evaluator::Impl {
     std::vector<std::unordered_map<std::string, std::shared_ptr<MapSlot>>> maps;  // per model
 
     quant::LabeledData test;
-    Tensor calibration;
+    SampleSet calibration;  // every model input's calibration samples, in memory
     struct QuantSlot {
         DeviceSpec key;
         std::once_flag once;
@@ -130,7 +130,7 @@ struct Evaluator::Impl {
                 const Graph& g = models[size_t(model)].graph;
                 quant::QuantOptions qo = quant::QuantOptions::from_device(d);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
-                slot->result = quant::quantize(g, d, {calibration}, qo);
+                slot->result = quant::quantize(g, d, calibration.tensors(), qo);
                 slot->accuracy = quant::accuracy(quant::quant_forward(slot->result->model), test);
             } catch (const InputError& e) {
                 slot->error = one_line(e.what());
@@ -146,11 +146,8 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
         Impl::Model md;
         md.graph = import_onnx(m.path);
         check_finite_weights(md.graph);
-        if (spec.accuracy) {  // accuracy runs batches: a batch-1 export is rewritten to take any batch
-            BatchRewrite b = make_batch_dynamic(md.graph);
-            if (!b.batched) throw InputError(m.path + ": the graph pins its batch and cannot be rewritten to take several samples (" + b.note + ")");
-            md.graph = std::move(b.graph);
-        }
+        // Accuracy runs batches: a batch-1 export is rewritten to take any batch, or runs one sample at a time.
+        if (spec.accuracy) md.graph = prepare_for_many_items(md.graph, m.path).graph;
         md.batch1 = specialize_batch(md.graph, 1);
         s.models.push_back(std::move(md));
     }
@@ -168,14 +165,25 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
         ds.limit = a.images;
         ds.calibration_count = a.calibration > 0 ? a.calibration : s.variants.base().quant.calibration_samples;
         ds.seed = a.seed;
-        data::EvaluationSets sets = data::load_evaluation_sets(ds);
+        // Bound to the first model's inputs by name; every model must take the same inputs.
+        const Graph& first = s.models.front().graph;
+        data::EvaluationSets sets = data::load_evaluation_sets(ds, first, spec.models.front().path);
         if (!sets.test.has_labels())
             throw InputError(a.data + ": has no labels; a sweep's accuracy metric needs them (metrics.accuracy.labels, or an .npz with y)");
-        for (const auto& md : s.models)
-            if (md.graph.inputs.size() != 1 || (md.graph.value(md.graph.inputs[0]).rank_known &&
-                                                md.graph.value(md.graph.inputs[0]).shape.size() != sets.test.sample_shape().size() + 1))
-                throw InputError(md.graph.source_file + ": its input does not take samples of shape " + shape_str(sets.test.sample_shape()) + " from " +
-                                 (a.data.empty() ? ds.fashion_mnist_dir : a.data));
+        for (size_t m = 1; m < s.models.size(); ++m) {
+            const Graph& g = s.models[m].graph;
+            bool same = g.inputs.size() == first.inputs.size();
+            for (size_t k = 0; same && k < g.inputs.size(); ++k) {
+                const Value& v = g.value(g.inputs[k]);
+                const Shape sample = sets.test.sample_shape(k);
+                same = v.name == first.value(first.inputs[k]).name &&
+                       (!v.rank_known || (v.shape.size() == sample.size() + 1 && std::equal(sample.begin(), sample.end(), v.shape.begin() + 1,
+                                                                                         [](int64_t d, int64_t m) { return m < 0 || m == d; })));
+            }
+            if (!same)
+                throw InputError(spec.models[m].path + ": its inputs do not take the samples " + spec.models.front().path + " takes from " +
+                                 (a.data.empty() ? ds.fashion_mnist_dir : a.data) + "; a sweep's models share one dataset");
+        }
         s.test = quant::LabeledData{std::move(sets.test.inputs), std::move(sets.test.labels)};
         s.calibration = std::move(sets.calibration.inputs);
         for (auto& md : s.models) md.float_accuracy = quant::accuracy(quant::float_forward(md.graph), s.test);

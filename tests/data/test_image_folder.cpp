@@ -251,16 +251,16 @@ TEST_CASE("read_image_folder: ImageFolder's classes, order and labels; skip and 
     CHECK(ds.format == "image-folder");
     CHECK(ds.class_names == std::vector<std::string>{"A", "a", "b"});
     CHECK(ds.labels == std::vector<int>{0, 1, 1, 2, 2, 2, 2});
-    REQUIRE(ds.inputs.shape == Shape{7, 3, 2, 3});
-    for (int64_t i = 0; i < 7; ++i) CHECK_MESSAGE(ds.inputs.f[size_t(i * 18)] == float(i * 10) / 255.0f, order[size_t(i)]);
+    REQUIRE(ds.inputs.tensor().shape == Shape{7, 3, 2, 3});
+    for (int64_t i = 0; i < 7; ++i) CHECK_MESSAGE(ds.inputs.tensor().f[size_t(i * 18)] == float(i * 10) / 255.0f, order[size_t(i)]);
 
     LoadOptions o;
     o.skip = 2;
     o.limit = 3;
     const Dataset part = read_image_folder(root, o);
-    CHECK(part.inputs.shape == Shape{3, 3, 2, 3});
+    CHECK(part.inputs.tensor().shape == Shape{3, 3, 2, 3});
     CHECK(part.labels == std::vector<int>{1, 2, 2});
-    CHECK(part.inputs.f[0] == 20.0f / 255.0f);
+    CHECK(part.inputs.tensor().f[0] == 20.0f / 255.0f);
     CHECK(part.class_names.size() == 3);
     o.skip = 7;
     CHECK(contains(input_error([&] { read_image_folder(root, o); }), "leaves none of the 7"));
@@ -283,8 +283,8 @@ TEST_CASE("read_image_folder: the result does not depend on the number of thread
     omp_set_num_threads(std::max(2, threads));
     const Dataset many = read_image_folder(root, o);
     omp_set_num_threads(threads);
-    CHECK(one.inputs.shape == Shape{24, 3, 17, 17});
-    CHECK(one.inputs.f == many.inputs.f);
+    CHECK(one.inputs.tensor().shape == Shape{24, 3, 17, 17});
+    CHECK(one.inputs.tensor().f == many.inputs.tensor().f);
     CHECK(one.labels == many.labels);
 }
 

@@ -61,24 +61,24 @@ TEST_CASE(".npy files of every supported dtype and version read as float samples
     Scratch s;
     const auto a = data::load_dataset(s.write("f4.npy", npy("<f4", "(2, 3)", bytes_of<float>({1, 2, 3, 4, 5, 6}))));
     CHECK(a.format == "npy");
-    CHECK(a.inputs.shape == Shape{2, 3});
-    CHECK(a.inputs.f == std::vector<float>{1, 2, 3, 4, 5, 6});
+    CHECK(a.inputs.tensor().shape == Shape{2, 3});
+    CHECK(a.inputs.tensor().f == std::vector<float>{1, 2, 3, 4, 5, 6});
     CHECK_FALSE(a.has_labels());
     const auto b = data::load_dataset(s.write("u1.npy", npy("|u1", "(3,)", std::string("\x00\x7f\xff", 3), 2)));
-    CHECK(b.inputs.f == std::vector<float>{0, 127, 255});
+    CHECK(b.inputs.tensor().f == std::vector<float>{0, 127, 255});
     const auto c = data::load_dataset(s.write("f2.npy", npy("<f2", "(1, 3)", bytes_of<uint16_t>({0x3c00, 0xc000, 0x0001}), 3)));
-    CHECK(c.inputs.f[0] == 1.0f);
-    CHECK(c.inputs.f[1] == -2.0f);
-    CHECK(c.inputs.f[2] == doctest::Approx(5.960464477539063e-08));
+    CHECK(c.inputs.tensor().f[0] == 1.0f);
+    CHECK(c.inputs.tensor().f[1] == -2.0f);
+    CHECK(c.inputs.tensor().f[2] == doctest::Approx(5.960464477539063e-08));
     const auto d = data::load_dataset(s.write("i8.npy", npy("<i8", "(2,)", bytes_of<int64_t>({-7, 9}))));
-    CHECK(d.inputs.f == std::vector<float>{-7, 9});
+    CHECK(d.inputs.tensor().f == std::vector<float>{-7, 9});
 
     data::LoadOptions o;
     o.labels_path = s.write("y.npy", npy("<i8", "(2,)", bytes_of<int64_t>({1, 0})));
     o.skip = 1;
     const auto e = data::load_dataset(s.file("f4.npy"), o);
-    CHECK(e.inputs.shape == Shape{1, 3});
-    CHECK(e.inputs.f == std::vector<float>{4, 5, 6});
+    CHECK(e.inputs.tensor().shape == Shape{1, 3});
+    CHECK(e.inputs.tensor().f == std::vector<float>{4, 5, 6});
     CHECK(e.labels == std::vector<int>{0});
 }
 
@@ -87,8 +87,9 @@ TEST_CASE("bad .npy and .npz files are errors naming the file") {
     auto fails = [&](const std::string& name, const std::string& bytes, const std::string& message, const data::LoadOptions& o = {}) {
         const std::string p = s.write(name, bytes);
         CAPTURE(name);
-        CHECK_THROWS_WITH_AS(data::load_dataset(p, o), doctest::Contains(p.c_str()), InputError);
-        CHECK_THROWS_WITH_AS(data::load_dataset(p, o), doctest::Contains(message.c_str()), InputError);
+        // Reading every sample: a .npy's values are converted (and checked) as its batches are read.
+        CHECK_THROWS_WITH_AS(data::load_dataset(p, o).inputs.tensor(), doctest::Contains(p.c_str()), InputError);
+        CHECK_THROWS_WITH_AS(data::load_dataset(p, o).inputs.tensor(), doctest::Contains(message.c_str()), InputError);
     };
     fails("short.npy", npy("<f4", "(2, 3)", bytes_of<float>({1, 2, 3})), "truncated data: shape (2, 3) of <f4 needs 24 bytes");
     fails("text.npy", "hello, not numpy", "not a NumPy .npy file");
@@ -101,6 +102,13 @@ TEST_CASE("bad .npy and .npz files are errors naming the file") {
     fails("obj.npy", npy("|O", "(1,)", std::string(8, '\0')), "not supported");
     fails("nan.npy", npy("<f4", "(2, 2)", bytes_of<float>({1, 2, 3, std::numeric_limits<float>::quiet_NaN()})),
           "sample 1 holds a non-finite value (NaN or Inf) at flat index 3");
+    {  // read from the mapping a batch at a time: the NaN of sample 1 is found when sample 1 is read
+        const data::Dataset d = data::load_dataset(s.file("nan.npy"));
+        CHECK(d.count() == 2);
+        CHECK(d.inputs.batch(0, 1)[0].f == std::vector<float>{1, 2});
+        CHECK_THROWS_WITH_AS(d.inputs.batch(1, 2), doctest::Contains("sample 1 holds a non-finite value"), InputError);
+        CHECK(d.inputs.slice(0, 1).tensor().f == std::vector<float>{1, 2});
+    }
     data::LoadOptions few;
     few.labels_path = s.write("few.npy", npy("<i8", "(1,)", bytes_of<int64_t>({1})));
     const std::string two = s.write("two.npy", npy("<f4", "(2,)", bytes_of<float>({1, 2})));
@@ -121,10 +129,10 @@ TEST_CASE("CIFAR batches: whole records only, labels checked, pixels as ToTensor
     rec[1 + 1024] = 51;  // channel 1
     const auto d = data::load_dataset(s.write("test_batch.bin", rec + rec));
     CHECK(d.format == "cifar");
-    CHECK(d.inputs.shape == Shape{2, 3, 32, 32});
+    CHECK(d.inputs.tensor().shape == Shape{2, 3, 32, 32});
     CHECK(d.labels == std::vector<int>{7, 7});
-    CHECK(d.inputs.f[0] == 1.0f);
-    CHECK(d.inputs.f[1024] == 51.0f / 255.0f);
+    CHECK(d.inputs.tensor().f[0] == 1.0f);
+    CHECK(d.inputs.tensor().f[1024] == 51.0f / 255.0f);
     CHECK_THROWS_WITH_AS(data::load_dataset(s.write("data_batch_1.bin", rec + "abc")), doctest::Contains("not a whole number of 3073-byte CIFAR-10 records"),
                          InputError);
     rec[0] = 12;
@@ -139,12 +147,12 @@ TEST_CASE("held-apart calibration never overlaps the scored samples") {
     spec.data = s.write("x.npy", npy("<f4", "(10, 1)", values));
     spec.calibration_count = 3;
     auto sets = data::load_evaluation_sets(spec);
-    CHECK(sets.test.inputs.f == std::vector<float>{0, 1, 2, 3, 4, 5, 6});
-    CHECK(sets.calibration.inputs.f == std::vector<float>{7, 8, 9});
+    CHECK(sets.test.inputs.tensor().f == std::vector<float>{0, 1, 2, 3, 4, 5, 6});
+    CHECK(sets.calibration.inputs.tensor().f == std::vector<float>{7, 8, 9});
     spec.limit = 2;
     sets = data::load_evaluation_sets(spec);
-    CHECK(sets.test.inputs.f == std::vector<float>{0, 1});
-    CHECK(sets.calibration.inputs.f == std::vector<float>{7, 8, 9});
+    CHECK(sets.test.inputs.tensor().f == std::vector<float>{0, 1});
+    CHECK(sets.calibration.inputs.tensor().f == std::vector<float>{7, 8, 9});
     spec.calibration_count = 256;  // at most half the set calibrates
     spec.limit = -1;
     sets = data::load_evaluation_sets(spec);
@@ -163,8 +171,8 @@ TEST_CASE("Fashion-MNIST written by NumPy in every format reads back bit-identic
     const models::ImageSet ref = models::load_fashion_mnist(kFmnist, models::Split::Test, 40);
     auto same = [&](const data::Dataset& d) {
         CAPTURE(d.source);
-        REQUIRE(d.inputs.shape == Shape{40, 1, 28, 28});
-        CHECK(std::memcmp(d.inputs.f.data(), ref.pixels.data(), ref.pixels.size() * sizeof(float)) == 0);
+        REQUIRE(d.inputs.tensor().shape == Shape{40, 1, 28, 28});
+        CHECK(std::memcmp(d.inputs.tensor().f.data(), ref.pixels.data(), ref.pixels.size() * sizeof(float)) == 0);
     };
     data::LoadOptions labelled;
     labelled.labels_path = out + "/y.npy";
@@ -187,12 +195,13 @@ TEST_CASE("Fashion-MNIST written by NumPy in every format reads back bit-identic
     data::LoadOptions c;
     c.preprocess_path = out + "/fmnist32.yaml";
     const auto cifar = data::load_dataset(out + "/cifar", c);
-    REQUIRE(cifar.inputs.shape == Shape{40, 3, 32, 32});
+    const Tensor pixels = cifar.inputs.tensor();
+    REQUIRE(pixels.shape == Shape{40, 3, 32, 32});
     CHECK(cifar.labels == ref.labels);
     bool equal = true;
     for (int i = 0; i < 40; ++i)
         for (int y = 0; y < 28; ++y)
             for (int x = 0; x < 28; ++x)
-                equal = equal && cifar.inputs.f[size_t(i * 3072 + (y + 2) * 32 + x + 2)] == ref.pixels[size_t(i * 784 + y * 28 + x)];
+                equal = equal && pixels.f[size_t(i * 3072 + (y + 2) * 32 + x + 2)] == ref.pixels[size_t(i * 784 + y * 28 + x)];
     CHECK(equal);
 }

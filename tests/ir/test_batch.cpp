@@ -5,6 +5,7 @@
 #include "onnx_builder.h"
 
 #include <cim/ir/batch.h>
+#include <cim/ir/sample_set.h>
 #include <cim/ir/executor.h>
 #include <cim/ir/onnx_import.h>
 
@@ -395,4 +396,34 @@ TEST_CASE("batch: ResNet-18 of models/imagenet.py exported at batch 1") {
     MESSAGE("ResNet-18: made dynamic and checked in "
             << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s");
 }
+}
+
+TEST_CASE("batch: prepare_for_many_items batches what it can, keeps a pinned batch of 1 to run item by item, refuses others") {
+    const Graph batchable = import_built(reshape_model({1, 32}, 13, 0));
+    const BatchRewrite a = prepare_for_many_items(batchable, "m.onnx");
+    CHECK(a.batched);
+    CHECK_FALSE(batch_pinned(a.graph));
+    const Graph pinned = one_node("Softmax", {{"x", {1, 5}}}, "axis", 0);
+    const BatchRewrite b = prepare_for_many_items(pinned, "m.onnx");
+    CHECK_FALSE(b.batched);
+    CHECK(batch_pinned(b.graph));
+    CHECK(b.note.find("it runs one sample at a time") != std::string::npos);
+    const Graph eight = one_node("Softmax", {{"x", {8, 5}}}, "axis", 0);
+    CHECK_THROWS_WITH_AS(prepare_for_many_items(eight, "m.onnx"), doctest::Contains("m.onnx: input 'x' has shape [8,5]"), InputError);
+}
+
+TEST_CASE("SampleSet: inputs in memory, batches of every input, slices that share the sources") {
+    Tensor a(ElemType::Float, {4, 2}), b(ElemType::Float, {4, 1});
+    for (size_t k = 0; k < 8; ++k) a.f[k] = float(k);
+    for (size_t k = 0; k < 4; ++k) b.f[k] = float(10 + k);
+    const SampleSet set(std::vector<Tensor>{a, b});
+    CHECK(set.count() == 4);
+    CHECK(set.input_count() == 2);
+    CHECK(set.sample_shape(0) == Shape{2});
+    const SampleSet mid = set.slice(1, 3);
+    const std::vector<Tensor> one = mid.batch(1, 2);
+    CHECK(one[0].f == std::vector<float>{4, 5});
+    CHECK(one[1].f == std::vector<float>{12});
+    CHECK(mid.tensor(1).f == std::vector<float>{11, 12});
+    CHECK_THROWS_AS(SampleSet(std::vector<Tensor>{a, Tensor(ElemType::Float, {3, 1})}), InputError);
 }

@@ -19,8 +19,9 @@ inline std::string zoo(const std::string& name) { return std::string(CIM_SOURCE_
 
 inline quant::LabeledData labeled(const models::ImageSet& s) {
     quant::LabeledData d;
-    d.inputs = Tensor(ElemType::Float, {s.count, 1, s.rows, s.cols});
-    d.inputs.f = s.pixels;
+    Tensor pixels(ElemType::Float, {s.count, 1, s.rows, s.cols});
+    pixels.f = s.pixels;
+    d.inputs = std::move(pixels);
     d.labels = s.labels;
     return d;
 }
@@ -31,7 +32,7 @@ inline const quant::LabeledData& test_set() {
 }
 
 inline Tensor calibration(int count, uint64_t seed = 1) {
-    return labeled(models::calibration_split(models::default_fashion_mnist_dir(), count, seed)).inputs;
+    return labeled(models::calibration_split(models::default_fashion_mnist_dir(), count, seed)).inputs.tensor();
 }
 
 // WTM2101 with per-channel, free (not power-of-two) scales unless overridden.

@@ -133,7 +133,7 @@ TEST_CASE("the integer program equals float arithmetic on the same codes, for ev
 TEST_CASE("an ideal crossbar on the cell digits reproduces the integer program bit for bit (LeNet-5)") {
     const Graph g = import_onnx(qtest::zoo("lenet5"));
     const Tensor cal = qtest::calibration(32);
-    const Tensor x = quant::slice_items(qtest::test_set().inputs, 0, 3);
+    const Tensor x = qtest::test_set().inputs.batch(0, 3)[0];
     struct Case {
         const char* device;
         std::vector<std::string> sets;
@@ -180,7 +180,7 @@ TEST_CASE("a plugged-in backend sees every layer, group and item") {
     RunOptions ro;
     ro.backend = &counting;
     ro.first_item = 100;
-    run_program(r.model, {quant::slice_items(qtest::test_set().inputs, 0, 20)}, ro);
+    run_program(r.model, qtest::test_set().inputs.batch(0, 20), ro);
     CHECK(counting.vectors["/features/features.0/Conv"] == 20 * 28 * 28);
     CHECK(counting.vectors["/classifier/classifier.4/Gemm"] == 20);
     CHECK(counting.max_item == 119);
@@ -193,7 +193,7 @@ TEST_CASE("cross-layer equalization keeps the float function and evens out chann
         Graph e = g;
         const auto pairs = equalize_cross_layer(e);
         CHECK(pairs.size() >= 3);
-        const Tensor x = quant::slice_items(qtest::test_set().inputs, 0, 16);
+        const Tensor x = qtest::test_set().inputs.batch(0, 16)[0];
         const auto a = Executor(g).run({x});
         const auto b = Executor(e).run({x});
         double err = 0, ref = 0;

@@ -24,21 +24,9 @@ const std::string kLenet = std::string(CIM_SOURCE_DIR) + "/models/zoo/lenet5/mod
 
 // The formats folder, written once per test run.
 const std::string& formats() {
-    static const std::string dir = [] {
-        const std::string d = (fs::temp_directory_path() / ("cim_test_user_data_" + std::to_string(::getpid()))).string();
-        const std::string cmd = "/usr/bin/python3 " + std::string(CIM_SOURCE_DIR) + "/tests/data/write_formats.py " + d + " 300 64 " + kLenet;
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("write_formats.py failed");
-        return d;
-    }();
-    return dir;
+    static const ScriptFixture dir("cim_test_user_data", "tests/data/write_formats.py", "300 64 " + kLenet);
+    return dir.path;
 }
-
-struct Cleanup {
-    ~Cleanup() {
-        std::error_code ec;
-        fs::remove_all(fs::temp_directory_path() / ("cim_test_user_data_" + std::to_string(::getpid())), ec);
-    }
-} cleanup;
 
 json run_json(const std::string& cmd) {
     const auto r = run_command(cmd + " --json");

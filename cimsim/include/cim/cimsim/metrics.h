@@ -3,6 +3,7 @@
 // Classifier metrics apply when the first output is [N, C] with C >= 2; SNR applies to any output.
 #pragma once
 
+#include <cim/ir/sample_set.h>
 #include <cim/ir/tensor.h>
 
 #include <cstdint>
@@ -48,9 +49,9 @@ private:
     double signal_ = 0, noise_ = 0, kl_ = 0;
 };
 
-// The first output of `forward` for every sample of `inputs`, run in batches.
+// The first output of `forward` for every sample of `inputs` (every graph input's), run in batches.
 // `progress` (optional) hears (samples done, total) after each batch.
-Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const Tensor& inputs,
+Tensor first_outputs(const std::function<std::vector<Tensor>(const std::vector<Tensor>&, int64_t)>& forward, const SampleSet& inputs,
                      int64_t batch = 250, const std::function<void(int64_t, int64_t)>& progress = {});
 
 }  // namespace cim::sim

@@ -90,6 +90,7 @@ struct SimOptions {
     int calibration_images = 256;             // for calibrated ADC ranges (from the training set)
     AdcCalibration adc_calibration = AdcCalibration::nominal;
     std::function<void(int64_t done, int64_t total)> progress;  // images simulated so far
+    std::function<void(int64_t done, int64_t total)> calibration_progress;  // ADC calibration samples, per instance
     // The float model's first output for every test sample: the reference of the label-free
     // metrics (agreement, SNR, KL). Without it, and without labels, nothing can be scored.
     const Tensor* reference_outputs = nullptr;
@@ -113,9 +114,10 @@ struct SimResult {
 };
 
 // Simulates `instances` chip instances on the labelled test data. `calibration` is drawn
-// from the training set (used for calibrated ADC ranges).
+// from the training set (used for calibrated ADC ranges); both feed every graph input. A graph
+// that pins a batch of 1 (cim/ir/batch.h) runs one item at a time.
 SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device, const quant::LabeledData& test,
-                   const Tensor& calibration, double float_accuracy, double quant_accuracy, const SimOptions& options);
+                   const SampleSet& calibration, double float_accuracy, double quant_accuracy, const SimOptions& options);
 
 // 95% two-sided Student-t half width for the mean of `values`.
 double ci95_half_width(const std::vector<double>& values);

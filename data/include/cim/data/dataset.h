@@ -3,8 +3,10 @@
 // and cim-sweep all take their data from here.
 //
 // Formats, detected from the path (one reader per file under data/src/):
-//   FILE.npy (+ --labels FILE.npy)   NumPy arrays, format versions 1-3, C order
-//   FILE.npz                         NumPy archive holding `x` and, optionally, `y`
+//   FILE.npy (+ --labels FILE.npy)   NumPy arrays, format versions 1-3, C order, memory-mapped:
+//                                    read a batch at a time as the run goes (sets larger than RAM)
+//   FILE.npz                         NumPy archive holding `x` (or one array per model input, named
+//                                    after it) and, optionally, `y`
 //   DIR of input_*.pb / test_data_set_*/   ONNX TensorProto files (output_*.pb: reference outputs)
 //   DIR/CLASS/*.png|jpg|jpeg         torchvision ImageFolder layout, with --preprocess FILE.yaml
 //   DIR or FILE of CIFAR-10/100 binary batches (data_batch_*.bin, test_batch.bin, train.bin, test.bin)
@@ -12,8 +14,14 @@
 //   "fashion-mnist"                  Debian's dataset-fashion-mnist, normalized as the zoo was trained
 // Every reader validates what it reads (sizes against the bytes present, before allocating; label
 // ranges; finite values) and reports problems as cim::InputError naming the file and the place.
+//
+// A model with several inputs takes them by name: from an .npz, the arrays named after the graph
+// inputs; from ONNX .pb folders, input_0.pb, input_1.pb, ... matched by the TensorProto's name when
+// every file has one, else by position. The other formats hold one array and feed one input.
 #pragma once
 
+#include <cim/ir/graph.h>
+#include <cim/ir/sample_set.h>
 #include <cim/ir/tensor.h>
 
 #include <cstdint>
@@ -25,14 +33,15 @@ namespace cim::data {
 struct Dataset {
     std::string source;  // what the user named, for messages
     std::string format;  // "npy", "npz", "onnx-pb", "image-folder", "cifar", "idx", "fashion-mnist"
-    Tensor inputs;       // [count, ...sample shape], float
+    SampleSet inputs;    // one source per input ([count, ...sample shape], float), in the model's input order once bound
+    std::vector<std::string> input_names;  // per source: its name in the file ("" if none), for messages
     std::vector<int> labels;               // one per sample, or empty: the set has no labels
     std::vector<std::string> class_names;  // image folders: the class folder names, in label order
     std::vector<Tensor> reference_outputs;  // ONNX .pb folders: output_0.pb of each sample, if present
 
-    int64_t count() const { return inputs.rank() > 0 ? inputs.shape[0] : 0; }
+    int64_t count() const { return inputs.count(); }
     bool has_labels() const { return !labels.empty(); }
-    Shape sample_shape() const { return Shape(inputs.shape.begin() + (inputs.rank() > 0 ? 1 : 0), inputs.shape.end()); }
+    Shape sample_shape(size_t input = 0) const { return inputs.sample_shape(input); }
 };
 
 // How the pixels of an image folder become a model input (the torchvision transforms the model
@@ -52,6 +61,9 @@ struct LoadOptions {
     std::string preprocess_path;  // --preprocess FILE.yaml for image folders (default: ToTensor only)
     int64_t limit = -1;           // read at most this many samples (-1: all)
     int64_t skip = 0;             // start at this sample (a held-apart split)
+    // The model's input names, in graph order, to bind several inputs by name (.npz, .pb folders);
+    // empty or one name: the data holds one input.
+    std::vector<std::string> input_names;
 };
 
 // Detects the format of `path` and reads it. Throws InputError naming the file on any problem.
@@ -93,6 +105,7 @@ struct EvaluationSpec {
     int64_t limit = -1;             // score at most this many samples
     int64_t calibration_count = 256;
     uint64_t seed = 1;              // the Fashion-MNIST calibration draw
+    std::vector<std::string> input_names;  // as LoadOptions::input_names
 };
 
 struct EvaluationSets {
@@ -102,7 +115,13 @@ struct EvaluationSets {
 };
 
 // Without --calibration-data, the last `calibration_count` samples of --data (at most half of it)
-// calibrate and the others are scored, so no image is both calibrated on and scored.
+// calibrate and the others are scored, so no image is both calibrated on and scored. The scored
+// set of a .npy stays on its mapping (read a batch at a time); the calibration set is in memory.
 EvaluationSets load_evaluation_sets(const EvaluationSpec& spec);
+
+// The same for `model` (read from `model_path`): binds the data to the model's inputs by name and
+// checks that every input's samples fit (shape, float type) and that labels index the first
+// output. Errors name the data file, the input and both shapes.
+EvaluationSets load_evaluation_sets(EvaluationSpec spec, const Graph& model, const std::string& model_path);
 
 }  // namespace cim::data

@@ -11,6 +11,7 @@
 #include <cim/ir/executor.h>
 #include <cim/ir/graph.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,16 @@ struct BatchRewrite {
 // batch is already dynamic comes back unchanged with batched = true.
 BatchRewrite make_batch_dynamic(const Graph& g);
 
+// A graph for runs over many items (the accuracy paths): make_batch_dynamic's rewrite when it
+// succeeds; else, when every input leads with a fixed 1, the graph as given, which those paths run
+// one item at a time (see batch_pinned), with `note` saying so and why. Any other fixed leading
+// dimension is an InputError naming `source`.
+BatchRewrite prepare_for_many_items(const Graph& g, const std::string& source);
+
+// True when the graph takes exactly one item per run: an input's leading dimension is fixed at 1.
+// float_forward, quant_forward, quantize and simulate then run such a graph item by item.
+bool batch_pinned(const Graph& g);
+
 // Runs a batch-pinned graph item by item: every input is cut along its leading
 // dimension into items of 1, each item runs alone, and each output is the items'
 // outputs concatenated along the leading dimension (each must be 1 there).
@@ -45,6 +56,10 @@ BatchRewrite make_batch_dynamic(const Graph& g);
 std::vector<Tensor> run_per_sample(const Executor& executor, const std::vector<Tensor>& batched_inputs,
                                    const Executor::Observer& observer = {}, const Executor::Override& override_kernel = {});
 std::vector<Tensor> run_per_sample(const Graph& graph, const std::vector<Tensor>& batched_inputs);
+// The same with any way of running one item (the quantizer's integer program): `run_one` gets
+// every input's item `item` (a leading dimension of 1) and returns graph's outputs for it.
+using ItemRun = std::function<std::vector<Tensor>(const std::vector<Tensor>& one_item, int64_t item)>;
+std::vector<Tensor> run_per_sample(const Graph& graph, const std::vector<Tensor>& batched_inputs, const ItemRun& run_one);
 
 // Items [begin, end) of a tensor batched along its leading dimension.
 Tensor batch_slice(const Tensor& t, int64_t begin, int64_t end);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cim/device/device_spec.h>
+#include <cim/ir/sample_set.h>
 #include <cim/quant/program.h>
 
 #include <functional>
@@ -30,8 +31,13 @@ struct QuantOptions {
     int verbose = 0;                          // progress lines on stderr
     ArraysAtWidth arrays_at_width;            // needed with q.mixed_precision_budget_arrays
     std::set<std::string> host_layers;        // weight-stationary nodes kept in float on the host (--host-layers)
+    std::function<void(int64_t done, int64_t total)> progress;  // steps of calibration and measurement done
 
-    static QuantOptions from_device(const DeviceSpec& d) { return QuantOptions{d.quant, {}, true, 0}; }
+    static QuantOptions from_device(const DeviceSpec& d) {
+        QuantOptions o;
+        o.q = d.quant;
+        return o;
+    }
 };
 
 struct LayerReport {
@@ -86,8 +92,9 @@ struct QuantResult {
     QuantReport report;
 };
 
-// `calibration` holds one tensor per graph input with the calibration items on
-// axis 0 (for Fashion-MNIST: [count, 1, 28, 28] from models::calibration_split).
+// `calibration` holds one tensor per graph input (Graph::inputs order) with the calibration
+// items on axis 0 (for Fashion-MNIST: [count, 1, 28, 28] from models::calibration_split).
+// A graph that pins a batch of 1 (cim/ir/batch.h) is calibrated one item at a time.
 // Throws InputError for options the device or the model cannot honour.
 QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::vector<Tensor>& calibration,
                      const QuantOptions& options);
@@ -96,12 +103,15 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
 
 // Items and their class labels (argmax of the first output is the prediction).
 struct LabeledData {
-    Tensor inputs;            // [count, ...]
+    SampleSet inputs;         // one source per graph input, `count` items each (read a batch at a time)
     std::vector<int> labels;  // count
 };
 using Forward = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs, int64_t first_item)>;
+// (items or layers done, total), for a progress bar.
+using Progress = std::function<void(int64_t done, int64_t total)>;
 // Fraction of items whose argmax matches the label, run in batches of `batch`.
-double accuracy(const Forward& forward, const LabeledData& data, int64_t batch = 500);
+double accuracy(const Forward& forward, const LabeledData& data, int64_t batch = 500, const Progress& progress = {});
+// Both run a graph that pins a batch of 1 one item at a time (cim/ir/batch.h).
 Forward float_forward(const Graph& graph);
 Forward quant_forward(const QuantizedModel& model, RunOptions options = {});
 // Items [begin, end) of a batched tensor.
@@ -110,7 +120,7 @@ Tensor slice_items(const Tensor& t, int64_t begin, int64_t end);
 // Accuracy drop (a fraction: float accuracy minus accuracy) with only one layer
 // quantized, for every layer; fills report.layers[i].accuracy_drop_alone.
 void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report, const LabeledData& data,
-                                double float_accuracy);
+                                double float_accuracy, const Progress& progress = {});
 
 // ---- building blocks (exposed for tests) ----
 
