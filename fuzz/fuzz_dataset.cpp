@@ -1,7 +1,7 @@
 // libFuzzer target: the dataset layer's byte readers (data/src): the input as a NumPy .npy
 // file, as an .npz archive (libzip, stored and deflated members), and as a CIFAR-10 binary batch,
 // each read through load_dataset, the path cim-sim --data takes. Also the input as the labels
-// .npy of a valid one-sample set (--labels).
+// .npy of a valid one-sample set (--labels), and the .npz as the arrays of a two-input model.
 #include "fuzz_util.h"
 
 #include <cim/data/dataset.h>
@@ -13,9 +13,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             cim::data::LoadOptions o;
             o.limit = 64;  // the readers check the whole file; scoring a few samples is enough
             const cim::data::Dataset d = cim::data::load_dataset(path, o);
-            (void)d.count();
+            (void)d.inputs.tensors();  // a .npy's samples are converted (and checked) as they are read
         });
     }
+    // The .npz as the data of a model of two inputs, 'x' and 'z': arrays bound by name.
+    const std::string npz = cim::fuzz::input_file("two.npz", data, size);
+    cim::fuzz::expect_input_error([&] {
+        cim::data::LoadOptions o;
+        o.limit = 64;
+        o.input_names = {"x", "z"};
+        (void)cim::data::load_dataset(npz, o).inputs.tensors();
+    });
     // A one-sample float32 .npy with the input as its labels.
     static const std::string one = [] {
         const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), }";

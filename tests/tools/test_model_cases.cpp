@@ -1,7 +1,8 @@
 // End-to-end: models that are not one batched input (issue 14). A model of two inputs takes its
 // data by name (.npz arrays, .pb TensorProto names) or, unnamed, by position; a batch-1 export that
 // make_batch_dynamic cannot rewrite runs sample by sample and scores exactly as the batchable
-// model with the same weights. Models and data: tests/tools/write_model_cases.py.
+// model with the same weights; cim-run, cim-quant, cim-sim and a sweep's accuracy metric alike.
+// Models and data: tests/tools/write_model_cases.py.
 #include <doctest/doctest.h>
 
 #include "cli_runner.h"
@@ -10,9 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cmath>
-#include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 using namespace cim::test;
 using json = nlohmann::json;
@@ -137,4 +140,45 @@ TEST_CASE("a batch-1 graph that cannot be batched runs sample by sample, as the 
     REQUIRE(a.shape == cim::Shape{20, 10});
     REQUIRE(a.shape == b.shape);
     for (size_t k = 0; k < a.f.size(); ++k) CHECK(a.f[k] == doctest::Approx(b.f[k]).epsilon(1e-5));
+}
+
+TEST_CASE("a sweep's accuracy metric feeds a two-input model by name and a pinned batch-1 model sample by sample") {
+    const std::string& d = cases();
+    auto rows = [&](const std::string& name, const std::string& models, const std::string& accuracy) {
+        const std::string spec = d + "/" + name + ".yaml";
+        std::ofstream(spec) << "device: wtm2101\nmodels: [" << models << "]\naxes:\n  - path: array.adc.bits\n    values: [6]\n"
+                            << "metrics: {accuracy: {images: 200, " << accuracy << "}}\n";
+        const auto r = run_command(tool("cim-sweep") + " " + spec + " --out " + spec + ".csv --quiet --force");
+        INFO(r.output);
+        REQUIRE(r.status == 0);
+        std::ifstream in(spec + ".csv");
+        std::vector<std::string> lines;
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+        return lines;
+    };
+    // A field of a row by its header name (the sweep's rows hold no quoted commas here).
+    auto field = [](const std::vector<std::string>& lines, size_t row, const std::string& name) {
+        auto split = [](const std::string& line) {
+            std::vector<std::string> out;
+            std::stringstream in(line);
+            for (std::string f; std::getline(in, f, ',');) out.push_back(f);
+            return out;
+        };
+        const auto header = split(lines.at(0)), values = split(lines.at(row));
+        const size_t k = size_t(std::find(header.begin(), header.end(), name) - header.begin());
+        REQUIRE_MESSAGE(k < values.size(), name << " in " << lines.at(0));
+        return values[k];
+    };
+    const auto both = rows("pinned", "pinned.onnx, batchable.onnx", "data: x.npy, labels: y.npy, calibration_data: calib.npy");
+    REQUIRE(both.size() == 3);
+    CHECK(field(both, 1, "model") == "pinned");
+    for (const std::string metric : {"accuracy", "quant_accuracy", "float_accuracy", "energy_j"}) {
+        CAPTURE(metric);
+        CHECK(field(both, 1, metric) == field(both, 2, metric));
+    }
+    CHECK(field(both, 1, "float_accuracy") == "0.75");
+    const auto two = rows("two", "two_input.onnx", "data: two.npz, calibration_data: two_calib.npz");
+    REQUIRE(two.size() == 2);
+    CHECK(field(two, 1, "float_accuracy") == "0.75");
+    CHECK(std::stod(field(two, 1, "accuracy")) > 0.5);
 }
