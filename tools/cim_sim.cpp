@@ -223,6 +223,7 @@ int main(int argc, char** argv) {
             if (requantize || !shared_q) {
                 quant::QuantOptions qo = quant::QuantOptions::from_device(device);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
+                qo.report_sqnr = false;  // cim-quant's per-layer report: L + 1 more passes over the calibration data
                 qo.host_layers.insert(host_layers.begin(), host_layers.end());
                 qo.progress = phase_bar("quantizing, calibrated on " + std::to_string(calibration.count()) + " samples");
                 const auto t_quant = Clock::now();

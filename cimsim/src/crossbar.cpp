@@ -13,8 +13,10 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 
 #define CIM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -32,15 +34,17 @@ uint64_t splitmix(uint64_t& s) {
     return z ^ (z >> 31);
 }
 
-uint64_t mix_key(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
-    uint64_t s = a;
-    uint64_t h = splitmix(s);
-    s = h ^ b;
-    h = splitmix(s);
-    s = h ^ c;
-    h = splitmix(s);
-    s = h ^ d;
-    return splitmix(s);
+// Every random stream's key: one mixing function of the stream's coordinates, splitmix64 chained
+// over them (order matters), so that distinct coordinates give unrelated streams without packing
+// numbers into bit fields. Coordinates: (seed, instance, layer, group, purpose[, chunk]).
+enum StreamPurpose : uint64_t { kProgramming = 1, kReads = 2 };
+uint64_t stream_key(std::initializer_list<uint64_t> coordinates) {
+    uint64_t h = 0;
+    for (uint64_t c : coordinates) {
+        uint64_t state = h ^ c;
+        h = splitmix(state);
+    }
+    return h;
 }
 
 // n (even) standard normals from the counter-based stream (key, first..first+n): Box-Muller with
@@ -143,21 +147,26 @@ CIM_DEFINE_PLANE_SUMS(float)
 CIM_DEFINE_PLANE_SUMS(double)
 
 // One plane's reads through the ADC into per-column accumulators:
-// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + adc_noise[j]), lo, top).
-// Returns the number of clipped conversions.
+// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
+// Read noise (read_sigma, in column-sum units) and ADC noise (adc_sigma, in LSB) are independent
+// Gaussians, so their sum is one Gaussian of sigma_j = sqrt((read_sigma * inv_lsb[j])^2 + adc_sigma^2):
+// one draw z[j] per conversion (z null: no noise). Returns the number of clipped conversions.
 #define CIM_DEFINE_CONVERT(T)                                                                                  \
     CIM_SIMD_CLONES                                                                                            \
     int64_t convert_plane(const T* __restrict s, int64_t J, const float* __restrict inv_lsb,                   \
                           const float* __restrict lsb_w, float lo, float top, float offset,                    \
-                          const float* __restrict adc_noise, float adc_sigma, const float* __restrict read_noise, \
-                          float read_sigma, float ir_drop, float inv_full, double* __restrict acc) {           \
+                          const float* __restrict z, float read_sigma, float adc_sigma, float ir_drop,         \
+                          float inv_full, double* __restrict acc) {                                            \
         int64_t clipped = 0;                                                                                   \
+        const float adc_var = adc_sigma * adc_sigma;                                                           \
         for (int64_t j = 0; j < J; ++j) {                                                                      \
             T v = s[j];                                                                                        \
             if (ir_drop > 0) v = v / (T(1) + T(ir_drop) * v * T(inv_full));                                    \
-            if (read_noise) v += T(read_sigma) * T(read_noise[j]);                                             \
             T c = v * T(inv_lsb[j]) + T(offset);                                                               \
-            if (adc_noise) c += T(adc_sigma) * T(adc_noise[j]);                                                \
+            if (z) {                                                                                           \
+                const float r = read_sigma * inv_lsb[j];                                                       \
+                c += T(__builtin_sqrtf(r * r + adc_var)) * T(z[j]);                                            \
+            }                                                                                                  \
             c = std::rint(c);                                                                                  \
             clipped += c > T(top);                                                                             \
             c = std::min(std::max(c, T(lo)), T(top));                                                          \
@@ -202,7 +211,7 @@ struct CrossbarLayer::Impl {
     detail::NominalSums nominal;    // the nominal column sums (calibrated ranges only)
     float code_lo = 0, code_top = 0;
     bool exact_reads = false;
-    uint64_t read_key = 0;
+    std::array<uint64_t, 4> stream{};  // (seed, instance, layer, group): the random streams' coordinates
     mutable std::atomic<int64_t> conversions{0}, clipped{0};
 
     double plane_weight(int p) const {
@@ -260,7 +269,7 @@ struct CrossbarLayer::Impl {
 CrossbarLayer::~CrossbarLayer() = default;
 CrossbarLayer::CrossbarLayer(CrossbarLayer&&) noexcept = default;
 
-CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t seed, uint64_t instance, uint64_t layer_id)
+CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t seed, uint64_t instance, uint64_t layer, uint64_t group)
     : impl_(std::make_unique<Impl>()) {
     Impl& s = *impl_;
     s.dmax = d.weight.encoding == WeightEncoding::native_signed ? double(d.weight.clip) : std::ldexp(1.0, d.cell.bits) - 1;
@@ -316,9 +325,9 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
 
     // Stored conductances of this chip instance. A native signed cell (WTM2101) is a
     // signed conductance (a device pair inside the cell); its noise scales with |g|.
-    s.read_key = mix_key(seed, instance, layer_id, 0x0EAD0001);
+    s.stream = {seed, instance, layer, group};
     s.G.resize(size_t(s.K * s.J));
-    GaussStream rng(mix_key(seed, instance, layer_id, 0x5EED0001));
+    GaussStream rng(stream_key({seed, instance, layer, group, kProgramming}));
     for (int64_t k = 0; k < s.K; ++k)
         for (int64_t j = 0; j < s.J; ++j) {
             const int digit = m.digits[size_t(k * s.J + j)];
@@ -385,13 +394,12 @@ void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk
 template <class T>
 void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *this;
-    GaussStream rng(mix_key(s.read_key, chunk_id, 0, 0));
+    GaussStream rng(stream_key({s.stream[0], s.stream[1], s.stream[2], s.stream[3], kReads, chunk_id}));
     const bool noisy_read = s.read_sigma > 0, noisy_adc = s.adc_sigma > 0 && s.adc_range != AdcRange::none;
     thread_local std::vector<double> col;
-    thread_local std::vector<float> z_read, z_adc;
+    thread_local std::vector<float> z;  // one Gaussian per conversion: read and ADC noise combined
     col.resize(size_t(s.J));
-    if (noisy_read) z_read.resize(size_t(s.J + 1));
-    if (noisy_adc) z_adc.resize(size_t(s.J + 1));
+    if (noisy_read || noisy_adc) z.resize(size_t(s.J + 1));
     int64_t conv = 0, clip = 0;
     for (int64_t v = 0; v < V; ++v) {
         std::fill(col.begin(), col.end(), 0.0);
@@ -406,12 +414,11 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
                 }
                 // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
                 const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]))) : 0.0f;
-                if (noisy_read) rng.fill(z_read.data(), s.J);
-                if (noisy_adc) rng.fill(z_adc.data(), s.J);
+                if (noisy_read || noisy_adc) rng.fill(z.data(), s.J);
                 clip += convert_plane(sp, s.J, s.inv_lsb.data() + gi * size_t(s.J),
                                       s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J), s.code_lo, s.code_top,
-                                      float(s.adc_offset), noisy_adc ? z_adc.data() : nullptr, float(s.adc_sigma),
-                                      noisy_read ? z_read.data() : nullptr, rs, float(s.ir_drop), inv_full, col.data());
+                                      float(s.adc_offset), noisy_read || noisy_adc ? z.data() : nullptr, rs,
+                                      noisy_adc ? float(s.adc_sigma) : 0.0f, float(s.ir_drop), inv_full, col.data());
                 conv += s.J;
             }
             (void)g;
@@ -450,7 +457,7 @@ void CrossbarLayer::observe_nominal(const int32_t* x, int64_t V, std::vector<dou
     const Impl& s = *impl_;
     CIM_INTERNAL_CHECK(!s.nominal.empty(), "nominal column sums of a layer without a calibrated ADC range");
     if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
-    s.nominal.observe(x, V, maxima.data());
+    s.nominal.observe(x, V, maxima.data(), s.adc_range == AdcRange::calibrated_layer);
 }
 
 const std::vector<double>& CrossbarLayer::calibration_maxima() const { return impl_->observed; }

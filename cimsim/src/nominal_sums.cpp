@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace cim::sim::detail {
 
@@ -135,9 +136,25 @@ NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>
             }
         }
     }
+    dmax_.assign(groups_.size() * J, 0);
+    for (size_t gi = 0; gi < groups_.size(); ++gi)
+        for (int64_t r = groups_[gi].r0; r < groups_[gi].r1; ++r)
+            for (size_t j = 0; j < J; ++j) dmax_[gi * J + j] = std::max(dmax_[gi * J + j], std::abs(int(m.digits[size_t(r) * J + j])));
 }
 
-void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
+// The plane-value sum P at or below which no read of group gi can raise what `maxima` holds
+// (|S_j| <= drift * (g_off + dmax_j) * P), with a margin for the rounding of the two products.
+double NominalSums::skip_below(size_t gi, const double* maxima, double layer_max) const {
+    const size_t J = size_t(J_);
+    double p = std::numeric_limits<double>::infinity();
+    for (size_t j = 0; j < J; ++j) {
+        const double per_unit = drift_ * (g_off_ + double(dmax_[gi * J + j]));
+        if (per_unit > 0) p = std::min(p, (layer_max >= 0 ? layer_max : maxima[gi * J + j]) / per_unit);
+    }
+    return p * (1 - 1e-9);
+}
+
+void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide) const {
     const int nbits = planes_ * dac_bits_;
     const size_t S = size_t(slices_), J = size_t(J_);
     int64_t max_words = 0;
@@ -145,6 +162,12 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
     thread_local std::vector<uint64_t> X;  // [input bit][word] of one read
     thread_local std::vector<Term> pos, neg, rows;  // one read's terms
     X.resize(size_t(nbits * max_words));
+    thread_local std::vector<double> skip;  // per group: P at or below which a read cannot matter
+    double layer_max = layer_wide ? 0.0 : -1.0;
+    if (layer_wide)
+        for (size_t i = 0; i < groups_.size() * J; ++i) layer_max = std::max(layer_max, maxima[i]);
+    skip.resize(groups_.size());
+    for (size_t gi = 0; gi < groups_.size(); ++gi) skip[gi] = skip_below(gi, maxima, layer_max);
     for (int64_t v = 0; v < V; ++v) {
         const int32_t* xv = x + v * K_;
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -157,6 +180,9 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
             double* obs = maxima + gi * J;
             for (int p = 0; p < planes_; ++p) {
                 int64_t P = 0;  // sum of the plane values
+                for (int t = 0; t < dac_bits_; ++t)
+                    for (size_t w = 0; w < W; ++w) P += int64_t(__builtin_popcountll(X[size_t(p * dac_bits_ + t) * W + w])) << t;
+                if (P == 0 || double(P) <= skip[gi]) continue;  // 0 when P == 0: the maxima (>= 0) hold it already
                 pos.clear();
                 neg.clear();
                 rows.clear();
@@ -164,7 +190,6 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
                     for (size_t w = 0; w < W; ++w) {
                         const uint64_t xw = X[size_t(p * dac_bits_ + t) * W + w];
                         if (!xw) continue;
-                        P += int64_t(__builtin_popcountll(xw)) << t;
                         for (size_t s = 0; s < S; ++s) {
                             const size_t at = (w0 * S + s * W + w) * J;
                             pos.push_back({xw, pos_.data() + at, int(s) + t});
@@ -172,9 +197,16 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima) const {
                         }
                         if (bipolar_) rows.push_back({xw, neg_rows_.data() + (w0 + w) * J, t});
                     }
-                if (P == 0) continue;  // every column sum is 0, which the maxima (>= 0) already hold
                 (kHasAvx512 ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
                                                                    int(rows.size()), J_, P, g_off_, drift_, obs);
+                if (!layer_wide) {
+                    skip[gi] = skip_below(gi, maxima, -1);
+                    continue;
+                }
+                const double before = layer_max;
+                for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, obs[j]);
+                if (layer_max > before)
+                    for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima, layer_max);
             }
         }
     }

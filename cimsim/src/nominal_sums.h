@@ -32,17 +32,24 @@ public:
     NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
                 double drift);
     bool empty() const { return groups_.empty(); }
-    // maxima[gi * cols + j] = max(itself, |S_j|) over every read of every plane of the V vectors
-    // (x: V x rows input codes, as CrossbarLayer::run takes them).
-    void observe(const int32_t* x, int64_t V, double* maxima) const;
+    // maxima[gi * cols + j] = max(itself, |S_j|) over the reads of every plane of the V vectors
+    // (x: V x rows input codes, as CrossbarLayer::run takes them) that can matter: a read is skipped
+    // when the bound |S_j| <= drift * (g_off + max |d|) * P shows it cannot raise a column's maximum,
+    // or, with layer_wide (the ranges are one per layer), the largest maximum of the layer. So the
+    // per-column maxima may then stay below the true ones, never their largest: the ranges come out
+    // the same, read for read, as from every read.
+    void observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide) const;
 
 private:
+    double skip_below(size_t gi, const double* maxima, double layer_max) const;
+
     int64_t K_ = 0, J_ = 0;
     int planes_ = 0, dac_bits_ = 0, slices_ = 0;
     bool bipolar_ = false;
     double g_off_ = 0, drift_ = 1;
     std::vector<ReadGroup> groups_;
     std::vector<int64_t> words_, first_word_;  // per group: 64-row words and where its bits start
+    std::vector<int> dmax_;                    // per group and column: the largest |digit|
     // Per group, [slice][word][column] bits of |d| on rows with d > 0 (pos_) and d < 0 (neg_),
     // and [word][column] the rows whose digit is negative (neg_rows_); the last two only when bipolar.
     std::vector<uint64_t> pos_, neg_, neg_rows_;

@@ -54,7 +54,7 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
         const quant::QuantLayer& L = model.layers[li];
         std::vector<CrossbarLayer> groups;
         for (int64_t g = 0; g < L.groups; ++g)
-            groups.emplace_back(device, program(L, int(g), device), seed, instance, uint64_t(li) * 65536 + uint64_t(g));
+            groups.emplace_back(device, program(L, int(g), device), seed, instance, uint64_t(li), uint64_t(g));
         layers_.push_back(std::move(groups));
         names_.push_back(L.name);
     }
@@ -83,8 +83,16 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     if (calibrating_) {
         thread_local std::vector<double> maxima;
         maxima.clear();
-        if (calibration_mode_ == AdcCalibration::nominal) xb.observe_nominal(x, vectors, maxima);
-        else xb.observe_for_calibration(x, vectors, maxima);
+        if (calibration_mode_ == AdcCalibration::nominal) {
+            // Seeded with what was observed so far: reads that cannot raise it are skipped.
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                maxima = xb.calibration_maxima();
+            }
+            xb.observe_nominal(x, vectors, maxima);
+        } else {
+            xb.observe_for_calibration(x, vectors, maxima);
+        }
         {
             std::lock_guard<std::mutex> lock(mutex_);
             xb.merge_calibration(maxima);
@@ -95,9 +103,9 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     thread_local std::vector<double> out;
     thread_local std::vector<int64_t> ref;
     out.resize(size_t(vectors * layer.N));
-    // The read-noise stream is keyed by the first image of the call and the group,
-    // so results do not depend on which thread runs which images.
-    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item) * 4096 + uint64_t(group));
+    // The read-noise stream is keyed by the first image of the call (and the layer's own
+    // coordinates), so results do not depend on which thread runs which images.
+    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item));
     if (xb.exact() && !force_bitplanes_) {
         for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
         return;

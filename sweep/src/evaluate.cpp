@@ -130,6 +130,7 @@ struct Evaluator::Impl {
                 const Graph& g = models[size_t(model)].graph;
                 quant::QuantOptions qo = quant::QuantOptions::from_device(d);
                 qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
+                qo.report_sqnr = false;  // cim-quant's per-layer report: L + 1 more passes over the calibration data
                 slot->result = quant::quantize(g, d, calibration.tensors(), qo);
                 slot->accuracy = quant::accuracy(quant::quant_forward(slot->result->model), test);
             } catch (const InputError& e) {

@@ -180,3 +180,42 @@ TEST_CASE("stuck cells, drift, ON/OFF leak and IR drop each perturb the result")
         CHECK(rms_error(y, ref) > 0);
     }
 }
+
+TEST_CASE("read and ADC noise drawn as one Gaussian per conversion: their variances add") {
+    // Digits 1..3 on 128 rows and dense inputs keep every column sum well inside a 9-bit ADC's codes
+    // (LSB 1, no clipping), so each conversion's error is its noise plus rounding and the output
+    // error energy is the sum over conversions of their variances.
+    const int64_t K = 128, J = 24, V = 200;
+    ProgrammedMatrix m;
+    m.rows = K;
+    m.cols = J;
+    m.outputs = J;
+    std::mt19937_64 rng(21);
+    std::uniform_int_distribution<int> digit(1, 3);
+    m.digits.resize(size_t(K * J));
+    for (auto& d : m.digits) d = int16_t(digit(rng));
+    for (int64_t j = 0; j < J; ++j) {
+        m.col_output.push_back(j);
+        m.col_factor.push_back(1);
+    }
+    const auto x = inputs(V, K, 22);
+    std::vector<double> exact(size_t(V * J));
+    CrossbarLayer ideal(device({}), m, 1, 0, 0);
+    ideal.run(x.data(), V, exact.data(), 0);
+    auto error_energy = [&](std::vector<std::string> sets) {
+        CrossbarLayer layer(device(sets), m, 1, 0, 0);
+        std::vector<double> y(size_t(V * J));
+        layer.run(x.data(), V, y.data(), 0);
+        CHECK(layer.adc_stats().clipped == 0);
+        double e = 0;
+        for (size_t i = 0; i < y.size(); ++i) e += (y[i] - exact[i]) * (y[i] - exact[i]);
+        return e;
+    };
+    // Read noise 0.2 x 3 x sqrt(~64 set bits) ~ 4.8 LSB; ADC noise 4 LSB.
+    // (Rounding adds about 1/12 LSB^2 per noisy conversion to each, well inside the tolerance.)
+    const double read = error_energy({"noise.read_sigma=0.2"}), adc = error_energy({"noise.adc_sigma_lsb=4"});
+    const double both = error_energy({"noise.read_sigma=0.2", "noise.adc_sigma_lsb=4"});
+    CHECK(read > 0.5 * adc);
+    CHECK(adc > 0.5 * read);
+    CHECK(both == doctest::Approx(read + adc).epsilon(0.1));
+}

@@ -43,8 +43,10 @@ struct AdcStats {
 class CrossbarLayer {
 public:
     // Programs one chip instance: programming error, stuck cells, drift, ON/OFF leak and
-    // IR drop are folded into the stored conductances here, drawn from (seed, instance, layer).
-    CrossbarLayer(const DeviceSpec& device, ProgrammedMatrix matrix, uint64_t seed, uint64_t instance, uint64_t layer_id);
+    // IR drop are folded into the stored conductances here, drawn from (seed, instance, layer, group).
+    // Every random stream is keyed by one mixing function of those coordinates (and the chunk, for reads).
+    CrossbarLayer(const DeviceSpec& device, ProgrammedMatrix matrix, uint64_t seed, uint64_t instance, uint64_t layer,
+                  uint64_t group = 0);
     ~CrossbarLayer();
     CrossbarLayer(CrossbarLayer&&) noexcept;
 
@@ -61,8 +63,10 @@ public:
     void merge_calibration(const std::vector<double>& maxima);
     // The same statistic on the nominal conductances (the digits as programmed, without programming
     // error or stuck cells; drift and the ON/OFF leak included), exact from integer popcounts:
-    // what the ranges of a design are set from, the same for every chip instance. Equal to
-    // observe_for_calibration's when the cells are ideal, up to that path's float rounding.
+    // what the ranges of a design are set from, the same for every chip instance. The ranges equal
+    // observe_for_calibration's when the cells are ideal, up to that path's float rounding. Reads
+    // that cannot raise what `maxima` already holds are skipped (seed it with what was observed so
+    // far); with a per-layer range, only the layer's largest column maximum is then exact.
     void observe_nominal(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
     // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
     void finish_calibration();
@@ -71,7 +75,8 @@ public:
     const std::vector<double>& adc_ranges() const;
 
     // x: vectors x rows unsigned input codes; out: vectors x outputs, sum_j factor_j * reading_j.
-    // `chunk_id` keys the read-noise stream so results do not depend on how work is split.
+    // `chunk_id` (the first item of the call) keys the read-noise stream so results do not depend
+    // on how work is split.
     void run(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
     // The same, forced through the bit-plane path even when exact() (for tests of the identity).
     void run_bitplanes(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
