@@ -58,8 +58,7 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
         layers_.push_back(std::move(groups));
         names_.push_back(L.name);
     }
-    signal_.assign(layers_.size(), 0.0);
-    error_.assign(layers_.size(), 0.0);
+    chunk_energy_.resize(layers_.size());
 }
 
 bool CrossbarBackend::all_exact() const {
@@ -120,8 +119,9 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
         err += e * e;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    signal_[li] += sig;
-    error_[li] += err;
+    auto& e = chunk_energy_[li][{ctx.first_item, group}];
+    e.first += sig;
+    e.second += err;
 }
 
 void CrossbarBackend::finish_calibration() {
@@ -157,8 +157,10 @@ std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {
     for (size_t li = 0; li < layers_.size(); ++li) {
         LayerStats s;
         s.name = names_[li];
-        s.signal = signal_[li];
-        s.error = error_[li];
+        for (const auto& [chunk, energy] : chunk_energy_[li]) {  // in chunk order: the same sums for any thread count
+            s.signal += energy.first;
+            s.error += energy.second;
+        }
         for (const auto& g : layers_[li]) {
             AdcStats a = g.adc_stats();
             s.conversions += a.conversions;

@@ -10,6 +10,7 @@
 #include <cim/quant/quantizer.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,7 +81,9 @@ private:
     bool force_bitplanes_ = false;
     quant::ExactMvmBackend exact_;
     mutable std::mutex mutex_;
-    std::vector<double> signal_, error_;
+    // Per layer and (first item, group) of an mvm call: signal and error energy, summed in key
+    // order by layer_stats() (floating-point sums in thread-completion order would differ in the last bits).
+    std::vector<std::map<std::pair<int64_t, int>, std::pair<double, double>>> chunk_energy_;
 };
 
 struct SimOptions {
