@@ -1,4 +1,5 @@
 // The cost model (docs/cost-model.md explains every formula used here).
+#include <cim/ir/op_traits.h>
 #include <cim/cimsim/cost_model.h>
 #include <cim/error.h>
 
@@ -238,16 +239,10 @@ std::array<AreaItem, kAreaComponents> area_items(const Dev& v, double chips) {
     return a;
 }
 
-// Ops that only reinterpret a buffer: no data moves.
+// Ops that only reinterpret a buffer or make constants: no data moves.
 bool is_view(OpKind op) {
-    switch (op) {
-        case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Identity:
-        case OpKind::Dropout: case OpKind::Shape: case OpKind::Size: case OpKind::Constant: case OpKind::ConstantOfShape:
-        case OpKind::Range:
-            return true;
-        default:
-            return false;
-    }
+    const OpRole role = op_traits(op).role;
+    return role == OpRole::view || role == OpRole::constant;
 }
 
 // A weight-stationary layer's array events per input vector (all tiles of one copy).
@@ -472,8 +467,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
         double array_path_ns = 0, dig_ns = 0, buf_in_ns = 0, buf_out_ns = 0, ic_ns = 0;
 
         if (L.placement == Placement::arrays && L.arrays > 0) {
-            const bool has_bias = (node.op == OpKind::Conv || node.op == OpKind::Gemm || node.op == OpKind::ConvTranspose) &&
-                                  node.has_input(2);
+            const bool has_bias = op_traits(node.op).role == OpRole::matmul && node.has_input(2);
             const ArrayEvents e = array_events(v, L, has_bias);
             const double V = double(L.vectors);  // per inference
             const double r_in = lc.input_density / d.energy.reference_input_density;

@@ -4,6 +4,7 @@
 #include <cim/cimsim/cost_model.h>
 #include <cim/error.h>
 #include <cim/ir/executor.h>
+#include <cim/ir/weight_stationary.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -96,74 +97,30 @@ double input_density(const Tensor& t, const DeviceSpec& d, bool signed_inputs) {
     return split_factor * slice_density(hist, width, slice);
 }
 
-// The weight tensor of an array layer and its output-channel layout.
-struct WeightRef {
-    const Tensor* w = nullptr;
-    int64_t channels = 1, inner = 1;  // flat index k -> channel (k / inner) % channels
-};
-
-WeightRef weight_of(const Graph& g, const Node& n) {
-    WeightRef r;
-    auto c = [&](size_t k) { return n.has_input(k) ? g.constant(n.inputs[k]) : nullptr; };
-    switch (n.op) {
-        case OpKind::Conv:
-            r.w = c(1);
-            if (r.w && r.w->rank() >= 1) {
-                r.channels = r.w->shape[0];
-                r.inner = r.w->numel() / std::max<int64_t>(1, r.channels);
-            }
-            break;
-        case OpKind::ConvTranspose:
-            r.w = c(1);  // per tensor: output channels are interleaved with groups
-            break;
-        case OpKind::Gemm:
-            r.w = c(1);
-            if (r.w && r.w->rank() == 2) {
-                if (n.attr_int("transB", 0)) {
-                    r.channels = r.w->shape[0];
-                    r.inner = r.w->shape[1];
-                } else {
-                    r.channels = r.w->shape[1];
-                    r.inner = 1;
-                }
-            }
-            break;
-        case OpKind::MatMul:
-            if (c(1) && c(1)->rank() == 2) {
-                r.w = c(1);
-                r.channels = r.w->shape[1];
-                r.inner = 1;
-            } else if (c(0) && c(0)->rank() == 2) {
-                r.w = c(0);
-                r.channels = r.w->shape[0];
-                r.inner = r.w->shape[1];
-            }
-            break;
-        default:
-            break;
-    }
-    if (r.w && !r.w->floating()) r.w = nullptr;
-    return r;
-}
-
 // Mean stored cell digit over its largest value, for the device's encoding.
-double weight_density(const WeightRef& r, const DeviceSpec& d) {
-    const Tensor& w = *r.w;
-    const int64_t n = w.numel();
+// (The layer's weights through its weight-stationary view: output (g, n) is one channel, as the
+// quantizer scales them.)
+double weight_density(const WeightStationaryView& v, const Tensor& w, const DeviceSpec& d) {
+    const int64_t n = v.groups * v.K * v.N;
     if (n <= 0) return 0;
-    const bool per_channel = d.quant.per_channel && r.channels > 1;
-    std::vector<double> maxabs(per_channel ? size_t(r.channels) : 1, 0.0);
-    auto ch = [&](int64_t k) { return per_channel ? size_t((k / r.inner) % r.channels) : size_t(0); };
-    for (int64_t k = 0; k < n; ++k) maxabs[ch(k)] = std::max(maxabs[ch(k)], double(std::abs(w.f[size_t(k)])));
+    const bool per_channel = d.quant.per_channel;
+    std::vector<double> maxabs(per_channel ? size_t(v.groups * v.N) : 1, 0.0);
+    auto ch = [&](int64_t g, int64_t c) { return per_channel ? size_t(g * v.N + c) : size_t(0); };
+    for (int64_t g = 0; g < v.groups; ++g)
+        for (int64_t c = 0; c < v.N; ++c)
+            for (int64_t k = 0; k < v.K; ++k)
+                maxabs[ch(g, c)] = std::max(maxabs[ch(g, c)], double(std::abs(v.weight(w, g, k, c))));
     const bool native = d.weight.encoding == WeightEncoding::native_signed;
     const int64_t qmax = native ? d.weight.clip : (int64_t(1) << (std::min(d.quant.weight_bits, d.weight.bits) - 1)) - 1;
     // Histogram of codes in [-qmax, qmax].
     std::vector<double> hist(size_t(2 * qmax + 1), 0.0);
-    for (int64_t k = 0; k < n; ++k) {
-        const double m = maxabs[ch(k)];
-        const int64_t q = m > 0 ? std::llround(double(w.f[size_t(k)]) / m * double(qmax)) : 0;
-        hist[size_t(std::clamp<int64_t>(q, -qmax, qmax) + qmax)] += 1;
-    }
+    for (int64_t g = 0; g < v.groups; ++g)
+        for (int64_t c = 0; c < v.N; ++c)
+            for (int64_t k = 0; k < v.K; ++k) {
+                const double m = maxabs[ch(g, c)];
+                const int64_t q = m > 0 ? std::llround(double(v.weight(w, g, k, c)) / m * double(qmax)) : 0;
+                hist[size_t(std::clamp<int64_t>(q, -qmax, qmax) + qmax)] += 1;
+            }
     // Digits in the columns the mapper places (cim::column_layout at the layer's width), as the
     // quantizer programs them (quant/program.h).
     const ColumnLayout layout = column_layout(d);
@@ -229,19 +186,19 @@ DataStats measure_data_stats(const Graph& g, const Mapping& m, const DeviceSpec&
         if (L.placement != Placement::arrays || L.arrays == 0) continue;
         const Node* n = g.find_node(L.name);
         if (!n) continue;
-        const WeightRef w = weight_of(g, *n);
-        if (w.w) {
+        WeightStationaryView view;
+        if (weight_stationary_view(g, int(n - g.nodes.data()), view)) {
+            const Tensor& w = *g.constant(n->inputs[size_t(view.weight_input)]);
             if (L.weight_bits > 0 && L.weight_bits != d.weight.bits) {  // stored narrower (mixed precision)
                 DeviceSpec narrow = d;
                 narrow.weight.bits = L.weight_bits;
                 narrow.weight.clip = std::min(narrow.weight.clip, (1 << (L.weight_bits - 1)) - 1);
-                s.layers[L.name].weight_density = weight_density(w, narrow);
+                s.layers[L.name].weight_density = weight_density(view, w, narrow);
             } else {
-                s.layers[L.name].weight_density = weight_density(w, d);
+                s.layers[L.name].weight_density = weight_density(view, w, d);
             }
         }
-        const bool left = n->op == OpKind::MatMul && n->has_input(0) && g.constant(n->inputs[0]);
-        const size_t k = left ? 1 : 0;
+        const size_t k = size_t(view.data_input);
         if (n->has_input(k)) wanted[n->inputs[k]].push_back(&L);
     }
     auto record = [&](int value, const Tensor& t) {

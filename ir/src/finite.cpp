@@ -1,6 +1,7 @@
 #include <cim/ir/finite.h>
 
 #include <cim/error.h>
+#include <cim/ir/op_traits.h>
 
 #include <cmath>
 #include <set>
@@ -20,7 +21,7 @@ std::vector<NonFiniteWeights> non_finite_weights(const Graph& g) {
     std::set<int> seen;  // a shared constant is reported once
     for (const Node& n : g.nodes) {
         // Only these ops hold weights on the arrays.
-        if (n.op != OpKind::Conv && n.op != OpKind::ConvTranspose && n.op != OpKind::Gemm && n.op != OpKind::MatMul) continue;
+        if (op_traits(n.op).role != OpRole::matmul) continue;
         for (int id : n.inputs) {
             const Tensor* t = g.constant(id);
             if (!t || !t->floating() || !seen.insert(id).second) continue;

@@ -1,5 +1,6 @@
 #include <cim/error.h>
 #include <cim/ir/graph.h>
+#include <cim/ir/op_traits.h>
 
 #include <array>
 #include <sstream>
@@ -111,46 +112,69 @@ std::string Graph::dump() const {
     return os.str();
 }
 
-// Forward dataflow: constants by their values; ReLU-like ops produce non-negative
-// values, and order-preserving data movement keeps them so.
+namespace {
+
+// SignRule::by_attributes: the ops whose parameters decide the sign of their output.
+template <class ConstOf>
+bool nonnegative_by_attributes(const Graph& g, const Node& n, bool first_nonnegative, ConstOf in_const) {
+    auto first_value_nonnegative = [](const Tensor* t) { return t && t->numel() > 0 && t->get(0) >= 0; };
+    if (n.op == OpKind::Clip)  // a lower bound >= 0 (input 1 from opset 11, attribute `min` before)
+        return first_value_nonnegative(in_const(1)) || (g.opset < 11 && n.attr_float("min", -1) >= 0) ||
+               first_nonnegative;
+    if (n.op == OpKind::ThresholdedRelu) return n.attr_float("alpha", 1.0f) >= 0 || first_nonnegative;
+    if (n.op == OpKind::Pad) {  // constant mode pads with input 2 (0 when omitted); other modes copy values
+        if (!first_nonnegative) return false;
+        if (n.attr_string("mode", "constant") != "constant" || !n.has_input(2)) return true;
+        return first_value_nonnegative(in_const(2));
+    }
+    if (n.op == OpKind::Resize) return first_nonnegative && n.attr_string("mode", "nearest") != "cubic";
+    if (n.op == OpKind::ConstantOfShape) {
+        const Tensor* v = n.attr_tensor("value");
+        return !v || first_value_nonnegative(v);
+    }
+    if (n.op == OpKind::DequantizeLinear) {  // uint8 codes with a zero point of 0 are never negative
+        if (first_nonnegative) return true;
+        if (!n.has_input(0) || g.value(n.inputs[0]).type != ElemType::UInt8) return false;
+        if (!n.has_input(2)) return true;
+        const Tensor* zp = in_const(2);
+        if (!zp) return false;
+        for (int64_t k = 0; k < zp->numel(); ++k)
+            if (zp->get(k) != 0) return false;
+        return true;
+    }
+    // op_traits.cpp marked an op by_attributes without a rule here (tests/ir/test_op_traits.cpp runs every op).
+    throw InternalError("nonnegative_values: no sign rule for " + std::string(op_name(n.op)));
+}
+
+}  // namespace
+
+// Forward dataflow: constants by their values, every other value by its op's SignRule
+// (op_traits.h); the rule is conservative: "false" only means "may be negative".
 std::vector<bool> nonnegative_values(const Graph& g) {
     std::vector<bool> nn(g.values.size(), false);
-    for (size_t v = 0; v < g.values.size(); ++v) {
-        const Tensor* t = g.values[v].constant.get();
-        if (!t) continue;
-        bool all = true;
-        for (int64_t k = 0; k < t->numel() && all; ++k) all = t->get(k) >= 0;
-        nn[v] = all;
-    }
+    auto all_nonnegative = [](const Tensor* t) {
+        if (!t) return false;
+        for (int64_t k = 0; k < t->numel(); ++k)
+            if (!(t->get(k) >= 0)) return false;
+        return true;
+    };
+    for (size_t v = 0; v < g.values.size(); ++v) nn[v] = all_nonnegative(g.values[v].constant.get());
     for (const Node& n : g.nodes) {
-        bool out_nn = false;
         auto in_nn = [&](size_t k) { return n.has_input(k) && nn[size_t(n.inputs[k])]; };
-        switch (n.op) {
-            case OpKind::Relu: case OpKind::Sigmoid: case OpKind::Softmax: case OpKind::HardSigmoid:
-            case OpKind::Abs: case OpKind::Exp: case OpKind::Sqrt: case OpKind::Softplus: case OpKind::Shape:
-                out_nn = true;
+        auto in_const = [&](size_t k) { return n.has_input(k) ? g.constant(n.inputs[k]) : nullptr; };
+        bool out_nn = false;
+        switch (op_traits(n.op).sign) {
+            case SignRule::nonnegative: out_nn = true; break;
+            case SignRule::follows_first: out_nn = in_nn(0); break;
+            case SignRule::follows_all:
+                out_nn = n.has_input(0);
+                for (int i : n.inputs)
+                    if (i >= 0 && !nn[size_t(i)]) out_nn = false;
                 break;
-            case OpKind::Clip: {
-                const Tensor* lo = n.has_input(1) ? g.constant(n.inputs[1]) : nullptr;
-                out_nn = (lo && lo->numel() > 0 && lo->get(0) >= 0) || (g.opset < 11 && n.attr_float("min", -1) >= 0) ||
-                         in_nn(0);
+            case SignRule::any: break;
+            case SignRule::by_attributes:
+                out_nn = nonnegative_by_attributes(g, n, in_nn(0), in_const);
                 break;
-            }
-            case OpKind::MaxPool: case OpKind::AveragePool: case OpKind::GlobalAveragePool:
-            case OpKind::GlobalMaxPool: case OpKind::Reshape: case OpKind::Flatten: case OpKind::Transpose:
-            case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Slice: case OpKind::Gather:
-            case OpKind::Expand: case OpKind::Tile: case OpKind::Resize: case OpKind::Identity: case OpKind::Dropout:
-            case OpKind::Split: case OpKind::Pad: case OpKind::ReduceMax: case OpKind::ReduceMean:
-            case OpKind::ReduceSum:
-                out_nn = in_nn(0);
-                break;
-            case OpKind::Concat: case OpKind::Add: case OpKind::Mul: {
-                out_nn = true;
-                for (size_t k = 0; k < n.inputs.size(); ++k)
-                    if (n.inputs[k] >= 0 && !nn[size_t(n.inputs[k])]) out_nn = false;
-                break;
-            }
-            default: break;
         }
         if (out_nn)
             for (int o : n.outputs)

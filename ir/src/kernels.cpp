@@ -50,7 +50,8 @@ int64_t norm_axis(const Node& n, int64_t axis, int64_t rank) {
     return axis < 0 ? axis + rank : axis;
 }
 
-const OpDef& op_def(OpKind op) {
+namespace {
+const std::array<OpDef, size_t(OpKind::Count)>& op_table() {
     static const std::array<OpDef, size_t(OpKind::Count)> table = [] {
         std::array<OpDef, size_t(OpKind::Count)> t{};
         register_elementwise(t.data());
@@ -58,9 +59,22 @@ const OpDef& op_def(OpKind op) {
         register_shape(t.data());
         return t;
     }();
-    const OpDef& d = table.at(size_t(op));
+    return table;
+}
+}  // namespace
+
+const OpDef& op_def(OpKind op) {
+    const OpDef& d = op_table().at(size_t(op));
     CIM_INTERNAL_CHECK(d.infer && d.compute, "op " + std::string(op_name(op)) + " has no kernel registered");
     return d;
 }
 
 }  // namespace cim::kern
+
+namespace cim {
+bool op_has_kernel(OpKind op) {
+    if (size_t(op) >= size_t(OpKind::Count)) return false;
+    const kern::OpDef& d = kern::op_table().at(size_t(op));
+    return d.infer && d.compute;
+}
+}  // namespace cim

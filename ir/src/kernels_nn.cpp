@@ -113,59 +113,6 @@ static void compute_conv(const Node& n, std::span<const Tensor* const> in, std::
 }
 
 // ---------------- ConvTranspose ----------------
-namespace {
-struct TransposeGeom {
-    Window w;  // in = input spatial, out = output spatial, pads as used
-};
-TransposeGeom convtranspose_geom(const Node& n, const Shape& x, const Shape& wshape) {
-    const int S = int(x.size()) - 2;
-    if (S < 1 || S > 3) fail(n, "supports 1 to 3 spatial dimensions");
-    auto ks = conv_kernel(n, wshape);
-    auto strides = n.attr_ints("strides", std::vector<int64_t>(size_t(S), 1));
-    auto dil = n.attr_ints("dilations", std::vector<int64_t>(size_t(S), 1));
-    auto pads = n.attr_ints("pads", std::vector<int64_t>(size_t(2 * S), 0));
-    auto out_pad = n.attr_ints("output_padding", std::vector<int64_t>(size_t(S), 0));
-    auto out_shape = n.attr_ints("output_shape");
-    const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
-    if (int(ks.size()) != S || int(strides.size()) != S || int(dil.size()) != S || int(pads.size()) != 2 * S || int(out_pad.size()) != S)
-        fail(n, "attribute lengths do not match the spatial rank");
-    if (!out_shape.empty() && int(out_shape.size()) > S) out_shape.erase(out_shape.begin(), out_shape.end() - S);
-    TransposeGeom g;
-    g.w.spatial = S;
-    const int off = 3 - S;
-    for (int i = 0; i < S; ++i) {
-        int64_t I = x[size_t(2 + i)], K = ks[size_t(i)], St = strides[size_t(i)], D = dil[size_t(i)];
-        int64_t eff = (K - 1) * D + 1, pb = pads[size_t(i)], pe = pads[size_t(S + i)], O = -1;
-        if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-            int64_t target = !out_shape.empty() ? out_shape[size_t(i)] : (I >= 0 ? I * St : -1);
-            if (I >= 0 && target >= 0) {
-                int64_t total = St * (I - 1) + out_pad[size_t(i)] + eff - target;
-                const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor, as ONNX's spec
-                if (auto_pad == "SAME_UPPER") {
-                    pb = half;
-                    pe = total - half;
-                } else {
-                    pe = half;
-                    pb = total - half;
-                }
-                O = target;
-            }
-        } else if (I >= 0) {
-            if (auto_pad == "VALID") pb = pe = 0;
-            O = St * (I - 1) + out_pad[size_t(i)] + eff - pb - pe;
-        }
-        if (I >= 0 && O < 1) fail(n, "output spatial size would be " + std::to_string(O));
-        g.w.in[off + i] = I;
-        g.w.k[off + i] = K;
-        g.w.s[off + i] = St;
-        g.w.d[off + i] = D;
-        g.w.pb[off + i] = pb;
-        g.w.pe[off + i] = pe;
-        g.w.out[off + i] = O;
-    }
-    return g;
-}
-}  // namespace
 
 static std::vector<OutInfo> infer_convtranspose(const Node& n, std::span<const InValue> in, int) {
     require_floating(n, in);
@@ -176,9 +123,9 @@ static std::vector<OutInfo> infer_convtranspose(const Node& n, std::span<const I
     const int64_t group = n.attr_int("group", 1);
     if (x.shape[1] >= 0 && wt.shape[0] >= 0 && x.shape[1] != wt.shape[0])
         fail(n, "input has " + std::to_string(x.shape[1]) + " channels, weight expects " + std::to_string(wt.shape[0]));
-    TransposeGeom g = convtranspose_geom(n, x.shape, wt.shape);
+    const Window g = convtranspose_window(n, x.shape, wt.shape);
     Shape out{x.shape[0], wt.shape[1] < 0 ? -1 : wt.shape[1] * group};
-    for (int i = 3 - g.w.spatial; i < 3; ++i) out.push_back(g.w.out[i]);
+    for (int i = 3 - g.spatial; i < 3; ++i) out.push_back(g.out[i]);
     return {OutInfo{x.type, out}};
 }
 
@@ -188,7 +135,7 @@ static void compute_convtranspose(const Node& n, std::span<const Tensor* const> 
     Tensor& Y = out[0];
     const int64_t N = X.shape[0], C = X.shape[1], G = n.attr_int("group", 1);
     const int64_t Mg = W.shape[1], M = Mg * G, Cg = C / G;
-    const Window w = convtranspose_geom(n, X.shape, W.shape).w;
+    const Window w = convtranspose_window(n, X.shape, W.shape);
     const int64_t K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
     const int64_t jobs = N;
 #pragma omp parallel if (jobs > 1)

@@ -1,6 +1,8 @@
 // Tiling of weight-stationary ops onto arrays, placement on macros/tiles/chips,
 // duplication for a balanced layer pipeline.
 #include <cim/device/column_layout.h>
+#include <cim/ir/op_traits.h>
+#include <cim/ir/weight_stationary.h>
 #include <cim/error.h>
 #include <cim/mapper/mapping.h>
 
@@ -30,76 +32,12 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int64_t prod(const Shape& s, size_t from = 0, size_t to = SIZE_MAX) {
-    int64_t p = 1;
-    for (size_t d = from; d < s.size() && d < to; ++d) p *= s[d];
-    return p;
-}
-
-// Weight w(k, n) of group g in the K x N view of the op, for the zero-array check.
-struct WeightView {
-    const Tensor* w = nullptr;
-    OpKind op = OpKind::Gemm;
-    bool trans = false;   // Gemm transB
-    bool left = false;    // MatMul with the constant on the left: outputs are its rows
-    int64_t K = 0, N = 0, G = 1;
-    float at(int64_t g, int64_t k, int64_t n) const {
-        switch (op) {
-            case OpKind::Conv: return w->f[size_t((g * N + n) * K + k)];
-            case OpKind::ConvTranspose: return w->f[size_t((g * K + k) * N + n)];
-            default:
-                if (left) return w->f[size_t(n * K + k)];
-                return trans ? w->f[size_t(n * K + k)] : w->f[size_t(k * N + n)];
-        }
-    }
-    bool block_zero(int64_t g, int64_t k0, int64_t k1, int64_t n0, int64_t n1) const {
-        for (int64_t n = n0; n < n1; ++n)
-            for (int64_t k = k0; k < k1; ++k)
-                if (at(g, k, n) != 0.0f) return false;
-        return true;
-    }
-};
-
-int64_t digital_ops_of(const Graph& g, const Node& n, int64_t out_elems, int64_t in_elems) {
-    switch (n.op) {
-        case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Shape:
-        case OpKind::Identity: case OpKind::Dropout: case OpKind::Constant: case OpKind::ConstantOfShape:
-        case OpKind::Transpose: case OpKind::Concat: case OpKind::Split: case OpKind::Slice: case OpKind::Gather:
-        case OpKind::Expand: case OpKind::Tile: case OpKind::Pad: case OpKind::Range: case OpKind::Cast:
-            return 0;  // data movement: counted as buffer traffic, not operations
-        case OpKind::Resize: {  // nearest moves data; linear and cubic weigh 2 or 4 taps per resized dim
-            const std::string mode = n.attr_string("mode", "nearest");
-            if (mode == "nearest") return 0;
-            const Shape& in = g.value(n.inputs[0]).shape;
-            const Shape& out = g.value(n.outputs[0]).shape;
-            int64_t taps = 1;
-            for (size_t d = 0; d < in.size() && d < out.size(); ++d)
-                if (in[d] != out[d]) taps *= mode == "linear" ? 2 : 4;
-            return 2 * taps * out_elems;  // a multiply and an add per tap
-        }
-        case OpKind::MaxPool: case OpKind::AveragePool: {
-            int64_t k = 1;
-            for (int64_t d : n.attr_ints("kernel_shape")) k *= d;
-            return out_elems * k;
-        }
-        case OpKind::GlobalAveragePool: case OpKind::GlobalMaxPool: case OpKind::ReduceMean: case OpKind::ReduceSum:
-        case OpKind::ReduceMax:
-            return in_elems;
-        case OpKind::Softmax: case OpKind::LogSoftmax: return 3 * out_elems;  // exp, sum, divide
-        case OpKind::LayerNormalization: case OpKind::InstanceNormalization: return 5 * out_elems;
-        case OpKind::BatchNormalization: return 2 * out_elems;
-        case OpKind::MatMul: case OpKind::Gemm: {  // both operands dynamic: MACs as 2 ops each
-            const Value& a = g.value(n.inputs[0]);
-            int64_t K = a.shape.empty() ? 1 : a.shape.back();
-            if (n.op == OpKind::Gemm && n.attr_int("transA", 0)) K = a.shape[0];
-            return 2 * out_elems * K;
-        }
-        case OpKind::Conv: case OpKind::ConvTranspose: {
-            const Value& w = g.value(n.inputs[1]);
-            return 2 * out_elems * prod(w.shape, 1);
-        }
-        default: return out_elems;  // one op per output element
-    }
+// Whether weights (k0..k1, n0..n1) of group g are all zero (an array not worth placing).
+bool block_zero(const WeightStationaryView& v, const Tensor& w, int64_t g, int64_t k0, int64_t k1, int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n)
+        for (int64_t k = k0; k < k1; ++k)
+            if (v.weight(w, g, k, n) != 0.0f) return false;
+    return true;
 }
 
 // Shelf packing of rectangles (rows x cols) into arrays, for devices whose
@@ -170,7 +108,6 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             throw InputError("--host-layers: no node named '" + name + "' in " + g.source_file + " (nodes: " + names + (g.nodes.size() > 12 ? ", ..." : "") + ")");
         }
 
-    std::vector<WeightView> views;
     for (size_t idx = 0; idx < g.nodes.size(); ++idx) {
         const Node& n = g.nodes[idx];
         LayerMapping L;
@@ -186,67 +123,29 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                 throw InputError(g.source_file + ": node '" + n.name + "' has an unknown output shape " + shape_str(g.value(o).shape) +
                                  "; the mapper needs static shapes (export with fixed non-batch dimensions)");
 
-        WeightView v;
-        bool mvm = false;
-        const Tensor* w = n.inputs.size() > 1 ? g.constant(n.inputs[1]) : nullptr;
-        const Tensor* a_const = !n.inputs.empty() ? g.constant(n.inputs[0]) : nullptr;
-        if ((n.op == OpKind::Conv || n.op == OpKind::ConvTranspose) && w && !a_const) {
-            const Shape& ws = w->shape;
-            const Shape& xs = g.value(n.inputs[0]).shape;
-            const Shape& ys = g.value(n.outputs[0]).shape;
-            v.G = n.attr_int("group", 1);
-            if (n.op == OpKind::Conv) {
-                v.K = prod(ws, 1);
-                v.N = ws[0] / v.G;
-                L.vectors = prod(ys, 2) * ys[0];
-            } else {
-                v.K = ws[0] / v.G;
-                v.N = prod(ws, 1);
-                L.vectors = prod(xs, 2) * xs[0];
-            }
-            mvm = true;
-        } else if (n.op == OpKind::Gemm && w && !a_const) {
-            v.trans = n.attr_int("transB", 0);
-            v.K = v.trans ? w->shape[1] : w->shape[0];
-            v.N = v.trans ? w->shape[0] : w->shape[1];
-            const Shape& as = g.value(n.inputs[0]).shape;
-            L.vectors = n.attr_int("transA", 0) ? as[1] : as[0];
-            mvm = true;
-        } else if (n.op == OpKind::MatMul && w && w->rank() == 2 && !a_const) {
-            v.K = w->shape[0];
-            v.N = w->shape[1];
-            L.vectors = shape_numel(g.value(n.inputs[0]).shape) / v.K;
-            mvm = true;
-        } else if (n.op == OpKind::MatMul && a_const && a_const->rank() == 2 && !w) {
-            v.left = true;
-            v.w = a_const;
-            v.K = a_const->shape[1];
-            v.N = a_const->shape[0];
-            L.vectors = shape_numel(g.value(n.inputs[1]).shape) / v.K;
-            mvm = true;
-        }
-        if (mvm && !v.w) v.w = w;
-        v.op = n.op;
-        if (mvm && !v.w->floating()) mvm = false;
+        WeightStationaryView v;
+        std::string not_stationary;
+        const bool mvm = weight_stationary_view(g, int(idx), v, &not_stationary);
+        const Tensor* w = mvm ? g.constant(n.inputs[size_t(v.weight_input)]) : nullptr;
+        if (mvm) L.vectors = v.vectors;
 
         if (host.count(n.name)) {
             L.placement = Placement::host;
             L.note = "pinned to the host (--host-layers)";
-            L.digital_ops = digital_ops_of(g, n, L.output_elems, L.input_elems);
-            if (mvm) L.macs = v.K * v.N * v.G * L.vectors;
+            L.digital_ops = digital_ops(g, n, L.output_elems, L.input_elems);
+            if (mvm) L.macs = v.K * v.N * v.groups * L.vectors;
         } else if (!mvm) {
             L.placement = Placement::digital;
-            if ((n.op == OpKind::MatMul || n.op == OpKind::Gemm) && !w && !a_const)
-                L.note = "two dynamic operands (e.g. attention QK^T, AV): no weights to hold in arrays";
-            L.digital_ops = digital_ops_of(g, n, L.output_elems, L.input_elems);
-            if (n.op == OpKind::MatMul || n.op == OpKind::Gemm) L.macs = L.digital_ops / 2;
+            L.note = not_stationary;
+            L.digital_ops = digital_ops(g, n, L.output_elems, L.input_elems);
+            if (op_traits(n.op).role == OpRole::matmul) L.macs = L.digital_ops / 2;
         } else {
             L.placement = Placement::arrays;
             L.k = v.K;
             L.n = v.N;
-            L.groups = v.G;
-            L.macs = v.K * v.N * v.G * L.vectors;
-            L.signed_inputs = !nonneg[size_t(n.inputs[v.left ? 1 : 0])];
+            L.groups = v.groups;
+            L.macs = v.K * v.N * v.groups * L.vectors;
+            L.signed_inputs = !nonneg[size_t(n.inputs[size_t(v.data_input)])];
             L.rows_per_vector = v.K;
             if (L.signed_inputs) {
                 switch (d.input.signed_handling) {
@@ -276,9 +175,9 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                 L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(L.weight_bits) + "-bit weights (device: " +
                           std::to_string(d.weight.bits) + ")";
             // Small conv groups share an array block-diagonally; big ones are tiled one by one.
-            if (v.G > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
-                L.groups_per_array = std::min({R / L.rows_per_vector, outputs_per_array / v.N, v.G});
-            const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.G, L.groups_per_array) : v.G;
+            if (v.groups > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
+                L.groups_per_array = std::min({R / L.rows_per_vector, outputs_per_array / v.N, v.groups});
+            const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.groups, L.groups_per_array) : v.groups;
             L.row_tiles = L.groups_per_array > 1 ? 1 : ceil_div(L.rows_per_vector, R);
             L.col_tiles = L.groups_per_array > 1 ? 1 : ceil_div(v.N, outputs_per_array);
             int64_t arrays = 0, skipped = 0, used_cells = 0;
@@ -286,14 +185,14 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                 for (int64_t rt = 0; rt < L.row_tiles; ++rt)
                     for (int64_t ct = 0; ct < L.col_tiles; ++ct) {
                         const int64_t g0 = L.groups_per_array > 1 ? b * L.groups_per_array : b;
-                        const int64_t g1 = L.groups_per_array > 1 ? std::min(v.G, g0 + L.groups_per_array) : b + 1;
+                        const int64_t g1 = L.groups_per_array > 1 ? std::min(v.groups, g0 + L.groups_per_array) : b + 1;
                         const int64_t r0 = rt * R, r1 = std::min(L.rows_per_vector, r0 + R);
                         const int64_t n0 = ct * outputs_per_array, n1 = std::min(v.N, n0 + outputs_per_array);
                         bool zero = opt.skip_zero_arrays;
                         if (zero) {
                             // Rows beyond K hold -W (positive/negative split): same zeros.
                             const int64_t k0 = r1 - r0 >= v.K ? 0 : r0 % v.K, k1 = r1 - r0 >= v.K ? v.K : std::min(v.K, k0 + (r1 - r0));
-                            for (int64_t gg = g0; gg < g1 && zero; ++gg) zero = v.block_zero(gg, k0, k1, n0, n1);
+                            for (int64_t gg = g0; gg < g1 && zero; ++gg) zero = block_zero(v, *w, gg, k0, k1, n0, n1);
                         }
                         if (zero) {
                             ++skipped;
@@ -308,7 +207,6 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             if (skipped && arrays) L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(skipped) + " all-zero arrays not placed";
             if (!arrays) L.note = "all weights are zero: nothing to place";
         }
-        views.push_back(v);
         m.layers.push_back(std::move(L));
     }
 

@@ -15,12 +15,10 @@ namespace cim::quant {
 
 namespace {
 
+// f(a x) = a f(x) for a > 0, channel by channel: a per-channel scale passes through unchanged.
 bool positively_homogeneous(const Node& n) {
-    switch (n.op) {
-        case OpKind::Relu: case OpKind::MaxPool: case OpKind::Identity: case OpKind::Dropout: return true;
-        case OpKind::Flatten: return n.attr_int("axis", 1) == 1;
-        default: return false;
-    }
+    if (n.op == OpKind::Flatten) return n.attr_int("axis", 1) == 1;  // keeps each channel's values contiguous
+    return n.op == OpKind::Relu || n.op == OpKind::MaxPool || n.op == OpKind::Identity || n.op == OpKind::Dropout;
 }
 
 }  // namespace
@@ -68,7 +66,7 @@ std::vector<std::string> equalize_cross_layer(Graph& g) {
         }
         if (!ok || target < 0) continue;
         const MvmView& vb = views[size_t(view_of_node[size_t(target)])];
-        if (vb.left || g.nodes[size_t(vb.node)].inputs[size_t(vb.data_input)] != value) continue;
+        if (vb.const_left || g.nodes[size_t(vb.node)].inputs[size_t(vb.data_input)] != value) continue;
         const int64_t channels = va.groups * va.N;
         // b's input features are (channel, spatial) for Conv -> Flatten -> Gemm, or
         // b's input channels (K = Cin/G * k) for Conv -> Conv.

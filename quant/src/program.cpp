@@ -102,6 +102,66 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         return true;
     }
 
+    if (node.op == OpKind::ConvTranspose) {
+        // Weight-stationary as the mapper places it: one vector per input position (its Cin/G
+        // channels), N = (Cout/G) x kernel columns, scattered into the output (col2im) digitally,
+        // then the per-channel bias (the columns' bias codes hold only a bias correction).
+        const Tensor& W = *in[1];
+        const Window geo = convtranspose_window(node, X.shape, W.shape);
+        const int64_t B = X.shape[0], Cin = X.shape[1], I3 = geo.in_size(), O3 = geo.out_size(), K3 = geo.k_size();
+        const int64_t Mg = N / K3, M = G * Mg;
+        CIM_INTERNAL_CHECK(Cin == G * K && Mg * K3 == N && Y.numel() == B * M * O3, "convtranspose geometry");
+        std::vector<int64_t> target(size_t(I3 * K3));
+        for (int64_t i = 0; i < I3; ++i)
+            for (int64_t t = 0; t < K3; ++t) target[size_t(i * K3 + t)] = transposed_target(geo, i, t);
+        const Tensor* bias = node.has_input(2) && in.size() > 2 ? in[2] : nullptr;
+        std::fill(Y.f.begin(), Y.f.end(), 0.0f);
+        const int64_t nchunks = ceil_div(B, chunk);
+#pragma omp parallel
+        {
+            std::vector<int32_t> xrows(size_t(std::min(chunk, B) * I3 * R));
+            std::vector<int64_t> acc(size_t(std::min(chunk, B) * I3 * N));
+            std::vector<int64_t> qsum(size_t(std::min(chunk, B) * I3));
+#pragma omp for schedule(dynamic)
+            for (int64_t c = 0; c < nchunks; ++c) {
+                const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
+                for (int64_t g = 0; g < G; ++g) {
+                    for (int64_t b = b0; b < b1; ++b)
+                        for (int64_t i = 0; i < I3; ++i) {
+                            int32_t* row = xrows.data() + ((b - b0) * I3 + i) * R;
+                            int64_t sum = 0;
+                            for (int64_t k = 0; k < K; ++k) {
+                                const int32_t v = q[size_t((b * Cin + g * K + k) * I3 + i)];
+                                put_row(row, K, k, v, split);
+                                sum += v;
+                            }
+                            qsum[size_t((b - b0) * I3 + i)] = sum;
+                        }
+                    const int64_t vectors = items * I3;
+                    backend.mvm(L, int(g), xrows.data(), vectors, acc.data(), MvmContext{opt.first_item + b0, items, I3});
+                    if (tap && tap->accumulators) tap->accumulators(L, int(g), xrows.data(), vectors, acc.data());
+                    for (int64_t b = b0; b < b1; ++b)
+                        for (int64_t i = 0; i < I3; ++i) {
+                            const int64_t j = (b - b0) * I3 + i;
+                            for (int64_t n = 0; n < N; ++n) {
+                                const int64_t o = target[size_t(i * K3 + n % K3)];
+                                if (o < 0) continue;
+                                Y.f[size_t((b * M + g * Mg + n / K3) * O3 + o)] +=
+                                    float(L.requantize(g, n, acc[size_t(j * N + n)], qsum[size_t(j)]));
+                            }
+                        }
+                }
+                if (bias)
+                    for (int64_t b = b0; b < b1; ++b)
+                        for (int64_t m = 0; m < M; ++m) {
+                            float* y = Y.f.data() + (b * M + m) * O3;
+                            for (int64_t o = 0; o < O3; ++o) y[o] += bias->f[size_t(m)];
+                        }
+            }
+        }
+        return true;
+    }
+
     // Gemm / MatMul: gather vectors, one per output row (or column for a left constant).
     int64_t V = 0, per_item = 1, items_total = 1;
     // Vector j's element k lives at in_index(j, k); output (j, n) at out_index(j, n).
@@ -180,6 +240,16 @@ std::vector<float> layer_rows(const QuantLayer& L, const Graph& graph, const Ten
             }
         }
         *vectors = B * O3;
+        return rows;
+    }
+    if (node.op == OpKind::ConvTranspose) {  // one vector per input position
+        const int64_t B = X.shape[0], Cin = X.shape[1], I3 = X.numel() / std::max<int64_t>(1, B * Cin);
+        rows.assign(size_t(B * I3 * K), 0.0f);
+        for (int64_t b = 0; b < B; ++b)
+            for (int64_t i = 0; i < I3; ++i)
+                for (int64_t k = 0; k < K; ++k)
+                    rows[size_t((b * I3 + i) * K + k)] = X.f[size_t((b * Cin + group * K + k) * I3 + i)];
+        *vectors = B * I3;
         return rows;
     }
     const int64_t total = X.numel();

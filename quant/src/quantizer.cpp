@@ -169,7 +169,9 @@ WeightStats quantize_weights(QuantLayer& L, const MvmView& v, const Tensor& W, c
 // Float bias of a layer (per output, groups * N values; zeros when none).
 std::vector<double> float_bias(const Graph& g, const MvmView& v, int64_t GN) {
     std::vector<double> b(size_t(GN), 0.0);
-    if (v.bias_input < 0) return b;
+    // ConvTranspose's bias is per output channel, added after the scatter (program.cpp): the
+    // columns start with none.
+    if (v.bias_input < 0 || v.op == OpKind::ConvTranspose) return b;
     const Tensor* t = g.constant(g.nodes[size_t(v.node)].inputs[size_t(v.bias_input)]);
     for (int64_t i = 0; i < GN; ++i) b[size_t(i)] = double(v.beta) * t->get(t->numel() == 1 ? 0 : i);
     return b;
@@ -425,7 +427,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         L.N = v.N;
         L.groups = v.groups;
         L.data_input = v.data_input;
-        L.const_left = v.left;
+        L.const_left = v.const_left;
         L.trans_a = v.trans_a;
         model.layer_of_node[size_t(v.node)] = int(i);
         std::vector<float> values;

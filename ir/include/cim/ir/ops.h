@@ -47,6 +47,10 @@ int op_min_opset(OpKind op);
 // nullopt if cimforge does not know the ONNX op type.
 std::optional<OpKind> op_from_name(std::string_view onnx_op_type);
 
+// Whether the float executor has shape inference and a kernel for the op (every op should:
+// tests/ir/test_op_traits.cpp checks).
+bool op_has_kernel(OpKind op);
+
 // The highest default-domain opset cimforge reads.
 inline constexpr int kMaxOpset = 18;
 

@@ -51,4 +51,19 @@ std::vector<int64_t> conv_kernel(const Node& n, const Shape& weight_shape);
 // The window of a Conv node with input shape x [N, C, ...] and weight shape w [M, C/group, ...].
 Window conv_window(const Node& n, const Shape& x, const Shape& w);
 
+// The window of a ConvTranspose node with input x [N, C, ...] and weight w [C, M/group, ...]: `in` is
+// the input's spatial size, `out` the output's, pads as used (auto_pad and output_shape resolved).
+Window convtranspose_window(const Node& n, const Shape& x, const Shape& w);
+
+// ConvTranspose's col2im: the output spatial index (flat over out[0..2]) that input position i
+// (flat over in[0..2]) reaches through kernel tap t (flat over k[0..2]), or -1 outside the output.
+inline int64_t transposed_target(const Window& w, int64_t i, int64_t t) {
+    const int64_t id = i / (w.in[1] * w.in[2]), ih = (i / w.in[2]) % w.in[1], iw = i % w.in[2];
+    const int64_t kd = t / (w.k[1] * w.k[2]), kh = (t / w.k[2]) % w.k[1], kw = t % w.k[2];
+    const int64_t od = id * w.s[0] - w.pb[0] + kd * w.d[0], oh = ih * w.s[1] - w.pb[1] + kh * w.d[1],
+                  ow = iw * w.s[2] - w.pb[2] + kw * w.d[2];
+    if (od < 0 || od >= w.out[0] || oh < 0 || oh >= w.out[1] || ow < 0 || ow >= w.out[2]) return -1;
+    return (od * w.out[1] + oh) * w.out[2] + ow;
+}
+
 }  // namespace cim

@@ -8,6 +8,7 @@
 
 #include <cim/device/device_spec.h>
 #include <cim/ir/sample_set.h>
+#include <cim/ir/weight_stationary.h>
 #include <cim/quant/program.h>
 
 #include <functional>
@@ -139,22 +140,10 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
 // `values` among the two neighbours when values are given, else the upper one).
 double pow2_scale(double scale, const float* values = nullptr, size_t count = 0, int64_t qmax = 0);
 
-// Weight-stationary nodes of a graph (the mapper's set) with their K x N view.
-struct MvmView {
-    int node = -1;
-    OpKind op = OpKind::Gemm;
-    int64_t K = 0, N = 0, groups = 1;
-    int weight_input = 1;     // input index of the constant matrix
-    int data_input = 0;       // input index of the activations
-    bool trans = false;       // Gemm transB
-    bool trans_a = false;     // Gemm transA
-    float alpha = 1, beta = 1;  // Gemm: y = alpha A B + beta C (alpha folded into weight())
-    bool left = false;        // MatMul with the constant on the left
-    int bias_input = -1;      // Conv / Gemm bias input index (-1: none or not a per-output vector)
-    // Weight (g, k, n) of the float weight tensor.
-    float weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const;
-    void set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const;
-};
+// Weight-stationary nodes of a graph with their K x N view: the one definition the mapper shares
+// (cim/ir/weight_stationary.h).
+using MvmView = WeightStationaryView;
+// The weight-stationary layers; `skipped` gets a line per matmul node that runs in float, and why.
 std::vector<MvmView> find_mvm_layers(const Graph& g, std::vector<std::string>* skipped = nullptr);
 
 // Cross-layer equalization of a graph's float weights, in place; returns the pairs.

@@ -1,0 +1,140 @@
+#include <cim/error.h>
+#include <cim/ir/op_traits.h>
+#include <cim/ir/weight_stationary.h>
+
+namespace cim {
+
+namespace {
+
+int64_t prod(const Shape& s, size_t from = 0) {
+    int64_t p = 1;
+    for (size_t d = from; d < s.size(); ++d) p *= s[d];
+    return p;
+}
+
+int64_t known_numel(const Value& v) { return v.rank_known && shape_known(v.shape) ? shape_numel(v.shape) : 0; }
+
+}  // namespace
+
+float WeightStationaryView::weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const {
+    // Only the matmul-role ops of op_traits.cpp have a view.
+    if (op == OpKind::Conv) return w.f[size_t((g * N + n) * K + k)];           // [G*N, K]
+    if (op == OpKind::ConvTranspose) return w.f[size_t((g * K + k) * N + n)];  // [G*K, N]
+    if (op == OpKind::Gemm) return alpha * (trans_b ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]);
+    if (op == OpKind::MatMul) return const_left ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)];
+    throw InternalError("WeightStationaryView of a non-matmul op " + std::string(op_name(op)));
+}
+
+void WeightStationaryView::set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const {
+    if (op == OpKind::Conv)
+        w.f[size_t((g * N + n) * K + k)] = v;
+    else if (op == OpKind::ConvTranspose)
+        w.f[size_t((g * K + k) * N + n)] = v;
+    else if (op == OpKind::Gemm)
+        (trans_b ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]) = v / alpha;
+    else if (op == OpKind::MatMul)
+        (const_left ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]) = v;
+    else
+        throw InternalError("WeightStationaryView of a non-matmul op " + std::string(op_name(op)));
+}
+
+bool weight_stationary_view(const Graph& g, int idx, WeightStationaryView& v, std::string* why_not) {
+    const Node& n = g.nodes.at(size_t(idx));
+    auto no = [&](const std::string& why) {
+        if (why_not) *why_not = why;
+        return false;
+    };
+    if (why_not) why_not->clear();
+    if (op_traits(n.op).role != OpRole::matmul) return false;
+    v = WeightStationaryView{};
+    v.node = idx;
+    v.op = n.op;
+    const Tensor* b_const = n.has_input(1) ? g.constant(n.inputs[1]) : nullptr;
+    const Tensor* a_const = n.has_input(0) ? g.constant(n.inputs[0]) : nullptr;
+    if (a_const && b_const) return no("both operands are constants");
+    if (!a_const && !b_const) return no("two dynamic operands (e.g. attention QK^T, AV): no weights to hold in arrays");
+    const Tensor* w = b_const ? b_const : a_const;
+    if (!w->floating()) return no("its constant operand holds " + elem_type_name(w->type) + " values, not weights");
+    auto constant_bias = [&](size_t k) {
+        if (!n.has_input(k)) return true;
+        if (!g.constant(n.inputs[k])) return no("its bias is computed, not a constant");
+        v.bias_input = int(k);
+        return true;
+    };
+    if (n.op == OpKind::Conv || n.op == OpKind::ConvTranspose) {
+        if (!b_const) return no("its weight operand is not a constant");
+        const Shape& ws = w->shape;
+        if (ws.size() < 3) return no("its weight has rank " + std::to_string(ws.size()));
+        v.groups = n.attr_int("group", 1);
+        const Value& x = g.value(n.inputs[0]);
+        if (n.op == OpKind::Conv) {
+            v.K = prod(ws, 1);
+            v.N = ws[0] / v.groups;
+            const Value& y = g.value(n.outputs[0]);
+            v.vectors = y.rank_known && shape_known(y.shape) ? prod(y.shape, 2) * y.shape[0] : 0;
+        } else {
+            v.K = ws[0] / v.groups;
+            v.N = prod(ws, 1);
+            v.vectors = x.rank_known && shape_known(x.shape) ? prod(x.shape, 2) * x.shape[0] : 0;
+        }
+        return constant_bias(2);
+    }
+    if (n.op == OpKind::Gemm) {
+        if (!b_const) return no("a constant A operand (Gemm holds weights in B)");
+        v.trans_b = n.attr_int("transB", 0);
+        v.trans_a = n.attr_int("transA", 0);
+        v.alpha = n.attr_float("alpha", 1.0f);
+        v.beta = n.attr_float("beta", 1.0f);
+        if (w->rank() != 2) return no("its B operand has rank " + std::to_string(w->rank()));
+        v.K = v.trans_b ? w->shape[1] : w->shape[0];
+        v.N = v.trans_b ? w->shape[0] : w->shape[1];
+        const Value& a = g.value(n.inputs[0]);
+        v.vectors =
+            a.rank_known && a.shape.size() == 2 && a.shape[v.trans_a ? 1 : 0] >= 0 ? a.shape[v.trans_a ? 1 : 0] : 0;
+        if (n.has_input(2) && v.beta != 0.0f) {
+            const Tensor* c = g.constant(n.inputs[2]);
+            const bool per_output =
+                c && (c->numel() == v.N || c->numel() == 1) && (c->rank() <= 1 || (c->rank() == 2 && c->shape[0] == 1));
+            if (!per_output) return no("its C input is not a constant per-output bias");
+            v.bias_input = 2;
+        }
+        return true;
+    }
+    if (n.op == OpKind::MatMul) {
+        if (w->rank() != 2)
+            return no("its constant operand has rank " + std::to_string(w->rank()) + " (batched weights)");
+        if (b_const) {
+            v.K = w->shape[0];
+            v.N = w->shape[1];
+            const int64_t numel = known_numel(g.value(n.inputs[0]));
+            v.vectors = numel / std::max<int64_t>(v.K, 1);
+            return true;
+        }
+        const Value& x = g.value(n.inputs[1]);
+        if (!x.rank_known || x.shape.size() < 2) return no("a constant left operand needs a data operand of rank >= 2");
+        v.const_left = true;
+        v.weight_input = 0;
+        v.data_input = 1;
+        v.K = w->shape[1];
+        v.N = w->shape[0];
+        v.vectors = known_numel(x) / std::max<int64_t>(v.K, 1);
+        return true;
+    }
+    throw InternalError("op " + std::string(op_name(n.op)) + " has the matmul role but no weight-stationary view");
+}
+
+std::vector<WeightStationaryView> weight_stationary_layers(const Graph& g,
+                                                           std::vector<NotWeightStationary>* not_stationary) {
+    std::vector<WeightStationaryView> out;
+    for (size_t idx = 0; idx < g.nodes.size(); ++idx) {
+        WeightStationaryView v;
+        std::string why;
+        if (weight_stationary_view(g, int(idx), v, &why))
+            out.push_back(v);
+        else if (!why.empty() && not_stationary)
+            not_stationary->push_back({int(idx), why});
+    }
+    return out;
+}
+
+}  // namespace cim
