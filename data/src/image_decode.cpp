@@ -43,6 +43,11 @@ namespace {
 
 // PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS (DecompressionBombError).
 constexpr int64_t kMaxPixels = int64_t(2) * 89478485;
+// A Huffman-coded JPEG spends at least one bit per 8x8 block per scan (a DC code; baseline also an
+// EOB), so even a flat image in 4:2:0 stays under ~350 pixels per byte. Far more is a header that
+// promises an image the file does not hold (found by fuzz_image: 64 bytes declaring 32773 x 4136
+// pixels, whose missing scans libjpeg decodes as gray for seconds).
+constexpr int64_t kMaxJpegPixelsPerByte = 1024;
 
 [[noreturn]] void fail(const std::string& path, const std::string& problem) {
     throw InputError(path + ": " + problem);
@@ -319,9 +324,13 @@ Image decode_jpeg(const std::string& path, const std::vector<uint8_t>& bytes) {
     const int comps = ci.num_components;
     if (comps != 1 && comps != 3 && comps != 4)
         fail(path, "a JPEG image with " + std::to_string(comps) + " color components (PIL reads 1, 3 or 4)");
-    // Progressive files are decoded through a whole-image buffer of 16-bit coefficients.
-    const int64_t coefficients = ci.progressive_mode ? int64_t(2) * comps : 0;
+    // Progressive and other multi-scan files are decoded through a whole-image buffer of 16-bit coefficients.
+    const int64_t coefficients = jpeg_has_multiple_scans(&job->cinfo) ? int64_t(2) * comps : 0;
     check_dimensions(path, ci.image_width, ci.image_height, comps + coefficients, 0);
+    if (int64_t(ci.image_width) * int64_t(ci.image_height) > kMaxJpegPixelsPerByte * int64_t(bytes.size()))
+        fail(path, "the JPEG header declares " + std::to_string(ci.image_width) + " x " + std::to_string(ci.image_height) +
+                       " pixels in a file of " + std::to_string(bytes.size()) +
+                       " bytes, more than a JPEG can hold: the file is truncated or corrupt");
 
     Image image;
     image.width = int(ci.image_width), image.height = int(ci.image_height), image.channels = comps == 1 ? 1 : 3;
