@@ -308,6 +308,10 @@ void declare_quant(Schema& s) {
         .doc("Smallest weight width mixed precision may give a layer.");
     s.integer(FIELD(quant.calibration_seed)).default_value(1, "`1`").min(0).max(2'000'000'000)
         .doc("Seed of the draw of calibration images from the training set.");
+    s.boolean(FIELD(quant.use_model_quantization)).default_value(true, "`true`")
+        .doc("Take a quantized (QDQ) model's own weight codes, scales and zero points and its "
+             "activation quantizers as given, where its layers have them (an error names a layer "
+             "the device cannot take); `false` requantizes every layer for the device.");
 }
 
 Schema build_schema() {

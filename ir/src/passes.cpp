@@ -1,6 +1,7 @@
 #include "passes.h"
 
 #include "kernels.h"
+#include "qdq.h"
 
 #include <algorithm>
 #include <cmath>
@@ -84,6 +85,16 @@ static bool foldable(const Graph& g, const Node& n) {
     return any;
 }
 
+// A QDQ model's weight: keeps the codes, scales and zero points of the DequantizeLinear being
+// folded into a float constant, for the quantizer to take as given.
+static void record_model_quantization(Graph& g, const Node& n, const std::vector<const Tensor*>& in) {
+    const Tensor& codes = *in[0];
+    auto m = dequantize_grid(n, codes.type, codes.rank(), in[1], in.size() > 2 ? in[2] : nullptr);
+    if (!m) return;  // int32 (a bias) or a grid the quantizer cannot take
+    m->codes.assign(codes.i.begin(), codes.i.end());
+    g.values[size_t(n.outputs[0])].model_quantization = std::make_shared<const ModelQuantization>(std::move(*m));
+}
+
 void infer_and_fold(Graph& g, bool fold) {
     std::vector<bool> folded(g.nodes.size(), false);
     for (size_t k = 0; k < g.nodes.size(); ++k) {
@@ -147,6 +158,7 @@ void infer_and_fold(Graph& g, bool fold) {
         }
         for (size_t o = 0; o < n.outputs.size(); ++o)
             if (n.outputs[o] >= 0) g.values[size_t(n.outputs[o])].constant = std::make_shared<Tensor>(std::move(results[o]));
+        if (n.op == OpKind::DequantizeLinear && n.outputs[0] >= 0) record_model_quantization(g, n, in_ptrs);
         folded[k] = true;
     }
     if (std::find(folded.begin(), folded.end(), true) == folded.end()) return;

@@ -16,26 +16,27 @@ int64_t known_numel(const Value& v) { return v.rank_known && shape_known(v.shape
 
 }  // namespace
 
-float WeightStationaryView::weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const {
+int64_t WeightStationaryView::weight_index(int64_t g, int64_t k, int64_t n) const {
     // Only the matmul-role ops of op_traits.cpp have a view.
-    if (op == OpKind::Conv) return w.f[size_t((g * N + n) * K + k)];           // [G*N, K]
-    if (op == OpKind::ConvTranspose) return w.f[size_t((g * K + k) * N + n)];  // [G*K, N]
-    if (op == OpKind::Gemm) return alpha * (trans_b ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]);
-    if (op == OpKind::MatMul) return const_left ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)];
+    if (op == OpKind::Conv) return (g * N + n) * K + k;           // [G*N, K]
+    if (op == OpKind::ConvTranspose) return (g * K + k) * N + n;  // [G*K, N]
+    if (op == OpKind::Gemm) return trans_b ? n * K + k : k * N + n;
+    if (op == OpKind::MatMul) return const_left ? n * K + k : k * N + n;
     throw InternalError("WeightStationaryView of a non-matmul op " + std::string(op_name(op)));
 }
 
+int WeightStationaryView::output_axis() const {
+    if (op == OpKind::ConvTranspose) return -1;
+    return op == OpKind::Conv || (op == OpKind::Gemm && trans_b) || (op == OpKind::MatMul && const_left) ? 0 : 1;
+}
+
+float WeightStationaryView::weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const {
+    const float v = w.f[size_t(weight_index(g, k, n))];
+    return op == OpKind::Gemm ? alpha * v : v;
+}
+
 void WeightStationaryView::set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const {
-    if (op == OpKind::Conv)
-        w.f[size_t((g * N + n) * K + k)] = v;
-    else if (op == OpKind::ConvTranspose)
-        w.f[size_t((g * K + k) * N + n)] = v;
-    else if (op == OpKind::Gemm)
-        (trans_b ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]) = v / alpha;
-    else if (op == OpKind::MatMul)
-        (const_left ? w.f[size_t(n * K + k)] : w.f[size_t(k * N + n)]) = v;
-    else
-        throw InternalError("WeightStationaryView of a non-matmul op " + std::string(op_name(op)));
+    w.f[size_t(weight_index(g, k, n))] = op == OpKind::Gemm ? v / alpha : v;
 }
 
 bool weight_stationary_view(const Graph& g, int idx, WeightStationaryView& v, std::string* why_not) {

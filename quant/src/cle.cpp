@@ -23,7 +23,7 @@ bool positively_homogeneous(const Node& n) {
 
 }  // namespace
 
-std::vector<std::string> equalize_cross_layer(Graph& g) {
+std::vector<std::string> equalize_cross_layer(Graph& g, bool keep_model_quantization) {
     std::vector<std::string> pairs;
     const auto views = find_mvm_layers(g);
     std::vector<int> view_of_node(g.nodes.size(), -1);
@@ -67,6 +67,9 @@ std::vector<std::string> equalize_cross_layer(Graph& g) {
         if (!ok || target < 0) continue;
         const MvmView& vb = views[size_t(view_of_node[size_t(target)])];
         if (vb.const_left || g.nodes[size_t(vb.node)].inputs[size_t(vb.data_input)] != value) continue;
+        if (keep_model_quantization && (g.value(g.nodes[size_t(va.node)].inputs[1]).model_quantization ||
+                                        g.value(g.nodes[size_t(vb.node)].inputs[size_t(vb.weight_input)]).model_quantization))
+            continue;  // a QDQ model's codes are taken as given, not rescaled
         const int64_t channels = va.groups * va.N;
         // b's input features are (channel, spatial) for Conv -> Flatten -> Gemm, or
         // b's input channels (K = Cin/G * k) for Conv -> Conv.
@@ -131,6 +134,9 @@ std::vector<std::string> equalize_cross_layer(Graph& g) {
             if (!changed) continue;
             g.value(na.inputs[1]).constant = std::make_shared<const Tensor>(std::move(wa));
             g.value(nb.inputs[size_t(vb.weight_input)]).constant = std::make_shared<const Tensor>(std::move(wb));
+            // Rescaled weights are no longer the codes a QDQ model gave.
+            g.value(na.inputs[1]).model_quantization.reset();
+            g.value(nb.inputs[size_t(vb.weight_input)]).model_quantization.reset();
             if (ba) g.value(na.inputs[size_t(va.bias_input)]).constant = ba;
         }
     }

@@ -1,6 +1,7 @@
 // The quantization pipeline: calibration on the float model, weight codes,
 // optional AdaRound and bias correction layer by layer (with the layers before
 // already quantized), mixed precision, and the per-layer report.
+#include "model_quant.h"
 #include "program_internal.h"
 
 #include <cim/error.h>
@@ -234,12 +235,7 @@ ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const Device
         }
     }
     if (!(a.scale > 0) || !std::isfinite(a.scale)) a.scale = 1.0;
-    int64_t out = 0;
-    for (float x : values) {
-        const double c = std::nearbyint(double(x) / a.scale) + a.zero_point;
-        out += c < a.code_min || c > a.code_max;
-    }
-    *clipped = values.empty() ? 0.0 : double(out) / double(values.size());
+    *clipped = detail::clipped_fraction(a, values);
     return a;
 }
 
@@ -353,7 +349,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     model.graph = graph;
     model.device = device;
     report.calibration_images = int(items);
-    if (q.cle) report.cle_pairs = equalize_cross_layer(model.graph);
+    if (q.cle) report.cle_pairs = equalize_cross_layer(model.graph, q.use_model_quantization);
     const Graph& G = model.graph;
     std::vector<std::string> skipped;
     for (const std::string& name : options.host_layers)
@@ -434,8 +430,29 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         for (const Tensor& t : float_in[i]) values.insert(values.end(), t.f.begin(), t.f.end());
         const bool is_signed = !nonneg[size_t(n.inputs[size_t(v.data_input)])];
         LayerReport& r = report.layers[i];
-        L.input = make_act_quant(values, is_signed, device, q, n.name, &r.activation_clipped_fraction);
+        const auto grid = q.use_model_quantization ? activation_quantization(G, n.inputs[size_t(v.data_input)]) : std::nullopt;
+        if (grid) {
+            L.input = detail::model_act_quant(*grid, is_signed, device, graph.source_file + ": layer '" + n.name + "'");
+            r.activation_clipped_fraction = detail::clipped_fraction(L.input, values);
+            r.input_from_model = true;
+        } else {
+            L.input = make_act_quant(values, is_signed, device, q, n.name, &r.activation_clipped_fraction);
+        }
     }
+    // Weights a QDQ model quantized itself: their codes are taken as given.
+    std::vector<const ModelQuantization*> model_weights(nl, nullptr);
+    for (size_t i = 0; i < nl && q.use_model_quantization; ++i) {
+        const Node& n = G.nodes[size_t(views[i].node)];
+        model_weights[i] = G.value(n.inputs[size_t(views[i].weight_input)]).model_quantization.get();
+        if (!model_weights[i]) continue;
+        report.layers[i].weights_from_model = true;
+        const std::string fix = " chooses weight widths, but the model's own quantization fixes layer '" + n.name +
+                                "''s; set quant.use_model_quantization=false to requantize it";
+        if (q.mixed_precision_budget_arrays) throw InputError("quant.mixed_precision_budget_arrays" + fix);
+        if (options.layer_bits.count(n.name)) throw InputError("a per-layer weight width" + fix);
+    }
+    for (const LayerReport& r : report.layers)
+        report.model_quantization = report.model_quantization || r.weights_from_model || r.input_from_model;
 
     // ---- weight bits per layer (uniform, per-layer overrides, or mixed precision) ----
     std::vector<int> bits(nl, q.weight_bits);
@@ -451,7 +468,11 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     };
     auto build_layer = [&](size_t i, int b) {
         QuantLayer& L = model.layers[i];
-        const WeightStats st = quantize_weights(L, views[i], weight_tensor(i), device, q, b);
+        WeightStats st;
+        if (model_weights[i])
+            detail::model_weights(L, views[i], *model_weights[i], device, graph.source_file + ": layer '" + L.name + "'");
+        else
+            st = quantize_weights(L, views[i], weight_tensor(i), device, q, b);
         set_bias_codes(L, biases[i], q.bias_bits);
         L.finalize(device);
         return st;
@@ -615,13 +636,13 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
                 }
             }
             const Tensor& W = weight_tensor(i);
-            if (q.adaround && L.weight_mode == WeightMode::uniform) {
+            if (q.adaround && L.weight_mode == WeightMode::uniform && !model_weights[i]) {
                 int64_t flipped = 0;
                 for (int64_t g = 0; g < Gr; ++g)
                     flipped += adaround_layer(L, v, W, g, grams[size_t(g)], items, q.adaround_iterations);
                 report.layers[i].adaround_flipped = flipped;
             }
-            if (q.bias_correction) {
+            if (q.bias_correction && !model_weights[i]) {  // a QDQ model's bias stays as given
                 double rms = 0;
                 for (int64_t g = 0; g < Gr; ++g) {
                     const Gram& gm = grams[size_t(g)];
@@ -662,10 +683,10 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         r.weight_bits = L.weight_bits;
         r.activation_bits = L.input.bits;
         r.weight_qmax = L.weight_qmax;
-        r.per_channel = q.per_channel;
+        r.per_channel = model_weights[i] ? model_weights[i]->axis >= 0 : q.per_channel;
         r.weight_scale_min = *std::min_element(L.w_scale.begin(), L.w_scale.end());
         r.weight_scale_max = *std::max_element(L.w_scale.begin(), L.w_scale.end());
-        r.weight_scales_pow2 = q.power_of_two_scales;
+        r.weight_scales_pow2 = q.power_of_two_scales && !model_weights[i];
         r.activation_scale = L.input.scale;
         r.activation_zero_point = L.input.zero_point;
         r.activation_signed = L.input.is_signed;

@@ -201,6 +201,7 @@ struct QuantDefaults {
     std::optional<int> mixed_precision_budget_arrays;  // nullopt: uniform bit width
     int mixed_precision_min_bits = 2;
     int calibration_seed = 1;
+    bool use_model_quantization = true;  // a QDQ model's own codes, scales and zero points
 
     bool operator==(const QuantDefaults&) const = default;
 };

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,6 +24,21 @@ struct Attribute {
         value;
 };
 
+// A QDQ model's own quantization of a tensor: real = scale[c] * (code - zero_point[c]), c the
+// index along `axis` (per channel) or 0 (per tensor), codes in [code_min, code_max] (the code
+// type's range, narrowed by a Clip between QuantizeLinear and DequantizeLinear, as Brevitas
+// writes codes narrower than 8 bits). The quantizer takes it instead of calibrating
+// (docs/quantization.md, "Models that arrive quantized").
+struct ModelQuantization {
+    std::string node;                 // the DequantizeLinear, for messages
+    ElemType code_type = ElemType::Int8;  // Int8 or UInt8: the DequantizeLinear's input
+    int64_t axis = -1;                // axis of the tensor the scales run along; -1: per tensor
+    std::vector<float> scale;         // one per channel (one value per tensor)
+    std::vector<int32_t> zero_point;  // one per channel
+    int32_t code_min = -128, code_max = 127;
+    std::vector<int16_t> codes;       // a constant's codes in its element order (empty for activations)
+};
+
 struct Value {
     std::string name;
     ElemType type = ElemType::Undefined;
@@ -31,6 +47,9 @@ struct Value {
     std::shared_ptr<const Tensor> constant;   // set for initializers and folded values
     int producer = -1;                        // index of the producing node, -1 if none
     std::string origin;                       // how a pass made this constant ("" for initializers), for messages
+    // Set when the importer folded a DequantizeLinear of int8/uint8 codes into this constant
+    // (a QDQ model's weight): the codes, scales and zero points it was made from.
+    std::shared_ptr<const ModelQuantization> model_quantization;
 };
 
 struct Node {
@@ -75,5 +94,11 @@ struct Graph {
 // Which values can never be negative (ReLU outputs and order-preserving moves of
 // them): the mapper and the quantizer decide signed-input handling by it.
 std::vector<bool> nonnegative_values(const Graph& g);
+
+// The quantization grid of an activation: the DequantizeLinear (of int8/uint8 codes, with
+// constant scale and zero point) that produced `value`, possibly through ops that keep every
+// element on its grid (reshapes, transposes, slices, max pooling, ReLU). nullopt if there is
+// none. The codes are left empty.
+std::optional<ModelQuantization> activation_quantization(const Graph& g, int value);
 
 }  // namespace cim

@@ -31,6 +31,11 @@ struct WeightStationaryView {
 
     // Weight (g, k, n) of the float weight tensor, and its inverse.
     float weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const;
+    // Element index of weight (g, k, n) in the weight tensor.
+    int64_t weight_index(int64_t g, int64_t k, int64_t n) const;
+    // The weight tensor's axis along the outputs, where per-output-channel scales run
+    // (-1: ConvTranspose, whose outputs n mix output channels and kernel taps).
+    int output_axis() const;
     void set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const;
 };
 

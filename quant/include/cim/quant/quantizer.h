@@ -63,6 +63,8 @@ struct LayerReport {
     double bias_correction_rms = 0;          // RMS of the bias change (0 when off)
     int64_t adaround_flipped = 0;            // weights rounded away from nearest by AdaRound
     int64_t arrays = -1;                     // mapper arrays at this layer's bits (-1: not computed)
+    // The QDQ model's own quantization was taken (codes and scales as given) rather than calibrated.
+    bool weights_from_model = false, input_from_model = false;
     std::optional<double> accuracy_drop_alone;  // filled by layer_alone_accuracy_drops()
 };
 
@@ -86,7 +88,12 @@ struct QuantReport {
     int calibration_images = 0;
     double seconds = 0;
     std::vector<std::string> notes;
+    bool model_quantization = false;          // some layer took the model's own quantization
 };
+
+// "weights of 5 of 5 layers and inputs of 5 of 5 layers as the model quantized them (QDQ)", or ""
+// when no layer took the model's own quantization: what cim-quant and cim-sim print.
+std::string model_quantization_text(const QuantReport& report);
 
 struct QuantResult {
     QuantizedModel model;
@@ -146,7 +153,8 @@ using MvmView = WeightStationaryView;
 // The weight-stationary layers; `skipped` gets a line per matmul node that runs in float, and why.
 std::vector<MvmView> find_mvm_layers(const Graph& g, std::vector<std::string>* skipped = nullptr);
 
-// Cross-layer equalization of a graph's float weights, in place; returns the pairs.
-std::vector<std::string> equalize_cross_layer(Graph& g);
+// Cross-layer equalization of a graph's float weights, in place; returns the pairs. With
+// keep_model_quantization, pairs with a weight a QDQ model quantized are left alone.
+std::vector<std::string> equalize_cross_layer(Graph& g, bool keep_model_quantization = false);
 
 }  // namespace cim::quant

@@ -1,0 +1,178 @@
+// A QDQ model's own quantization: the codes its DequantizeLinear nodes dequantize, taken as
+// given and laid out for the device, or rejected with the fix when the device cannot hold them.
+#include "model_quant.h"
+
+#include <cim/device/column_layout.h>
+#include <cim/error.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace cim::quant::detail {
+
+namespace {
+
+// Bits of an unsigned value (at least 1).
+int unsigned_bits(int64_t v) {
+    int b = 1;
+    while (v >> b) ++b;
+    return b;
+}
+
+// The smallest two's-complement width holding [lo, hi].
+int signed_bits(int64_t lo, int64_t hi) {
+    int b = 1;
+    while (lo < -(int64_t(1) << (b - 1)) || hi > (int64_t(1) << (b - 1)) - 1) ++b;
+    return b;
+}
+
+// "int8 codes clipped to -8..7 from DequantizeLinear 'dq'": what the model gave.
+std::string codes_text(const ModelQuantization& m) {
+    const bool narrowed = m.code_min != (m.code_type == ElemType::UInt8 ? 0 : -128) ||
+                          m.code_max != (m.code_type == ElemType::UInt8 ? 255 : 127);
+    std::string text = elem_type_name(m.code_type) + " codes";
+    if (narrowed) text += " clipped to " + std::to_string(m.code_min) + ".." + std::to_string(m.code_max);
+    return text + " from DequantizeLinear '" + m.node + "'";
+}
+
+constexpr const char* kIgnoreFix = "--set quant.use_model_quantization=false to requantize the layer for the device";
+
+}  // namespace
+
+double clipped_fraction(const ActQuant& a, const std::vector<float>& values) {
+    int64_t out = 0;
+    for (float x : values) {
+        const double c = std::nearbyint(double(x) / a.scale) + a.zero_point;
+        out += c < a.code_min || c > a.code_max;
+    }
+    return values.empty() ? 0.0 : double(out) / double(values.size());
+}
+
+ActQuant model_act_quant(const ModelQuantization& m, bool is_signed, const DeviceSpec& d, const std::string& layer) {
+    if (m.axis >= 0)
+        throw InputError(layer + ": its input is quantized per channel (" + codes_text(m) +
+                         "); the arrays take one input scale per layer. Use " + kIgnoreFix);
+    ActQuant a;
+    a.scale = double(m.scale.at(0));
+    // Logical codes c = q - z: the value is scale * c.
+    const int64_t z = m.zero_point.at(0);
+    int64_t lo = int64_t(m.code_min) - z;
+    if (!is_signed) lo = std::max<int64_t>(lo, 0);  // values known >= 0 (after a ReLU): codes >= z
+    const int64_t hi = std::max<int64_t>(lo, int64_t(m.code_max) - z);
+    a.is_signed = lo < 0;
+    const char* realized = "unsigned codes";
+    if (!a.is_signed) {
+        a.realization = InputRealization::unsigned_code;
+        a.code_min = 0;
+        a.code_max = int32_t(hi);
+        a.bits = unsigned_bits(hi);
+    } else {
+        switch (d.input.signed_handling) {
+            case SignedInputHandling::unsigned_only:
+                throw InputError(layer + ": its input takes negative codes (" + codes_text(m) + ", zero point " +
+                                 std::to_string(z) + "), but input.signed_handling is unsigned_only (" + d.source_path +
+                                 "); set --set input.signed_handling=offset, pos_neg_split or twos_complement");
+            case SignedInputHandling::offset:  // the code q - code_min on the rows, its zero point subtracted digitally
+                a.realization = InputRealization::offset;
+                a.zero_point = int32_t(-lo);
+                a.code_min = 0;
+                a.code_max = int32_t(hi - lo);
+                a.bits = unsigned_bits(hi - lo);
+                realized = "offset codes";
+                break;
+            case SignedInputHandling::pos_neg_split:  // |c| on one of two rows
+                a.realization = InputRealization::pos_neg_split;
+                a.code_min = int32_t(lo);
+                a.code_max = int32_t(hi);
+                a.bits = unsigned_bits(std::max(-lo, hi));
+                realized = "magnitudes on split rows";
+                break;
+            case SignedInputHandling::twos_complement:
+                a.realization = InputRealization::twos_complement;
+                a.code_min = int32_t(lo);
+                a.code_max = int32_t(hi);
+                a.bits = signed_bits(lo, hi);
+                realized = "two's-complement codes";
+                break;
+        }
+    }
+    if (!(a.scale > 0) || !std::isfinite(a.scale))
+        throw InputError(layer + ": its input's scale " + std::to_string(a.scale) + " (" + codes_text(m) + ") is not positive");
+    if (a.bits > d.input.bits)
+        throw InputError(layer + ": the model quantizes its input to " + codes_text(m) + ", zero point " + std::to_string(z) +
+                         ": " + std::to_string(a.bits) + "-bit " + realized + " on the rows, but the device takes " +
+                         std::to_string(d.input.bits) + "-bit inputs (input.bits in " + d.source_path + "); set --set input.bits=" +
+                         std::to_string(a.bits) + ", or " + kIgnoreFix);
+    return a;
+}
+
+void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, const DeviceSpec& d, const std::string& layer) {
+    const int64_t G = L.groups, K = L.K, N = L.N;
+    CIM_INTERNAL_CHECK(int64_t(m.codes.size()) == G * K * N, layer + ": model codes count");
+    if (m.axis >= 0 && v.output_axis() < 0)
+        throw InputError(layer + ": per-channel scales of a " + std::string(op_name(v.op)) + " weight (" + codes_text(m) +
+                         ") are not supported. Use " + kIgnoreFix);
+    if (m.axis >= 0 && m.axis != v.output_axis())
+        throw InputError(layer + ": its weight's scales (" + codes_text(m) + ") run along axis " + std::to_string(m.axis) +
+                         " of the weight, over the layer's inputs; the arrays scale each output (axis " +
+                         std::to_string(v.output_axis()) + "). Use " + kIgnoreFix);
+    auto channel = [&](int64_t g, int64_t n) -> size_t {
+        if (m.axis < 0) return 0;
+        return size_t(v.op == OpKind::Conv ? g * N + n : n);
+    };
+    // Zero points all 0: the codes themselves. Otherwise one shift to the middle of the codes
+    // keeps them symmetric (+-qmax) for the cells; w - zw, and so every product, is unchanged.
+    const auto [cmin, cmax] = std::minmax_element(m.codes.begin(), m.codes.end());
+    const bool symmetric = std::all_of(m.zero_point.begin(), m.zero_point.end(), [](int32_t z) { return z == 0; });
+    const int32_t shift = symmetric ? 0 : int32_t(std::floor((double(*cmin) + double(*cmax)) / 2.0 + 0.5));
+    L.weight_mode = WeightMode::uniform;
+    L.w.assign(size_t(G * K * N), 0);
+    L.w_scale.assign(size_t(G * N), 1.0);
+    L.w_zero_point.assign(size_t(G * N), 0);
+    // Gemm's alpha scales the outputs, as it scaled the float weights.
+    const double alpha = v.op == OpKind::Gemm ? double(v.alpha) : 1.0;
+    int64_t largest = 0;
+    for (int64_t g = 0; g < G; ++g)
+        for (int64_t n = 0; n < N; ++n) {
+            const size_t c = channel(g, n);
+            L.w_scale[size_t(g * N + n)] = alpha * double(m.scale.at(c));
+            L.w_zero_point[size_t(g * N + n)] = m.zero_point.at(c) - shift;
+            for (int64_t k = 0; k < K; ++k) {
+                const int32_t code = int32_t(m.codes[size_t(v.weight_index(g, k, n))]) - shift;
+                L.w[size_t((g * K + k) * N + n)] = code;
+                largest = std::max<int64_t>(largest, std::abs(code));
+            }
+        }
+    for (double s : L.w_scale)
+        if (!(s != 0) || !std::isfinite(s))
+            throw InputError(layer + ": a weight scale of " + codes_text(m) + " is " + std::to_string(s) + "; scales must be finite and non-zero");
+    // The model's width: the signed width of its largest code (4-bit codes stored as int8 are 4 bits).
+    L.weight_bits = unsigned_bits(largest) + 1;
+    const int64_t device_largest = largest_weight_code(d, d.weight.bits);
+    if (largest > device_largest)
+        throw InputError(layer + ": the model's weights, " + codes_text(m) + (symmetric ? "" : " shifted by " + std::to_string(shift)) +
+                         ", reach +-" + std::to_string(largest) + " (" + std::to_string(L.weight_bits) +
+                         "-bit codes), but the device stores at most +-" + std::to_string(device_largest) + " (weight.bits = " +
+                         std::to_string(d.weight.bits) + ", weight.encoding = " + std::string(to_string(d.weight.encoding)) + " in " +
+                         d.source_path + "); set --set weight.bits=" + std::to_string(L.weight_bits) + ", or " + kIgnoreFix);
+    L.weight_qmax = int32_t(std::min<int64_t>((int64_t(1) << (L.weight_bits - 1)) - 1, device_largest));
+}
+
+}  // namespace cim::quant::detail
+
+namespace cim::quant {
+
+std::string model_quantization_text(const QuantReport& report) {
+    if (!report.model_quantization) return "";
+    int64_t weights = 0, inputs = 0;
+    for (const LayerReport& r : report.layers) {
+        weights += r.weights_from_model;
+        inputs += r.input_from_model;
+    }
+    const std::string of = " of " + std::to_string(report.layers.size()) + " layers";
+    return "weights of " + std::to_string(weights) + of + " and inputs of " + std::to_string(inputs) + of +
+           " as the model quantized them (QDQ: codes, scales and zero points kept)";
+}
+
+}  // namespace cim::quant
