@@ -19,6 +19,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <unistd.h>
@@ -49,6 +50,10 @@ std::string weights_text(const QuantDefaults& q, const QuantReport& report) {
             hi = std::max(hi, l.weight_bits);
         }
     }
+    const bool all_model = !report.layers.empty() &&
+                           std::all_of(report.layers.begin(), report.layers.end(), [](const LayerReport& l) { return l.weights_from_model; });
+    if (all_model)  // a QDQ model's own codes: no width, granularity or calibrator of ours applies
+        return fmt::format("the model's own {}-bit codes", lo == hi ? std::to_string(hi) : fmt::format("{}..{}", lo, hi));
     switch (mode) {
         case WeightMode::binary: return fmt::format("binary (codes -1, +1) {}", granularity);
         case WeightMode::ternary: return fmt::format("ternary (codes -1, 0, +1) {}", granularity);
@@ -133,6 +138,7 @@ int main(int argc, char** argv) {
             j["accuracy"] = quant_acc;
             j["accuracy_drop"] = float_acc - quant_acc;
             if (meta != graph.metadata.end()) j["float_test_accuracy_metadata"] = std::stod(meta->second);
+            j["model_quantization"] = qr.report.model_quantization;
             j["options"] = {{"weight_bits", q.weight_bits},
                             {"activation_bits", q.activation_bits},
                             {"weight_mode", std::string(to_string(q.weight_mode))},
@@ -169,7 +175,9 @@ int main(int argc, char** argv) {
                                  {"output_sqnr_alone_db", null_or(r.output_sqnr_alone_db)},
                                  {"output_sqnr_db", null_or(r.output_sqnr_db)},
                                  {"bias_correction_rms", r.bias_correction_rms},
-                                 {"adaround_changed", r.adaround_flipped}};
+                                 {"adaround_changed", r.adaround_flipped},
+                                 {"weight_source", r.weights_from_model ? "model" : "calibrated"},
+                                 {"activation_source", r.input_from_model ? "model" : "calibrated"}};
                 if (r.arrays >= 0) l["arrays"] = r.arrays;
                 l["accuracy_drop_alone"] = r.accuracy_drop_alone ? nlohmann::json(*r.accuracy_drop_alone) : nlohmann::json(nullptr);
                 j["layers"].push_back(l);
@@ -195,9 +203,14 @@ int main(int argc, char** argv) {
         fmt::print("{} on {} ({} weights, {} signed inputs), {} samples of {} scored; calibrated on {}\n", model_path, device.name,
                    to_string(device.weight.encoding), to_string(device.input.signed_handling), test_data.inputs.count(),
                    cli::data_name(data_spec), data_sets.calibration_source);
-        fmt::print("options: weights {}, activations {}-bit ({}){}{}{}{}\n", weights_text(q, qr.report), q.activation_bits,
-                   to_string(q.calibration), q.power_of_two_scales ? ", power-of-two scales" : "",
+        const auto& layers = qr.report.layers;
+        const bool model_inputs = !layers.empty() && std::all_of(layers.begin(), layers.end(),
+                                                                 [](const LayerReport& l) { return l.input_from_model; });
+        fmt::print("options: weights {}, activations {}{}{}{}{}\n", weights_text(q, qr.report),
+                   model_inputs ? "the model's own" : fmt::format("{}-bit ({})", q.activation_bits, to_string(q.calibration)),
+                   q.power_of_two_scales && !model_inputs ? ", power-of-two scales" : "",
                    q.cle ? ", CLE" : "", q.bias_correction ? ", bias correction" : "", q.adaround ? ", AdaRound" : "");
+        if (qr.report.model_quantization) fmt::print("model quantization: {}\n", model_quantization_text(qr.report));
         fmt::print("float accuracy      {:.2f} %\n", 100 * float_acc);
         // A drop is float minus quantized accuracy: positive when quantization loses accuracy (as in the JSON).
         fmt::print("quantized accuracy  {:.2f} %   (drop {:.2f} points)\n", 100 * quant_acc, 100 * (float_acc - quant_acc));

@@ -131,6 +131,17 @@ json result_json(const sim::SimResult& r) {
     return j;
 }
 
+// Whether the model's own (QDQ) quantization was used, and where each layer's came from.
+void add_model_quantization(json& j, const quant::QuantReport& report) {
+    j["model_quantization"] = report.model_quantization;
+    for (json& l : j["layers"])
+        for (const auto& r : report.layers)
+            if (r.name == l["name"]) {
+                l["weight_source"] = r.weights_from_model ? "model" : "calibrated";
+                l["activation_source"] = r.input_from_model ? "model" : "calibrated";
+            }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -267,11 +278,14 @@ int main(int argc, char** argv) {
                                       {"integer_program", program_seconds},
                                       {"adc_calibration", r.adc_calibration_seconds},
                                       {"simulation", r.simulation_seconds}};
+                add_model_quantization(j, shared_q->report);
                 fmt::print("{}\n", j.dump(2));
                 return cli::kExitOk;
             }
             fmt::print("{} on {}: {} samples of {}, {} chip instance(s), seed {}\ncalibrated on {}\n\n", model_path, base.name, r.images,
                        cli::data_name(data_spec), r.instances, seed, data_sets.calibration_source);
+            if (shared_q->report.model_quantization)
+                fmt::print("model quantization: {}\n\n", quant::model_quantization_text(shared_q->report));
             fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();
@@ -327,6 +341,7 @@ int main(int argc, char** argv) {
                 s.y.push_back(r.mean_accuracy);
                 s.err.push_back(r.ci95_half_width);
                 json pj = result_json(r);
+                add_model_quantization(pj, shared_q->report);
                 pj[axes[0].path] = axes[0].values[i];
                 if (axes.size() > 1) pj[axes[1].path] = axes[1].values[o];
                 points.push_back(pj);

@@ -110,6 +110,10 @@ TEST_CASE("ONNX backend test cases: every supported case passes") {
        << "**" << total << " cases: " << passed << " pass, " << failures.size() << " fail, " << skipped
        << " use an unsupported op or configuration.**\n\n"
        << "Opsets 11 to " << kMaxOpset << " are read; older models load where the op's semantics did not change.\n\n"
+       << "Quantized (QDQ) models import as they are: QuantizeLinear/DequantizeLinear run (int8/uint8, per tensor or per "
+          "channel), and a weight's DequantizeLinear folds into a float constant that keeps the codes, scales and zero "
+          "points it came from, which the quantizer takes as given "
+          "([quantization.md](quantization.md#models-that-arrive-quantized-qdq)).\n\n"
        << "## Supported ops\n\n| op | opsets implemented | cases passed | opsets seen in passing cases |\n|---|---|---|---|\n";
     for (int k = 0; k < int(OpKind::Count); ++k) {
         std::string op(op_name(OpKind(k)));
