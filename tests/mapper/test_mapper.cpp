@@ -96,6 +96,32 @@ TEST_CASE("a QDQ-quantized Gemm maps like a float one: its int8 weight dequantiz
     CHECK(fc->arrays == 21);  // as the float 300x100 Gemm above: 3 row tiles x 7 column tiles
 }
 
+TEST_CASE("a uint8 Q/DQ after a ReLU is unsigned: K rows under pos_neg_split, 2K once its zero point allows negatives") {
+    TempDir tmp;
+    for (const int zero_point : {0, 128}) {
+        CAPTURE(zero_point);
+        OnnxBuilder b(13);
+        b.input("x", {1, 300});
+        b.initializer("w", {300, 100}, ones(300 * 100));
+        b.initializer("x_scale", {}, {0.02f});
+        b.initializer_int32_data("x_zp", {}, {zero_point}, onnx::TensorProto::UINT8);
+        std::string in = "x";
+        if (zero_point == 0) {  // as ONNX Runtime writes it after a ReLU
+            b.node("Relu", {"x"}, {"xr"}, "relu");
+            in = "xr";
+        }
+        b.node("QuantizeLinear", {in, "x_scale", "x_zp"}, {"xq"}, "quant_x");
+        b.node("DequantizeLinear", {"xq", "x_scale", "x_zp"}, {"xd"}, "dequant_x");
+        b.node("Gemm", {"xd", "w"}, {"y"}, "fc");
+        b.output("y");
+        b.save(tmp.file("qdq_relu.onnx"));
+        const Mapping m = map_without_duplication(tmp.file("qdq_relu.onnx"));
+        const LayerMapping* fc = m.find("fc");
+        REQUIRE(fc);
+        CHECK(fc->rows_per_vector == (zero_point == 0 ? 300 : 600));
+    }
+}
+
 TEST_CASE("resize: nearest only moves data, bilinear costs a multiply and an add per tap") {
     TempDir tmp;
     for (const char* mode : {"nearest", "linear", "cubic"}) {
