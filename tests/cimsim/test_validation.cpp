@@ -39,7 +39,8 @@ TEST_CASE("TSMC 7 nm SRAM-CIM (Sinangil JSSC 2021): 372.4 GOPS, 351 TOPS/W, 3.36
                                                        {4, 5.443095599}, {6, 5.837632777}, {8, 6.285280728},
                                                        {10, 6.657056146}, {12, 7.04400607}, {15, 7.795144158}};
     for (auto [out, pj] : fig13) {
-        CAPTURE(out);
+        const auto out_value = out;  // clang 14 cannot capture a structured binding
+        CAPTURE(out_value);
         const double dens = 0.25 * std::sqrt(double(out));
         const PeakFigures q = peak_figures(d, {dens, dens});
         const double ours = q.macro_energy_per_vector_j * 1e12;
@@ -66,7 +67,8 @@ TEST_CASE("Intel 22 nm C-2C (Wang VLSI 2022): TOPS/W across supply voltages, TOP
     const std::vector<std::pair<double, double>> sweep = {{0.7, 31.998}, {0.8, 22.590}, {0.9, 18.439}, {1.0, 16.376},
                                                           {1.1, 15.467}};
     for (auto [v, published] : sweep) {
-        CAPTURE(v);
+        const auto v_value = v;  // clang 14 cannot capture a structured binding
+        CAPTURE(v_value);
         const double k = (v / 0.7) * (v / 0.7);
         std::vector<std::string> sets;
         for (const auto& c : list_costs(d))

@@ -98,7 +98,9 @@ TEST_CASE("image folders equal torchvision's transforms on PNG and JPEG files (p
                 if (d > k.max_diff || !(d == d)) k.max_diff = d, k.worst_file = ref.files[s];
             }
         }
-        for (const auto& [kind, k] : kinds) {
+        for (const auto& entry : kinds) {  // no structured binding: clang 14 cannot capture one in CHECK_MESSAGE
+            const std::string& kind = entry.first;
+            const auto& k = entry.second;
             std::printf("%-20s %-22s %8zu %12.3g %10zu\n", name.c_str(), kind.c_str(), k.values, k.max_diff, k.unequal);
             CHECK_MESSAGE(k.max_diff <= 1e-5, name << ": " << kind << " differs by " << k.max_diff << " in " << k.worst_file);
         }

@@ -72,8 +72,10 @@ TEST_CASE("mapper and quantizer agree on columns per output, reference columns a
         for (int cell : {1, 2, 4}) combos.push_back({e, cell});
     for (const auto& [encoding, cell] : combos)
         for (int bits = 2; bits <= 8; ++bits) {
-            CAPTURE(encoding);
-            CAPTURE(cell);
+            const auto encoding_value = encoding;  // clang 14 cannot capture a structured binding
+            CAPTURE(encoding_value);
+            const auto cell_value = cell;
+            CAPTURE(cell_value);
             CAPTURE(bits);
             // The device stores `bits`-bit weights; and an 8-bit device holding `bits`-bit layers (mixed precision).
             for (int device_bits : bits == 8 ? std::vector<int>{8} : std::vector<int>{bits, 8}) {

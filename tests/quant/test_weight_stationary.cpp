@@ -109,7 +109,8 @@ TEST_CASE("the mapper and the quantizer take the same weight-stationary layers")
                                                  {"gemm_full_c", "its C input is not a constant per-output bias"},
                                                  {"matmul_dynamic", "two dynamic operands"}};
     for (const auto& [name, reason] : why) {
-        INFO(name);
+        const std::string layer = name;  // clang 14 cannot capture a structured binding
+        INFO(layer);
         const LayerMapping* L = m.find(name);
         REQUIRE(L);
         CHECK(L->placement == Placement::digital);

@@ -85,7 +85,8 @@ TEST_CASE("cim-map --json: cost fields are filled and per-layer values add up to
         CHECK(t["area_mm2"].get<double>() > 0);
         // Every component carries its provenance.
         for (const auto& [name, c] : t["components"].items()) {
-            CAPTURE(name);
+            const std::string component = name;  // clang 14 cannot capture a structured binding
+            CAPTURE(component);
             CHECK_FALSE(c["energy_source"].get<std::string>().empty());
         }
         const json& conv = j["layers"][1];

@@ -40,7 +40,8 @@ TEST_CASE("cim-map maps the full-size ImageNet architectures onto every bundled 
         const int64_t weights = s.at(model).at("mvm_weights").get<int64_t>();
         const int64_t macs = s.at(model).at("macs_per_image").get<int64_t>();
         for (const char* device : kDevices) {
-            INFO(model << " on " << device);
+            const std::string model_name = model;  // clang 14 cannot capture a structured binding
+            INFO(model_name << " on " << device);
             const json j = map_json(kDir + "/" + model + ".onnx", device);
             size_t on_arrays = 0;
             int64_t mapped_weights = 0, mapped_macs = 0;

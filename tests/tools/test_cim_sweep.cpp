@@ -205,7 +205,8 @@ TEST_CASE("mpirun -np 2 cim-sweep writes the rows of a one-process run") {
                             " -np 2 --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo" +
                             (getuid() == 0 ? " --allow-run-as-root" : "") + " ";
     for (const auto& [name, text] : {std::pair<std::string, std::string>{"cost", kSmall}, {"accuracy", kAccuracy}}) {
-        CAPTURE(name);
+        const std::string metric = name;  // clang 14 cannot capture a structured binding
+        CAPTURE(metric);
         const std::string spec = tmp.write(name + ".yaml", text);
         const std::string one = tmp.file(name + "-1.csv"), two = tmp.file(name + "-2.csv");
         REQUIRE(run_command(tool("cim-sweep") + " " + spec + " --out " + one + " --quiet --threads 1").status == 0);
