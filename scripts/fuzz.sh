@@ -5,12 +5,13 @@
 # A crash, a sanitizer report, an input running over 10 s or needing over 2 GB fails the run:
 # the reproducer is left in build-fuzz/artifacts/<target>/ and its path printed.
 # Reproduce one:   build-fuzz/bin/<target> build-fuzz/artifacts/<target>/crash-...
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      (docs/reliability.md, "Fuzzing")
+# Usage: [FUZZ_SEED=N] scripts/fuzz.sh [SECONDS] [TARGET...]      (docs/reliability.md, "Fuzzing")
 set -eu
 cd "$(dirname "$0")/.."
 DURATION="${1:-60}"
 [ $# -gt 0 ] && shift
 TARGETS="${*:-$(cd fuzz && ls fuzz_*.cpp | sed 's/\.cpp$//')}"  # default: every fuzz/fuzz_*.cpp
+SEED="${FUZZ_SEED:-0}"  # libFuzzer's -seed: 0 draws a random one; a fixed one repeats the mutation path
 PARALLEL="${FUZZ_JOBS:-2}"  # fuzzers at once (one per core on the 2-core CI machine)
 # The build directory: build-fuzz/, or one already configured with CIM_FUZZ=ON (scripts/test.sh
 # passes its sanitizer build, CIM_FUZZ_BUILD=build-asan, so the libraries are compiled once).
@@ -48,7 +49,7 @@ run() {
   set +e
   # One OpenMP thread: the other core runs the other fuzzer.
   TMPDIR="$PWD/$B/tmp/$t" OMP_NUM_THREADS=1 "$B/bin/$t" "$B/corpus/$t" \
-    -max_total_time="$DURATION" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$(max_len "$t")" \
+    -max_total_time="$DURATION" -seed="$SEED" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$(max_len "$t")" \
     ${d:+-dict="$d"} -artifact_prefix="$B/artifacts/$t/" -print_final_stats=1 >"$B/logs/$t.log" 2>&1
   echo $? >"$B/logs/$t.rc"
   set -e

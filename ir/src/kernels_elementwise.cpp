@@ -1,5 +1,6 @@
 // Elementwise ops with ONNX (numpy) broadcasting, variadic Min/Max/Sum/Mean, PRelu,
 // unary activations, Clip, Cast.
+#include "int_arith.h"
 #include "kernels.h"
 
 #include <algorithm>
@@ -97,12 +98,6 @@ int64_t int_mod(const Node& n, int64_t x, int64_t z, bool fmod, bool u64) {
     return r;
 }
 
-template <class T>
-T int_pow(T base, T e) {
-    T r = 1;
-    for (T k = 0; k < e; ++k) r *= base;
-    return r;
-}
 
 void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out, int) {
     const Tensor& a = *in[0];
@@ -162,22 +157,22 @@ void compute_binary(const Node& n, std::span<const Tensor* const> in, std::span<
         });
     };
     switch (op) {
-        case OpKind::Add: runi([](int64_t x, int64_t z) { return x + z; }); break;
-        case OpKind::Sub: runi([](int64_t x, int64_t z) { return x - z; }); break;
-        case OpKind::Mul: runi([](int64_t x, int64_t z) { return x * z; }); break;
+        case OpKind::Add: runi(wrap_add); break;
+        case OpKind::Sub: runi(wrap_sub); break;
+        case OpKind::Mul: runi(wrap_mul); break;
         case OpKind::Div:
             runi([&](int64_t x, int64_t z) {
                 if (z == 0) fail(n, "integer division by zero");
-                return x / z;
+                return wrap_div(x, z);
             });
             break;
         case OpKind::Pow:
             if (b.floating())
                 broadcast_for<2>(y.shape, shapes, [&](int64_t o, const std::array<int64_t, 2>& k) {
-                    py[o] = int64_t(std::pow(double(a.i[size_t(k[0])]), double(b.f[size_t(k[1])])));
+                    py[o] = saturating_int64(std::pow(double(a.i[size_t(k[0])]), double(b.f[size_t(k[1])])));
                 });
             else
-                runi([](int64_t x, int64_t z) { return z < 0 ? int64_t(std::pow(double(x), double(z))) : int_pow(x, z); });
+                runi([](int64_t x, int64_t z) { return z < 0 ? saturating_int64(std::pow(double(x), double(z))) : wrap_pow(x, z); });
             break;
         case OpKind::Mod: {
             const bool fmod = n.attr_int("fmod", 0) != 0, u64 = a.type == ElemType::UInt64;
@@ -248,7 +243,7 @@ static void compute_variadic(const Node& n, std::span<const Tensor* const> in, s
             };
             if (op == OpKind::Max) run([&](int64_t a, int64_t b) { return order_key(b, t) > order_key(a, t) ? b : a; });
             else if (op == OpKind::Min) run([&](int64_t a, int64_t b) { return order_key(b, t) < order_key(a, t) ? b : a; });
-            else run([](int64_t a, int64_t b) { return a + b; });
+            else run(wrap_add);
         }
     }
     if (op == OpKind::Mean)
@@ -337,8 +332,8 @@ static void compute_unary(const Node& n, std::span<const Tensor* const> in, std:
         for (size_t k = 0; k < count; ++k) {
             int64_t v = x.i[k];
             switch (n.op) {
-                case OpKind::Neg: y.i[k] = -v; break;
-                case OpKind::Abs: y.i[k] = v < 0 ? -v : v; break;
+                case OpKind::Neg: y.i[k] = wrap_neg(v); break;
+                case OpKind::Abs: y.i[k] = wrap_abs(v); break;
                 case OpKind::Relu: y.i[k] = v < 0 ? 0 : v; break;
                 case OpKind::Not: y.i[k] = !v; break;
                 case OpKind::Sign: y.i[k] = x.type == ElemType::UInt64 ? v != 0 : (v > 0) - (v < 0); break;

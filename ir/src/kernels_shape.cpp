@@ -1,5 +1,8 @@
 // Data-movement and shape ops, reductions (ReduceX, ArgMax/ArgMin, CumSum), constants.
+#include "int_arith.h"
 #include "kernels.h"
+
+#include <cim/memory_budget.h>
 
 #include <algorithm>
 #include <cmath>
@@ -102,10 +105,11 @@ static std::vector<OutInfo> infer_reshape(const Node& n, std::span<const InValue
     for (size_t d = 0; d < x.shape.size(); ++d) {
         if (copied[d]) continue;
         if (x.shape[d] < 0) num_known = false;
-        else num *= x.shape[d];
+        else if (!checked_mul(num, x.shape[d], &num)) fail(n, "input shape " + shape_str(x.shape) + " has more elements than 64-bit arithmetic can count");
     }
     for (size_t d = 0; d < out.size(); ++d)
-        if (!(d < copied.size() && copied[d]) && int(d) != neg) den *= out[d];
+        if (!(d < copied.size() && copied[d]) && int(d) != neg && !checked_mul(den, out[d], &den))
+            fail(n, "target shape " + shape_str(*target) + " has more elements than 64-bit arithmetic can count");
     if (neg >= 0) {
         if (num_known) {
             if (den == 0 || num % den != 0) fail(n, "cannot reshape " + shape_str(x.shape) + " to " + shape_str(*target));
@@ -757,10 +761,10 @@ static void compute_reduce(const Node& n, std::span<const Tensor* const> in, std
         switch (op) {
             case OpKind::ReduceMax: visit([&](int64_t& a, int64_t v) { if (order_key(v, t) > order_key(a, t)) a = v; }); break;
             case OpKind::ReduceMin: visit([&](int64_t& a, int64_t v) { if (order_key(v, t) < order_key(a, t)) a = v; }); break;
-            case OpKind::ReduceProd: visit([](int64_t& a, int64_t v) { a *= v; }); break;
-            case OpKind::ReduceL1: visit([](int64_t& a, int64_t v) { a += v < 0 ? -v : v; }); break;
-            case OpKind::ReduceSumSquare: visit([](int64_t& a, int64_t v) { a += v * v; }); break;
-            default: visit([](int64_t& a, int64_t v) { a += v; }); break;  // ReduceSum, ReduceMean
+            case OpKind::ReduceProd: visit([](int64_t& a, int64_t v) { a = wrap_mul(a, v); }); break;
+            case OpKind::ReduceL1: visit([](int64_t& a, int64_t v) { a = wrap_add(a, wrap_abs(v)); }); break;
+            case OpKind::ReduceSumSquare: visit([](int64_t& a, int64_t v) { a = wrap_add(a, wrap_mul(v, v)); }); break;
+            default: visit([](int64_t& a, int64_t v) { a = wrap_add(a, v); }); break;  // ReduceSum, ReduceMean
         }
         for (size_t o = 0; o < ny; ++o) y.i[o] = op == OpKind::ReduceMean ? acc[o] / std::max<int64_t>(count, 1) : acc[o];
         return;
@@ -798,7 +802,7 @@ static void compute_reduce(const Node& n, std::span<const Tensor* const> in, std
             default: break;
         }
         if (y.floating()) y.f[o] = float(v);
-        else y.i[o] = std::isfinite(v) ? int64_t(v) : 0;
+        else y.i[o] = std::isfinite(v) ? saturating_int64(v) : 0;
     }
 }
 
@@ -870,8 +874,8 @@ static void compute_cumsum(const Node& n, std::span<const Tensor* const> in, std
         double acc;
         scan(acc, [&](size_t k) { return double(x.f[k]); }, [&](size_t k, double v) { y.f[k] = float(v); });
     } else {
-        int64_t acc;
-        scan(acc, [&](size_t k) { return x.i[k]; }, [&](size_t k, int64_t v) { y.i[k] = v; });
+        uint64_t acc;  // unsigned: sums wrap around as two's complement (int_arith.h)
+        scan(acc, [&](size_t k) { return uint64_t(x.i[k]); }, [&](size_t k, uint64_t v) { y.i[k] = int64_t(v); });
     }
 }
 
