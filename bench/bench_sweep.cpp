@@ -23,13 +23,31 @@ namespace {
 const std::string kVgg = std::string(CIM_SOURCE_DIR) + "/models/zoo/vgg/model.onnx";
 
 // 7 ADC resolutions x 50 row-drive energies x 30 leakages = 10,500 points of one geometry.
+// isaac.yaml prices its ADC, cells, read and shift-add with anchored estimators, which
+// every point re-prices (docs/cost-estimators.md).
 const char* kSameGeometry = R"(
 device: isaac
 models: [vgg]
 axes:
-  - name: adc_bits
-    paths: [array.adc.bits, energy.adc_pj_per_conversion, area.adc_um2]
-    values: [[4, 0.79, 361], [5, 0.99, 477], [6, 1.20, 627], [7, 1.42, 845], [8, 1.67, 1200], [9, 1.97, 1828], [10, 2.38, 3002]]
+  - path: array.adc.bits
+    values: [4, 5, 6, 7, 8, 9, 10]
+  - path: energy.row_drive_pj_per_row
+    range: {from: 0.1, to: 1.0, count: 50}
+  - path: energy.leakage_mw_per_tile
+    range: {from: 0, to: 10, count: 30}
+)";
+
+// The same points with every estimated entry of isaac.yaml a plain number: the cost
+// of pricing with estimators is the difference.
+const char* kSameGeometryPlain = R"(
+device: isaac
+set: {energy.array_read_pj_per_column: 0.23535, energy.adc_pj_per_conversion: 1.5625,
+      energy.shift_add_pj_per_op: 0.01953125, latency.adc_ns_per_conversion: 0.78125,
+      area.array_um2: 25, area.adc_um2: 1200}
+models: [vgg]
+axes:
+  - path: array.adc.bits
+    values: [4, 5, 6, 7, 8, 9, 10]
   - path: energy.row_drive_pj_per_row
     range: {from: 0.1, to: 1.0, count: 50}
   - path: energy.leakage_mw_per_tile
@@ -84,6 +102,13 @@ static void BM_SweepPointReusedMapping(benchmark::State& state) {
 }
 BENCHMARK(BM_SweepPointReusedMapping)->Unit(benchmark::kMicrosecond);
 
+// The same points with plain-number costs (no estimator to price).
+static void BM_SweepPointReusedMappingPlainCosts(benchmark::State& state) {
+    static Fixture f(kSameGeometryPlain, true);
+    run_points(state, f);
+}
+BENCHMARK(BM_SweepPointReusedMappingPlainCosts)->Unit(benchmark::kMicrosecond);
+
 // Points that each need a new mapping.
 static void BM_SweepPointNewMapping(benchmark::State& state) {
     static Fixture f(kNewGeometry, false);  // never reused, even once the iterations wrap around
@@ -120,7 +145,7 @@ BENCHMARK(BM_RunSweepReusedMapping)->Unit(benchmark::kMillisecond)->Iterations(3
 // The parts of one point.
 static void BM_PartDeviceVariant(benchmark::State& state) {
     const DeviceVariants v("isaac");
-    for (auto _ : state) benchmark::DoNotOptimize(v.make({"array.adc.bits=6", "energy.adc_pj_per_conversion=1.2", "area.adc_um2=627"}));
+    for (auto _ : state) benchmark::DoNotOptimize(v.make({"array.adc.bits=6"}));  // estimators re-priced
 }
 BENCHMARK(BM_PartDeviceVariant)->Unit(benchmark::kMicrosecond);
 

@@ -132,6 +132,62 @@ void print_table(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
     }
 }
 
+// Every entry an estimator priced: formula, inputs (with the device field each came
+// from), anchor and reference.
+json estimates_json(const DeviceSpec& d) {
+    json out = json::array();
+    for (const NamedCost& c : list_costs(d)) {
+        if (!c.cost || !c.cost->estimate) continue;
+        const CostEstimate& e = *c.cost->estimate;
+        json inputs = json::array();
+        for (const auto& i : e.inputs) inputs.push_back({{"name", i.name}, {"value", i.value}, {"unit", i.unit}, {"from", i.from}});
+        json anchor = nullptr;
+        if (e.anchor_value) {
+            json at = json::object();
+            for (const auto& [name, v] : e.anchor_at) at[name] = v;
+            anchor = {{"value", *e.anchor_value}, {"at", at}, {"model_value_at_anchor", e.model_value_at_anchor}};
+        }
+        out.push_back({{"path", c.path},
+                       {"value", c.cost->value},
+                       {"unit", c.unit},
+                       {"model", e.model},
+                       {"formula", e.formula},
+                       {"model_value", e.model_value},
+                       {"inputs", inputs},
+                       {"anchor", anchor},
+                       {"reference", e.reference},
+                       {"source", c.cost->source}});
+    }
+    return out;
+}
+
+void print_estimates(const DeviceSpec& d) {
+    bool first = true;
+    for (const NamedCost& c : list_costs(d)) {
+        if (!c.cost || !c.cost->estimate) continue;
+        const CostEstimate& e = *c.cost->estimate;
+        if (first) fmt::print("\nestimated costs (docs/cost-estimators.md):\n");
+        first = false;
+        fmt::print("  {} = {:.6g} {}  [{}]\n", c.path, c.cost->value, c.unit, e.model);
+        fmt::print("      formula:   {}\n", e.formula);
+        std::vector<std::string> in;
+        for (const auto& i : e.inputs)
+            in.push_back(fmt::format("{} = {:g}{} ({})", i.name, i.value, i.unit.empty() ? "" : " " + i.unit, i.from));
+        fmt::print("      inputs:    {}\n", fmt::join(in, "; "));
+        if (e.anchor_value) {
+            std::vector<std::string> at;
+            for (const auto& [name, v] : e.anchor_at) at.push_back(fmt::format("{} = {:g}", name, v));
+            fmt::print("      anchor:    {:g} at {} (model there {:.6g}, here {:.6g})\n", *e.anchor_value,
+                       at.empty() ? "the device's own inputs" : fmt::format("{}", fmt::join(at, ", ")), e.model_value_at_anchor,
+                       e.model_value);
+        } else {
+            fmt::print("      model:     {:.6g}\n", e.model_value);
+        }
+        fmt::print("      reference: {}\n", e.reference);
+        if (!c.cost->source.empty()) fmt::print("      source:    {}\n", c.cost->source);
+    }
+}
+
 json components_json(const CostReport& r) {
     json out = json::object();
     for (std::size_t k = 0; k < kCostComponents; ++k) {
@@ -146,6 +202,10 @@ json components_json(const CostReport& r) {
             {"latency_ns_per_event", opt_json(info.latency_ns_per_event)},
             {"energy_source", info.energy_source},
             {"latency_source", info.latency_source},
+            {"energy_estimator", info.energy_estimator.empty() ? json(nullptr) : json(info.energy_estimator)},
+            {"latency_estimator", info.latency_estimator.empty() ? json(nullptr) : json(info.latency_estimator)},
+            {"unit", std::string(component_row(CostComponent(k)).event_unit)},
+            {"colour", std::string(component_row(CostComponent(k)).colour)},
             {"known", c.known}};
     }
     return out;
@@ -308,8 +368,10 @@ std::map<std::string, int> layer_widths_of(const std::string& path) {
 json peak_json(const PeakFigures& p) {
     json power = json::object();
     for (std::size_t k = 0; k < kCostComponents; ++k)
-        power[std::string(to_string(CostComponent(k)))] = {{"power_w", p.power_by_component_w[k]},
-                                                          {"source", p.info[k].energy_source}};
+        power[std::string(to_string(CostComponent(k)))] = {
+            {"power_w", p.power_by_component_w[k]},
+            {"source", p.info[k].energy_source},
+            {"estimator", p.info[k].energy_estimator.empty() ? json(nullptr) : json(p.info[k].energy_estimator)}};
     return {{"tops", p.tops},
             {"tops_1b", p.tops_1b},
             {"tops_per_w", p.tops_per_w},
@@ -362,6 +424,7 @@ void print_describe(const DeviceSpec& d, const PeakFigures& p) {
         fmt::print("{:<15} {:>11.4g} {:>5.1f}% {:>10.4g}  {}\n", to_string(AreaComponent(k)), p.area[k].area_mm2,
                    100 * p.area[k].area_mm2 / p.area_mm2, p.area[k].count, p.area[k].source);
     }
+    print_estimates(d);
 }
 
 void write_file(const std::string& path, const std::string& text, const char* what) { write_output_file(path, text, what); }
@@ -474,7 +537,8 @@ int main(int argc, char** argv) {
                 fmt::print("{}\n", json{{"device", device.name},
                                         {"device_file", device.source_path},
                                         {"overrides", device.overrides},
-                                        {"peak", peak_json(peak)}}
+                                        {"peak", peak_json(peak)},
+                                        {"estimates", estimates_json(device)}}
                                        .dump(2));
             else
                 print_describe(device, peak);
@@ -516,6 +580,7 @@ int main(int argc, char** argv) {
         if (as_json) {
             json j = to_json(m, device, report);
             if (describe) j["peak"] = peak_json(peak);
+            j["estimates"] = estimates_json(device);
             fmt::print("{}\n", j.dump(2));
         } else {
             if (describe) {

@@ -11,11 +11,10 @@ namespace cim {
 
 namespace {
 
-constexpr std::array<const char*, kCostComponents> kColours = {
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-    "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#d37295", "#8cd17d"};
-constexpr std::array<const char*, kAreaComponents> kAreaColours = {
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"};
+// Plot colours come from the component table (cost_components.h); string_views of
+// string literals, so data() is NUL-terminated.
+const char* colour(CostComponent c) { return component_row(c).colour.data(); }
+const char* colour(AreaComponent c) { return component_row(c).colour.data(); }
 
 
 
@@ -63,7 +62,6 @@ double bar_chart(Svg& svg, double x0, double y0, const std::string& heading, con
     return y;
 }
 
-const char* colour(CostComponent c) { return kColours[std::size_t(c)]; }
 
 }  // namespace
 
@@ -155,7 +153,7 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
             const double e = lc.components[k].energy_j;
             if (e <= 0 || emax <= 0) continue;
             const double w = e / emax * bar_w;
-            svg.rect(x, y + 2, w, row - 3, kColours[k],
+            svg.rect(x, y + 2, w, row - 3, colour(CostComponent(k)),
                      fmt::format("{}: {} {}", m.layers[i].name, to_string(CostComponent(k)), format_si(e, "J")));
             x += w;
         }
@@ -172,7 +170,7 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
     y += 8;
     for (std::size_t k = 0; k < kCostComponents; ++k) {
         const double x = 10 + double(k % 4) * 240, yy = y + 16 * double(k / 4);
-        svg.rect(x, yy, 10, 10, kColours[k]);
+        svg.rect(x, yy, 10, 10, colour(CostComponent(k)));
         svg.text(x + 14, yy + 9, to_string(CostComponent(k)));
     }
     svg.s += "</svg>\n";
@@ -190,9 +188,9 @@ std::string peak_breakdown_svg(const PeakFigures& p, const DeviceSpec& d) {
              " font-size='13' font-weight='bold'");
     std::vector<Bar> pb, ab;
     for (std::size_t k = 0; k < kCostComponents; ++k)
-        pb.push_back({std::string(to_string(CostComponent(k))), p.power_by_component_w[k], kColours[k], p.info[k].energy_source});
+        pb.push_back({std::string(to_string(CostComponent(k))), p.power_by_component_w[k], colour(CostComponent(k)), p.info[k].energy_source});
     for (std::size_t k = 0; k < kAreaComponents; ++k)
-        ab.push_back({std::string(to_string(AreaComponent(k))), p.area[k].area_mm2, kAreaColours[k], p.area[k].source});
+        ab.push_back({std::string(to_string(AreaComponent(k))), p.area[k].area_mm2, colour(AreaComponent(k)), p.area[k].source});
     bar_chart(svg, 10, 50, "Power at peak by component (one chip)", pb, [](double x) { return format_si(x, "W"); }, p.power_w);
     bar_chart(svg, 510, 50, "Area by component (one chip)", ab, [](double x) { return fmt::format("{:.4g} mm^2", x); },
               p.area_mm2);

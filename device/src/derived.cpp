@@ -60,6 +60,17 @@ int input_cycles(const DeviceSpec& d) {
     return (d.input.bits + d.input.dac_bits - 1) / d.input.dac_bits;
 }
 
+double array_area_um2(const DeviceSpec& d) {
+    double a = d.area.array_um2.value + d.array.rows * d.area.row_driver_um2.value + d.area.shift_add_um2.value +
+               d.area.macro_other_um2.value;
+    if (d.area.adc_um2) a += adcs_per_array(d) * d.area.adc_um2->value;
+    return a;
+}
+
+double tile_area_um2(const DeviceSpec& d) {
+    return d.chip.macros_per_tile * array_area_um2(d) + d.area.tile_buffer_um2.value + d.area.tile_other_um2.value;
+}
+
 std::vector<NamedCost> list_costs(const DeviceSpec& d) {
     std::vector<NamedCost> out;
     for (const auto& k : device_detail::device_schema().keys())

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cim/device/device_spec.h"
+#include "estimators/estimator.h"
 #include "schema.h"
 
 namespace cim {
@@ -223,7 +224,30 @@ std::string device_schema_markdown() {
         out += fmt::format("### `{}`\n\n{}\n\n", section.path, section.description);
         render_table(out, schema, section.path);
     }
-    out += "A `cost` is a non-negative number or `{value: N, source: \"...\"}`.\n";
+    out += "A `cost` is a non-negative number, `{value: N, source: \"...\"}`, or an estimator "
+           "`{model: NAME, <parameter>: N, ..., anchor: {value: N, <input>: N, ...}, source: \"...\"}` "
+           "(docs/cost-estimators.md).\n\n";
+    out += "## Cost estimators\n\n"
+           "Generated from the estimator registry (device/src/estimators/). Inputs come from the device; a "
+           "parameter of the same name replaces one. Parameters marked *cancels* may be left out of an "
+           "anchored entry.\n\n"
+           "| estimator | prices | inputs | parameters | reference |\n|---|---|---|---|---|\n";
+    for (const auto& e : device_detail::estimators()) {
+        std::vector<std::string> inputs, params;
+        for (const auto& i : e.inputs) inputs.push_back(fmt::format("`{}` ({})", i.name, i.from));
+        for (const auto& p : e.params) {
+            std::string text = fmt::format("`{}`{}: {}", p.name, p.unit.empty() ? "" : " [" + p.unit + "]", p.doc);
+            if (p.default_value) text += fmt::format("; default {:g} ({})", *p.default_value, p.default_source);
+            else if (p.cancels) text += "; cancels";
+            else if (p.optional) text += "; optional";
+            else text += "; required";
+            params.push_back(text);
+        }
+        std::vector<std::string> serves;
+        for (const auto& s : e.serves) serves.push_back("`" + s + "`");
+        out += fmt::format("| `{}`: {} | {} | {} | {} | {} |\n", e.name, e.summary, fmt::join(serves, ", "),
+                           fmt::join(inputs, "; "), fmt::join(params, "; "), e.reference);
+    }
     return out;
 }
 

@@ -19,6 +19,7 @@
 #include "cim/device/device_spec.h"
 #include "cim/error.h"
 #include "diagnostics.h"
+#include "estimators/estimator.h"
 #include "rules.h"
 #include "schema.h"
 
@@ -95,6 +96,8 @@ private:
     std::optional<Value> convert(const KeyDecl& k, const YAML::Node& value);
     std::optional<double> convert_number(const KeyDecl& k, const std::string& path, const YAML::Node& value);
     std::optional<Cost> convert_cost(const KeyDecl& k, const YAML::Node& value);
+    std::optional<Cost> convert_estimate(const KeyDecl& k, const YAML::Node& value);
+    std::optional<double> estimate_number(const std::string& path, const YAML::Node& value);
     bool in_bounds(const KeyDecl& k, const std::string& path, double v);
     void mark_subtree_failed(const std::string& path);
 
@@ -261,6 +264,8 @@ std::optional<Cost> TreeReader::convert_cost(const KeyDecl& k, const YAML::Node&
         auto v = convert_number(k, k.path, value);
         if (!v) return std::nullopt;
         cost.value = *v;
+    } else if (value.IsMap() && value["model"].IsDefined()) {
+        return convert_estimate(k, value);
     } else if (value.IsMap()) {
         bool ok = true, has_value = false;
         std::vector<std::string> seen;
@@ -290,7 +295,8 @@ std::optional<Cost> TreeReader::convert_cost(const KeyDecl& k, const YAML::Node&
                 }
             } else {
                 const std::string best = closest(name, {"value", "source"});
-                diag_.error_at_key(path, best.empty() ? "unknown key; a cost has only `value` and `source`"
+                diag_.error_at_key(path, best.empty() ? "unknown key; a cost has only `value` and `source`, or "
+                                                        "`model: NAME` for an estimator (docs/cost-estimators.md)"
                                                       : "unknown key; did you mean " + k.path + "." + best + "?");
                 ok = false;
             }
@@ -306,6 +312,135 @@ std::optional<Cost> TreeReader::convert_cost(const KeyDecl& k, const YAML::Node&
     }
     if (cost.source.empty())
         if (const std::string* set_text = diag_.override_for(k.path)) cost.source = "--set " + *set_text;
+    return cost;
+}
+
+std::optional<double> TreeReader::estimate_number(const std::string& path, const YAML::Node& value) {
+    std::optional<double> v;
+    if (value.IsScalar() && !is_quoted(value)) v = parse_number(value.Scalar());
+    if (!v || !std::isfinite(*v)) {
+        diag_.error(path, "expected a number, got " + describe(value));
+        return std::nullopt;
+    }
+    return v;
+}
+
+// `{model: NAME, <param>: N, ..., anchor: {value: N, <input>: N, ...}, source: "..."}`: checked
+// against the estimator's declaration here; computed after the cross-field rules (resolve_estimates).
+std::optional<Cost> TreeReader::convert_estimate(const KeyDecl& k, const YAML::Node& value) {
+    // Places first, so that every message below points at its own key.
+    {
+        std::vector<std::string> placed;
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            const std::string name = it->first.IsScalar() ? it->first.Scalar() : "?";
+            if (std::find(placed.begin(), placed.end(), name) != placed.end()) continue;
+            placed.push_back(name);
+            diag_.record(k.path + "." + name, it->first.Mark(), it->second.Mark());
+        }
+    }
+    const YAML::Node model = value["model"];
+    if (!model.IsScalar()) {
+        diag_.error(k.path + ".model", "expected an estimator name, got " + describe(model) + "; " + estimators_for(k.path));
+        return std::nullopt;
+    }
+    std::vector<std::string> names;
+    for (const auto& e : estimators()) names.push_back(e.name);
+    const Estimator* est = find_estimator(model.Scalar());
+    if (!est) {
+        const std::string best = closest(model.Scalar(), names);
+        diag_.error(k.path + ".model", quote(model.Scalar()) + " is not an estimator" +
+                                           (best.empty() ? "" : " (did you mean " + best + "?)") + "; " +
+                                           estimators_for(k.path));
+        return std::nullopt;
+    }
+    if (std::find(est->serves.begin(), est->serves.end(), k.path) == est->serves.end()) {
+        diag_.error(k.path + ".model", fmt::format("estimator {} does not price {} (it prices {}); {}", est->name,
+                                                   k.path, fmt::join(est->serves, ", "), estimators_for(k.path)));
+        return std::nullopt;
+    }
+    Cost cost;
+    CostEstimate e;
+    e.model = est->name;
+    bool ok = true;
+    std::vector<std::string> seen, param_names, anchor_names;
+    for (const auto& p : est->params) param_names.push_back(p.name);
+    for (const auto& i : est->inputs) anchor_names.push_back(i.name);
+    anchor_names.insert(anchor_names.end(), param_names.begin(), param_names.end());
+    const std::string params_text = fmt::format("{}", fmt::join(param_names, ", "));
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        const YAML::Node key = it->first;
+        const YAML::Node field = it->second;
+        const std::string name = key.IsScalar() ? key.Scalar() : "?";
+        const std::string path = k.path + "." + name;
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+            diag_.error_at(key.Mark(), path, fmt::format("duplicate key (first given at {})", diag_.key_position(path)));
+            ok = false;
+            continue;
+        }
+        seen.push_back(name);
+        if (name == "model") continue;
+        if (name == "source") {
+            if (field.IsScalar()) cost.source = field.Scalar();
+            else {
+                diag_.error(path, "expected a string, got " + describe(field));
+                ok = false;
+            }
+        } else if (name == "value") {
+            diag_.error_at_key(path, "an estimated cost has no `value`: give the published figure as "
+                                     "`anchor: {value: N, <input>: N, ...}`, or drop `model`");
+            ok = false;
+        } else if (name == "anchor") {
+            if (!field.IsMap()) {
+                diag_.error(path, "expected {value: N, <input>: N, ...}, got " + describe(field));
+                ok = false;
+                continue;
+            }
+            std::vector<std::string> anchor_seen;
+            for (auto a = field.begin(); a != field.end(); ++a) {
+                const std::string an = a->first.IsScalar() ? a->first.Scalar() : "?";
+                const std::string apath = path + "." + an;
+                diag_.record(apath, a->first.Mark(), a->second.Mark());
+                if (std::find(anchor_seen.begin(), anchor_seen.end(), an) != anchor_seen.end()) {
+                    diag_.error_at_key(apath, "duplicate key");
+                    ok = false;
+                    continue;
+                }
+                anchor_seen.push_back(an);
+                if (an == "value") {
+                    auto v = convert_number(k, apath, a->second);
+                    if (v) e.anchor_value = *v; else ok = false;
+                } else if (std::find(anchor_names.begin(), anchor_names.end(), an) != anchor_names.end()) {
+                    auto v = estimate_number(apath, a->second);
+                    if (v) e.anchor_at.emplace_back(an, *v); else ok = false;
+                } else {
+                    const std::string best = closest(an, anchor_names);
+                    diag_.error_at_key(apath, fmt::format("not an input of estimator {}{}; an anchor gives `value` and "
+                                                          "any of: {}", est->name,
+                                                          best.empty() ? "" : " (did you mean " + best + "?)",
+                                                          fmt::join(anchor_names, ", ")));
+                    ok = false;
+                }
+            }
+            if (!e.anchor_value) {
+                diag_.error(path, "an anchor needs `value` (" + k.unit + "): the published figure");
+                ok = false;
+            }
+        } else if (std::find(param_names.begin(), param_names.end(), name) != param_names.end()) {
+            auto v = estimate_number(path, field);
+            if (v) e.params.emplace_back(name, *v); else ok = false;
+        } else {
+            const std::string best = closest(name, param_names);
+            diag_.error_at_key(path, fmt::format("not a parameter of estimator {}{}; its parameters: {} (and `anchor`, "
+                                                 "`source`)",
+                                                 est->name, best.empty() ? "" : " (did you mean " + best + "?)",
+                                                 params_text.empty() ? "none" : params_text));
+            ok = false;
+        }
+    }
+    if (!ok) return std::nullopt;
+    if (cost.source.empty())
+        if (const std::string* set_text = diag_.override_for(k.path)) cost.source = "--set " + *set_text;
+    cost.estimate = std::move(e);
     return cost;
 }
 
@@ -461,6 +596,7 @@ DeviceSpec read_device(std::string_view yaml_text, const std::string& source_nam
         reader.read_section(root, "");
         reader.fill_derived_defaults();
         check_cross_field_rules(spec, diag);
+        resolve_estimates(spec, diag);
     } catch (const YAML::Exception& e) {
         // yaml-cpp should not throw here; if it does, still report a place, never crash.
         diag.error_at(e.mark, "", "invalid YAML: " + e.msg);
@@ -543,6 +679,7 @@ DeviceSpec DeviceVariants::make(const std::vector<std::string>& set_overrides) c
     if (fast) {
         reader.fill_derived_defaults();
         check_cross_field_rules(spec, diag);
+        resolve_estimates(spec, diag);
         if (diag.empty()) {
             spec.overrides = std::move(all);
             return spec;
@@ -569,8 +706,8 @@ std::string override_path_problem(const std::string& path) {
         }
         if (const KeyDecl* k = schema.find_key(here)) {
             // `energy.adc_pj_per_conversion.value`: a field of a cost given as a mapping.
-            if (k->kind == ValueKind::cost && i + 2 == parts.size() && (parts[i + 1] == "value" || parts[i + 1] == "source"))
-                return "";
+            // ... or of an estimator (`.model`, a parameter, `.anchor.bits`): checked when the YAML is read.
+            if (k->kind == ValueKind::cost && i + 1 < parts.size()) return "";
             return "'" + here + "' is a key, not a section; nothing lies inside it";
         }
         Diagnostics diag("");

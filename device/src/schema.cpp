@@ -25,6 +25,10 @@ void declare_top_level(Schema& s) {
     s.enumeration(FIELD(technology), kTechnologyNames).required()
         .doc("Memory technology of the cells; sram_digital means an all-digital macro (no ADC).");
     s.integer(FIELD(node_nm)).required().unit("nm").min(1).max(1000).doc("CMOS process node.");
+    s.number(FIELD(supply_v)).optional("(none: estimators compare nodes at a common 1.0 V)").unit("V")
+        .above(0).max(5)
+        .doc("Core supply voltage. Cost estimators scale energies with it (C V^2, and Stillmaker & Baas's "
+             "node and voltage scaling); plain-number costs ignore it.");
 }
 
 void declare_chip(Schema& s) {
@@ -137,7 +141,8 @@ void declare_cell_weight_input_output(Schema& s) {
 }
 
 void declare_energy(Schema& s) {
-    s.section("energy", "Energy per event. Each entry is a number or `{value: N, source: \"...\"}`. "
+    s.section("energy", "Energy per event. Each entry is a number, `{value: N, source: \"...\"}`, or an "
+                        "estimator `{model: NAME, ...}` that computes it from the device (docs/cost-estimators.md). "
                         "An array cycle applies one input slice (`input.dac_bits` bits) to every "
                         "active row of one array.");
     s.cost(FIELD(energy.array_read_pj_per_column))
@@ -181,7 +186,7 @@ void declare_energy(Schema& s) {
 }
 
 void declare_latency(Schema& s) {
-    s.section("latency", "Time per event; entries are numbers or `{value, source}` like energies.");
+    s.section("latency", "Time per event; entries are numbers, `{value, source}` or estimators like energies.");
     s.cost(FIELD(latency.array_read_ns)).required().unit("ns per array cycle")
         .doc("Driving the rows, settling and sampling the columns for one input slice.");
     s.cost(FIELD(latency.adc_ns_per_conversion))
@@ -206,7 +211,7 @@ void declare_latency(Schema& s) {
 }
 
 void declare_area(Schema& s) {
-    s.section("area", "Area per instance; entries are numbers or `{value, source}`. Per-array "
+    s.section("area", "Area per instance; entries are numbers, `{value, source}` or estimators. Per-array "
                       "entries are multiplied by the arrays used, per-tile by tiles, per-chip by chips.");
     s.cost(FIELD(area.array_um2)).required().unit("um^2 per array")
         .doc("Cells of one array (and its drivers when the source does not split them out).");

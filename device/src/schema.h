@@ -48,6 +48,7 @@ struct KeyDecl {
 
     std::function<void(DeviceSpec&, const Value&)> assign;
     std::function<const Cost*(const DeviceSpec&)> read_cost;  // ValueKind::cost only
+    std::function<Cost*(DeviceSpec&)> write_cost;             // ValueKind::cost only (estimators)
     std::function<void(DeviceSpec&)> set_default;          // Presence::defaulted / derived
     std::vector<std::string> derived_from;                 // Presence::derived
 };
@@ -171,6 +172,11 @@ public:
         k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<Cost>(v); };
         k.read_cost = [access](const DeviceSpec& d) -> const Cost* {
             const auto& member = access(d);
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(member)>, Cost>) return &member;
+            else return member ? &*member : nullptr;
+        };
+        k.write_cost = [access](DeviceSpec& d) -> Cost* {
+            auto& member = access(d);
             if constexpr (std::is_same_v<std::remove_cvref_t<decltype(member)>, Cost>) return &member;
             else return member ? &*member : nullptr;
         };

@@ -55,13 +55,14 @@ TEST_CASE("unknown keys are reported at the key, with a suggestion") {
     // Nothing close: the allowed keys are listed.
     CHECK(error_of("frobnicate: 1\n" + kTiny) ==
           "tiny.yaml:1:1: frobnicate: unknown key; expected one of: name, description, technology, "
-          "node_nm, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
+          "node_nm, supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
     // Inside a {value, source} cost.
     CHECK(error_of(edited(kTiny, "source: \"test\"", "sorce: \"test\"")) ==
           "tiny.yaml:26:39: energy.adc_pj_per_conversion.sorce: unknown key; did you mean "
           "energy.adc_pj_per_conversion.source?");
     CHECK(error_of(edited(kTiny, "source: \"test\"", "sauce: \"test\"")) ==
-          "tiny.yaml:26:39: energy.adc_pj_per_conversion.sauce: unknown key; a cost has only `value` and `source`");
+          "tiny.yaml:26:39: energy.adc_pj_per_conversion.sauce: unknown key; a cost has only `value` and `source`, or "
+          "`model: NAME` for an estimator (docs/cost-estimators.md)");
 }
 
 TEST_CASE("duplicate keys are errors, not last-one-wins") {

@@ -9,6 +9,7 @@
 // unknown and the totals that need it are reported as unknown (nullopt).
 #pragma once
 
+#include <cim/cimsim/cost_components.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/graph.h>
 #include <cim/mapper/mapping.h>
@@ -23,28 +24,6 @@
 
 namespace cim {
 
-// Where energy and time go. Names (to_string) are the JSON keys.
-enum class CostComponent {
-    array_read,      // cell current / charge and column read-out (per cell, per column)
-    row_drive,       // word-line drivers / input DACs
-    adc,             // column conversions
-    shift_add,       // shift-add of column results and accumulation of row-tile partial sums
-    input_buffer,    // activations from the tile buffer into the arrays' input registers
-    output_buffer,   // results and partial sums into output registers / buffers
-    interconnect,    // tile-to-tile routers
-    chip_link,       // chip-to-chip transfers of a model spread over chips
-    digital,         // digital units: activation, pooling, element-wise, requantization
-    host_transfer,   // model inputs and outputs, and layers pinned to the host
-    weight_program,  // rewriting weights when the model is time-multiplexed on too few chips
-    leakage,         // static power over the run time
-    Count
-};
-inline constexpr std::size_t kCostComponents = std::size_t(CostComponent::Count);
-std::string_view to_string(CostComponent c);
-
-enum class AreaComponent { cells, row_drivers, adcs, shift_add, macro_other, tile_buffer, tile_other, chip_other, Count };
-inline constexpr std::size_t kAreaComponents = std::size_t(AreaComponent::Count);
-std::string_view to_string(AreaComponent c);
 
 // One component's share. `known` is false when the YAML lacks a cost that is
 // needed (then energy_j / latency_s are not meaningful and are reported null).
@@ -62,6 +41,7 @@ struct ComponentInfo {
     std::optional<double> latency_ns_per_event;
     std::string energy_source;   // "energy.adc_pj_per_conversion: <YAML source>"
     std::string latency_source;
+    std::string energy_estimator, latency_estimator;  // the estimator that priced it; "" for a number
 };
 
 // Data densities (see docs/cost-model.md): the mean input slice over its largest

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cim {
@@ -52,10 +53,41 @@ enum class CalibrationMethod { minmax, percentile, mse, kl };
 // `ternary` {-a, 0, +a}.
 enum class WeightMode { uniform, binary, ternary };
 
+// One input of an estimator: a field of the device, a parameter of the YAML entry or
+// the estimator's documented default.
+struct EstimateInput {
+    std::string name;   // "bits"
+    double value = 0;
+    std::string unit;   // "bits", "nm", "V", "" (dimensionless)
+    std::string from;   // "array.adc.bits", "parameter", "default (Murmann survey ...)"
+
+    bool operator==(const EstimateInput&) const = default;
+};
+
+// A cost computed by a named estimator (docs/cost-estimators.md):
+// `{model: NAME, <param>: N, ..., anchor: {value: N, <input>: N, ...}, source: "..."}`.
+// With an anchor the price is anchor.value x model(inputs) / model(inputs at the anchor):
+// the published figure at its operating point, scaled by the model away from it.
+struct CostEstimate {
+    std::string model;                                  // registered estimator name
+    std::vector<std::pair<std::string, double>> params; // as given in the YAML
+    std::optional<double> anchor_value;                 // the published figure
+    std::vector<std::pair<std::string, double>> anchor_at;  // the inputs it was published at
+    // Filled when the device is read:
+    std::string formula;    // "E = FoM_W * 2^bits * S(node, V) / S(fom_node, V)"
+    std::string reference;  // where the model and its constants come from
+    std::vector<EstimateInput> inputs;  // every input the formula read, in order
+    double model_value = 0;             // the model's own figure at `inputs`
+    double model_value_at_anchor = 0;   // ... at the anchor's operating point (anchored only)
+
+    bool operator==(const CostEstimate&) const = default;
+};
+
 // One per-component energy, latency or area figure and where it came from.
 struct Cost {
     double value = 0;
     std::string source;  // the YAML `source:` citation; empty if the YAML gave a bare number
+    std::optional<CostEstimate> estimate;  // set when an estimator computed `value`
 
     bool operator==(const Cost&) const = default;
 };
@@ -211,6 +243,7 @@ struct DeviceSpec {
     std::string description;
     Technology technology = Technology::sram_analog;
     int node_nm = 0;
+    std::optional<double> supply_v;      // core supply; estimators scale energies with it
     ChipSpec chip;
     ArraySpec array;
     CellSpec cell;
@@ -288,6 +321,10 @@ int weight_slices(const DeviceSpec& d);       // cell digits per weight (per sig
 int columns_per_weight(const DeviceSpec& d);  // columns one output occupies
 int adcs_per_array(const DeviceSpec& d);      // 0 without an ADC
 int input_cycles(const DeviceSpec& d);        // array cycles per input vector: ceil(bits / dac_bits)
+// Area (um^2) from the area entries: one array with its drivers, ADCs, shift-add and other
+// periphery; one tile (its arrays, buffer and other logic).
+double array_area_um2(const DeviceSpec& d);
+double tile_area_um2(const DeviceSpec& d);
 
 std::string_view to_string(Technology v);
 std::string_view to_string(WeightEncoding v);

@@ -1,0 +1,126 @@
+// ADC estimators: SAR, flash and ramp converters priced from the Murmann ADC
+// survey's efficiency frontier (energy), the converter's structure (conversion
+// time) and NeuroSim's transistor counts (area).
+//
+// Energy per conversion (all three architectures): the survey's Walden frontier
+// E = FoM_W * 2^bits (ENOB taken as the nominal bits), and, when `fom_s_db` is given,
+// not below the Schreier frontier E = 1 / (2 * 10^((FoM_S - SNDR) / 10)) with
+// SNDR = 6.02 bits + 1.76 dB (definitions: /work/shared/reference/devices.md 5.1;
+// the Schreier form is hwcomponents-adc's, Andrulis et al., arXiv 2404.06553). The
+// Walden figure is taken at `fom_node_nm` and scaled to the device's node and supply
+// by Stillmaker & Baas (the comparator and logic energy that dominates at low
+// resolution scales with the technology); the Schreier floor (thermal noise) does not.
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "estimator.h"
+
+namespace cim::device_detail {
+
+namespace {
+
+enum class AdcKind { sar, flash, ramp };
+
+constexpr const char* kEnergyPath = "energy.adc_pj_per_conversion";
+constexpr const char* kLatencyPath = "latency.adc_ns_per_conversion";
+constexpr const char* kAreaPath = "area.adc_um2";
+
+double walden_pj(const Inputs& in) {
+    const double tech = stillmaker_energy_ratio(in["node_nm"], in["supply_v"], in["fom_node_nm"], in["supply_v"]);
+    return in["fom_w_fj"] * 1e-3 * std::exp2(in["bits"]) * tech;
+}
+
+double evaluate(AdcKind kind, const Inputs& in, const std::string& path, std::string* formula) {
+    const double bits = in["bits"];
+    if (path == kEnergyPath) {
+        double e = walden_pj(in);
+        std::string f = "E = FoM_W * 2^bits * S(node_nm, supply_v) / S(fom_node_nm, supply_v)";
+        if (in.has("fom_s_db")) {
+            const double sndr_db = 6.02 * bits + 1.76;
+            const double schreier_pj = 1e12 / (2.0 * std::pow(10.0, (in["fom_s_db"] - sndr_db) / 10.0));
+            e = std::max(e, schreier_pj);
+            f = "E = max(" + f.substr(4) + ", 1 / (2 * 10^((FoM_S - (6.02 bits + 1.76)) / 10)))";
+        }
+        if (formula) *formula = f + " (S: Stillmaker & Baas energy factor)";
+        return e;
+    }
+    if (path == kLatencyPath) {
+        const double step = in["step_ns"];
+        switch (kind) {
+            case AdcKind::sar:
+                if (formula) *formula = "t = bits * step_ns (one comparison per bit)";
+                return bits * step;
+            case AdcKind::flash:
+                if (formula) *formula = "t = step_ns (all comparators at once)";
+                return step;
+            case AdcKind::ramp:
+                if (formula) *formula = "t = 2^bits * step_ns (the ramp steps through every level)";
+                return std::exp2(bits) * step;
+        }
+    }
+    // Area: minimum-size transistors of area transistor_area_f2 * node^2 (NeuroSim).
+    const double f2_um2 = in["transistor_area_f2"] * in["node_nm"] * in["node_nm"] * 1e-6;
+    switch (kind) {
+        case AdcKind::sar:
+        case AdcKind::ramp:
+            // NeuroSim SarADC: NMOS 269 + (bits-1) 109, PMOS 209 + (bits-1) 73 minimum transistors;
+            // a ramp converter's comparator and bits-wide counter taken as the same count.
+            if (formula) *formula = "A = (478 + 182 (bits - 1)) * transistor_area_f2 * node_nm^2";
+            return (478.0 + 182.0 * (bits - 1)) * f2_um2;
+        case AdcKind::flash:
+            // NeuroSim MultilevelSenseAmp: 2^bits - 1 sense amplifiers of 9 minimum transistors.
+            if (formula) *formula = "A = (2^bits - 1) * 9 * transistor_area_f2 * node_nm^2";
+            return (std::exp2(bits) - 1) * 9.0 * f2_um2;
+    }
+    return 0;
+}
+
+Estimator make(AdcKind kind, std::string name, std::string summary, std::string latency_ref) {
+    Estimator e;
+    e.name = std::move(name);
+    e.summary = std::move(summary);
+    e.reference = "energy: Murmann ADC survey frontier (devices.md 5.1-5.2), Stillmaker & Baas 2017 node scaling; "
+                  "time: " + latency_ref + "; area: NeuroSim SarADC / MultilevelSenseAmp transistor counts (devices.md 5.3)";
+    e.serves = {kEnergyPath, kLatencyPath, kAreaPath};
+    e.inputs = {{"bits", "bits", "array.adc.bits"}, {"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
+    e.params = {
+        {"fom_w_fj", "fJ per conversion step", "Walden figure of merit P / (f_s 2^ENOB) at the frontier", 10.0,
+         "Murmann survey state of the art (devices.md 5.2 rule of thumb, 10 fJ/step)", false, false, {kEnergyPath}},
+        {"fom_node_nm", "nm", "node at which fom_w_fj holds", 40.0,
+         "median node of the survey's pure-SAR 10 MS/s-1 GS/s entries (devices.md 5.2)", false, false, {kEnergyPath}},
+        {"fom_s_db", "dB", "Schreier figure of merit SNDR + 10 log10(f_s / 2P) at the frontier; absent: no floor",
+         std::nullopt, "", false, true, {kEnergyPath}},
+        {"step_ns", "ns", "one comparison (SAR, flash) or one ramp step", 1.0,
+         "NeuroSim SarADC latency (log2 L + 1) ns: about 1 ns per bit (devices.md 5.3)", false, false, {kLatencyPath}},
+        {"transistor_area_f2", "F^2", "area of one minimum-size transistor with its wiring", std::nullopt, "", true, false,
+         {kAreaPath}},
+    };
+    e.gather = [](const DeviceSpec& d, const std::string& path, Inputs& in) -> std::string {
+        if (d.array.adc.range == AdcRange::none) return "the device has no ADC (array.adc.range: none)";
+        in.add("bits", d.array.adc.bits, "bits", "array.adc.bits");
+        if (path == kLatencyPath) return "";
+        if (path == kAreaPath) {
+            in.add("node_nm", d.node_nm, "nm", "node_nm");
+            return "";
+        }
+        add_node_and_supply(d, in);
+        return scaling_range_problem(d.node_nm);
+    };
+    e.evaluate = [kind](const Inputs& in, const std::string& path, std::string* formula) {
+        return evaluate(kind, in, path, formula);
+    };
+    return e;
+}
+
+}  // namespace
+
+std::vector<Estimator> adc_estimators() {
+    std::vector<Estimator> v;
+    v.push_back(make(AdcKind::sar, "adc_sar", "successive-approximation ADC", "one comparison per bit"));
+    v.push_back(make(AdcKind::flash, "adc_flash", "flash ADC (2^bits - 1 comparators)", "one comparison"));
+    v.push_back(make(AdcKind::ramp, "adc_ramp", "ramp / integrating ADC", "2^bits ramp steps"));
+    return v;
+}
+
+}  // namespace cim::device_detail

@@ -1,0 +1,96 @@
+// Cost estimators: named models that compute an energy, latency or area entry of
+// a device from the device's own fields (docs/cost-estimators.md). Each lives in
+// its own file of this folder; registry.cpp lists them all in one place and
+// resolves every `{model: NAME, ...}` entry of a device after it is read.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cim/device/device_spec.h"
+
+namespace cim::device_detail {
+
+class Diagnostics;
+
+struct ParamDecl {
+    std::string name, unit, doc;
+    std::optional<double> default_value;  // nullopt: the entry must give it (or see `cancels`)
+    std::string default_source;           // where the default comes from
+    bool cancels = false;   // a pure factor: an anchored entry may omit it (it cancels in the ratio)
+    bool optional = false;  // may be absent: the model then leaves its term out
+    std::vector<std::string> paths;  // the cost paths it applies to; empty: all the estimator serves
+};
+
+struct InputDecl {
+    std::string name, unit, from;  // from: the device field(s) it is read from
+};
+
+// The values one evaluation reads: device fields, parameters and defaults.
+class Inputs {
+public:
+    void add(std::string name, double value, std::string unit, std::string from);
+    bool has(std::string_view name) const;
+    double operator[](std::string_view name) const;  // an internal error when absent
+    void set(std::string_view name, double value, const std::string& from);
+    const std::vector<EstimateInput>& list() const { return list_; }
+
+private:
+    std::vector<EstimateInput> list_;
+};
+
+struct Estimator {
+    std::string name;
+    std::string summary;
+    std::string reference;
+    std::vector<std::string> serves;   // cost paths it can price
+    std::vector<InputDecl> inputs;     // read from the device
+    std::vector<ParamDecl> params;     // given in the entry (a parameter may replace an input)
+    // Reads the device inputs for `path` into `in`; "" or the problem (e.g. a missing supply).
+    std::function<std::string(const DeviceSpec&, const std::string& path, Inputs& in)> gather;
+    // The model's figure for `path` in the cost key's unit; `formula` gets the formula text.
+    std::function<double(const Inputs& in, const std::string& path, std::string* formula)> evaluate;
+};
+
+// Every registered estimator, in documentation order.
+const std::vector<Estimator>& estimators();
+const Estimator* find_estimator(std::string_view name);
+// "adc_sar (fom_w_fj [fJ per step], ...), ..." for messages: the estimators that price `path`.
+std::string estimators_for(const std::string& path);
+
+// Computes every estimated cost of `d` (latencies, then areas, then energies, so that
+// an energy may read a conversion time or a tile area). Problems go to `diag`.
+void resolve_estimates(DeviceSpec& d, Diagnostics& diag);
+
+// ---- shared by the estimator files ----
+
+// Stillmaker & Baas 2017: energy per operation at `node_nm` and `vdd` relative to other
+// nodes (a V^2 + b V + c per node, interpolated log-log between nodes); nullopt outside 7-180 nm.
+std::optional<double> stillmaker_energy_factor(double node_nm, double vdd);
+// Logic area at `node_nm` relative to 45 nm (Stillmaker & Baas 2017); nullopt outside 7-180 nm.
+std::optional<double> stillmaker_area_factor(double node_nm);
+// Energy at (node_nm, vdd) over energy at (ref_node_nm, ref_vdd); NaN when a node is out of range
+// (the resolver then reports the estimator's figure as not a number).
+double stillmaker_energy_ratio(double node_nm, double vdd, double ref_node_nm, double ref_vdd);
+// "" or why `node_nm` cannot be scaled.
+std::string scaling_range_problem(double node_nm);
+
+// Adds node_nm and supply_v (the device's, else a common 1.0 V) to `in`.
+void add_node_and_supply(const DeviceSpec& d, Inputs& in);
+
+// Cell size in F^2 of the device's technology at its node (NeuroSim's cell sizes), or nullopt.
+std::optional<double> default_cell_f2(Technology t, double node_nm);
+
+// Registration functions, one per file.
+std::vector<Estimator> adc_estimators();
+std::vector<Estimator> wordline_estimators();
+std::vector<Estimator> array_read_estimators();
+std::vector<Estimator> cell_area_estimators();
+std::vector<Estimator> logic_estimators();
+std::vector<Estimator> buffer_estimators();
+std::vector<Estimator> wire_estimators();
+
+}  // namespace cim::device_detail

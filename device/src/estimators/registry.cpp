@@ -1,0 +1,176 @@
+// The one list of cost estimators, and the resolution of every estimated entry of
+// a device: inputs gathered, parameters and defaults applied, the anchor's ratio
+// taken, the figure checked.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "../diagnostics.h"
+#include "../schema.h"
+#include "cim/error.h"
+#include "estimator.h"
+
+namespace cim::device_detail {
+
+void Inputs::add(std::string name, double value, std::string unit, std::string from) {
+    list_.push_back({std::move(name), value, std::move(unit), std::move(from)});
+}
+
+bool Inputs::has(std::string_view name) const {
+    return std::any_of(list_.begin(), list_.end(), [&](const EstimateInput& i) { return i.name == name; });
+}
+
+double Inputs::operator[](std::string_view name) const {
+    for (const auto& i : list_)
+        if (i.name == name) return i.value;
+    CIM_INTERNAL_CHECK(false, "estimator input not gathered: " + std::string(name));
+    return 0;
+}
+
+void Inputs::set(std::string_view name, double value, const std::string& from) {
+    for (auto& i : list_)
+        if (i.name == name) {
+            i.value = value;
+            i.from = from;
+            return;
+        }
+    CIM_INTERNAL_CHECK(false, "estimator input not gathered: " + std::string(name));
+}
+
+const std::vector<Estimator>& estimators() {
+    static const std::vector<Estimator> all = [] {
+        std::vector<Estimator> v;
+        for (auto part : {adc_estimators, wordline_estimators, array_read_estimators, cell_area_estimators,
+                          logic_estimators, buffer_estimators, wire_estimators})
+            for (auto& e : part()) v.push_back(std::move(e));
+        return v;
+    }();
+    return all;
+}
+
+const Estimator* find_estimator(std::string_view name) {
+    for (const auto& e : estimators())
+        if (e.name == name) return &e;
+    return nullptr;
+}
+
+namespace {
+
+std::string describe_params(const Estimator& e) {
+    std::vector<std::string> p;
+    for (const auto& q : e.params) p.push_back(q.unit.empty() ? q.name : q.name + " [" + q.unit + "]");
+    return p.empty() ? "no parameters" : fmt::format("{}", fmt::join(p, ", "));
+}
+
+}  // namespace
+
+std::string estimators_for(const std::string& path) {
+    std::vector<std::string> here, others;
+    for (const auto& e : estimators()) {
+        const bool serves = std::find(e.serves.begin(), e.serves.end(), path) != e.serves.end();
+        (serves ? here : others).push_back(fmt::format("{} ({})", e.name, describe_params(e)));
+    }
+    std::string s = here.empty() ? "no estimator prices " + path
+                                 : fmt::format("estimators for {}: {}", path, fmt::join(here, "; "));
+    if (!others.empty()) s += fmt::format(" (others: {})", fmt::join(others, "; "));
+    return s;
+}
+
+namespace {
+
+void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
+    Cost* cost = k.write_cost(d);
+    if (!cost || !cost->estimate || diag.failed(k.path)) return;
+    CostEstimate& est = *cost->estimate;
+    const Estimator* e = find_estimator(est.model);
+    CIM_INTERNAL_CHECK(e != nullptr, "unknown estimator passed the parser: " + est.model);
+    Inputs in;
+    if (std::string problem = e->gather(d, k.path, in); !problem.empty()) {
+        diag.error(k.path, fmt::format("estimator {}: {}", e->name, problem));
+        diag.mark_failed(k.path);
+        return;
+    }
+    const bool anchored = est.anchor_value.has_value();
+    for (const ParamDecl& p : e->params) {
+        if (!p.paths.empty() && std::find(p.paths.begin(), p.paths.end(), k.path) == p.paths.end()) continue;
+        const auto given = std::find_if(est.params.begin(), est.params.end(),
+                                        [&](const auto& kv) { return kv.first == p.name; });
+        std::optional<double> value;
+        std::string from;
+        if (given != est.params.end()) {
+            value = given->second;
+            from = "parameter";
+        } else if (in.has(p.name)) {
+            continue;  // the device supplied it (e.g. cell_f2 from the technology)
+        } else if (p.default_value) {
+            value = p.default_value;
+            from = "default: " + p.default_source;
+        } else if (p.cancels && anchored) {
+            value = 1.0;
+            from = "not given: a factor that cancels against the anchor";
+        } else if (p.optional) {
+            continue;
+        } else {
+            diag.error(k.path, fmt::format("estimator {} needs `{}` ({}{}){}", e->name, p.name, p.doc,
+                                           p.unit.empty() ? "" : ", " + p.unit,
+                                           p.cancels ? " or an `anchor: {value: N, ...}`" : ""));
+            diag.mark_failed(k.path);
+            return;
+        }
+        if (in.has(p.name)) in.set(p.name, *value, from);
+        else in.add(p.name, *value, p.unit, from);
+    }
+    std::string formula;
+    const double model = e->evaluate(in, k.path, &formula);
+    double value = model;
+    double at_anchor = 0;
+    if (anchored) {
+        Inputs at = in;
+        for (const auto& [name, v] : est.anchor_at) {
+            if (!at.has(name)) {
+                std::vector<std::string> names;
+                for (const auto& i : in.list()) names.push_back(i.name);
+                diag.error(k.path + ".anchor." + name,
+                           fmt::format("estimator {} has no input `{}` for {}; its inputs: {}", e->name, name, k.path,
+                                       fmt::join(names, ", ")));
+                diag.mark_failed(k.path);
+                return;
+            }
+            at.set(name, v, "anchor");
+        }
+        at_anchor = e->evaluate(at, k.path, nullptr);
+        if (!(at_anchor > 0) || !std::isfinite(at_anchor)) {
+            diag.error(k.path + ".anchor", fmt::format("estimator {} gives {} at the anchor's operating point; an "
+                                                       "anchor needs a positive model figure",
+                                                       e->name, at_anchor));
+            diag.mark_failed(k.path);
+            return;
+        }
+        // Equal operating points give exactly the anchor (x / x == 1 in IEEE arithmetic).
+        value = *est.anchor_value * (model / at_anchor);
+        formula = fmt::format("anchor x model / model(anchor); model: {}", formula);
+    }
+    if (!std::isfinite(value) || value < 0) {
+        diag.error(k.path, fmt::format("estimator {} gives {} ({}); check its inputs", e->name, value, formula));
+        diag.mark_failed(k.path);
+        return;
+    }
+    cost->value = value;
+    est.formula = formula;
+    est.reference = e->reference;
+    est.inputs = in.list();
+    est.model_value = model;
+    est.model_value_at_anchor = at_anchor;
+}
+
+}  // namespace
+
+void resolve_estimates(DeviceSpec& d, Diagnostics& diag) {
+    const auto& keys = device_schema().keys();
+    for (const char* section : {"latency.", "area.", "energy."})
+        for (const KeyDecl& k : keys)
+            if (k.kind == ValueKind::cost && k.path.rfind(section, 0) == 0) resolve_one(k, d, diag);
+}
+
+}  // namespace cim::device_detail
