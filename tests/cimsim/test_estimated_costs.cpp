@@ -97,7 +97,7 @@ TEST_CASE("sweeping input.dac_bits: a row drive costs 2^bits - 1 pulses, with fe
 
 TEST_CASE("plain-number configs are untouched by the estimators: no estimate, no change") {
     for (const auto& name : bundled_device_names()) {
-        if (name == "isaac") continue;
+        if (name == "isaac" || name == "wtm2101") continue;  // the two that anchor estimators
         CAPTURE(name);
         const DeviceSpec d = load_device(name);
         for (const auto& c : list_costs(d))
