@@ -140,7 +140,11 @@ json estimates_json(const DeviceSpec& d) {
         if (!c.cost || !c.cost->estimate) continue;
         const CostEstimate& e = *c.cost->estimate;
         json inputs = json::array();
-        for (const auto& i : e.inputs) inputs.push_back({{"name", i.name}, {"value", i.value}, {"unit", i.unit}, {"from", i.from}});
+        for (const auto& i : e.inputs)
+            inputs.push_back({{"name", std::string(i.name)},
+                              {"value", i.value},
+                              {"unit", std::string(i.unit)},
+                              {"from", std::string(i.from)}});
         json anchor = nullptr;
         if (e.anchor_value) {
             json at = json::object();
@@ -151,11 +155,11 @@ json estimates_json(const DeviceSpec& d) {
                        {"value", c.cost->value},
                        {"unit", c.unit},
                        {"model", e.model},
-                       {"formula", e.formula},
+                       {"formula", estimate_formula(e)},
                        {"model_value", e.model_value},
                        {"inputs", inputs},
                        {"anchor", anchor},
-                       {"reference", e.reference},
+                       {"reference", std::string(e.reference)},
                        {"source", c.cost->source}});
     }
     return out;
@@ -169,10 +173,10 @@ void print_estimates(const DeviceSpec& d) {
         if (first) fmt::print("\nestimated costs (docs/cost-estimators.md):\n");
         first = false;
         fmt::print("  {} = {:.6g} {}  [{}]\n", c.path, c.cost->value, c.unit, e.model);
-        fmt::print("      formula:   {}\n", e.formula);
+        fmt::print("      formula:   {}\n", estimate_formula(e));
         std::vector<std::string> in;
         for (const auto& i : e.inputs)
-            in.push_back(fmt::format("{} = {:g}{} ({})", i.name, i.value, i.unit.empty() ? "" : " " + i.unit, i.from));
+            in.push_back(fmt::format("{} = {:g}{}{} ({})", i.name, i.value, i.unit.empty() ? "" : " ", i.unit, i.from));
         fmt::print("      inputs:    {}\n", fmt::join(in, "; "));
         if (e.anchor_value) {
             std::vector<std::string> at;

@@ -16,7 +16,7 @@ std::string cite(const std::string& path, const Cost& c, const std::string& unit
     const std::string source = c.source.empty() ? "no source given" : c.source;
     if (c.estimate)
         return fmt::format("{} = {:g} {} (estimator {}: {}; {})", path, c.value, unit, c.estimate->model,
-                           c.estimate->formula, source);
+                           estimate_formula(*c.estimate), source);
     return fmt::format("{} = {:g} {} ({})", path, c.value, unit, source);
 }
 

@@ -71,6 +71,11 @@ double tile_area_um2(const DeviceSpec& d) {
     return d.chip.macros_per_tile * array_area_um2(d) + d.area.tile_buffer_um2.value + d.area.tile_other_um2.value;
 }
 
+std::string estimate_formula(const CostEstimate& e) {
+    if (!e.anchor_value) return std::string(e.formula);
+    return "anchor x model / model(anchor); model: " + std::string(e.formula);
+}
+
 std::vector<NamedCost> list_costs(const DeviceSpec& d) {
     std::vector<NamedCost> out;
     for (const auto& k : device_detail::device_schema().keys())

@@ -31,18 +31,21 @@ double walden_pj(const Inputs& in) {
     return in["fom_w_fj"] * 1e-3 * std::exp2(in["bits"]) * tech;
 }
 
-double evaluate(AdcKind kind, const Inputs& in, const std::string& path, std::string* formula) {
+double evaluate(AdcKind kind, const Inputs& in, const std::string& path, std::string_view* formula) {
     const double bits = in["bits"];
     if (path == kEnergyPath) {
         double e = walden_pj(in);
-        std::string f = "E = FoM_W * 2^bits * S(node_nm, supply_v) / S(fom_node_nm, supply_v)";
+        if (formula)
+            *formula = "E = FoM_W * 2^bits * S(node_nm, supply_v) / S(fom_node_nm, supply_v) (S: Stillmaker & Baas "
+                       "energy factor)";
         if (in.has("fom_s_db")) {
             const double sndr_db = 6.02 * bits + 1.76;
             const double schreier_pj = 1e12 / (2.0 * std::pow(10.0, (in["fom_s_db"] - sndr_db) / 10.0));
             e = std::max(e, schreier_pj);
-            f = "E = max(" + f.substr(4) + ", 1 / (2 * 10^((FoM_S - (6.02 bits + 1.76)) / 10)))";
+            if (formula)
+                *formula = "E = max(FoM_W * 2^bits * S(node_nm, supply_v) / S(fom_node_nm, supply_v), 1 / (2 * "
+                           "10^((FoM_S - (6.02 bits + 1.76)) / 10))) (S: Stillmaker & Baas energy factor)";
         }
-        if (formula) *formula = f + " (S: Stillmaker & Baas energy factor)";
         return e;
     }
     if (path == kLatencyPath) {
@@ -107,7 +110,7 @@ Estimator make(AdcKind kind, std::string name, std::string summary, std::string 
         add_node_and_supply(d, in);
         return scaling_range_problem(d.node_nm);
     };
-    e.evaluate = [kind](const Inputs& in, const std::string& path, std::string* formula) {
+    e.evaluate = [kind](const Inputs& in, const std::string& path, std::string_view* formula) {
         return evaluate(kind, in, path, formula);
     };
     return e;

@@ -38,17 +38,17 @@ std::vector<Estimator> array_read_estimators() {
         if (path == kColumn) in.add("rows", d.array.max_active_rows, "rows", "array.max_active_rows");
         return "";
     };
-    r.evaluate = [](const Inputs& in, const std::string& path, std::string* formula) {
+    r.evaluate = [](const Inputs& in, const std::string& path, std::string_view* formula) {
         const double w = in["weight_density"];
         const double g_us = in["g_on_us"] * (w + (1 - w) / in["on_off_ratio"]);
         const double v = in["v_read_v"];
         const double cell_pj = v * v * g_us * in["t_read_ns"] * in["input_density"] * 1e-3;  // V^2 uS ns = fJ
-        const std::string f = "v_read_v^2 * g_on_us (w + (1 - w) / on_off_ratio) * t_read_ns * input_density";
         if (path == kColumn) {
-            if (formula) *formula = "E = rows * " + f;
+            if (formula)
+                *formula = "E = rows * v_read_v^2 * g_on_us (w + (1 - w) / on_off_ratio) * t_read_ns * input_density";
             return in["rows"] * cell_pj;
         }
-        if (formula) *formula = "E = " + f;
+        if (formula) *formula = "E = v_read_v^2 * g_on_us (w + (1 - w) / on_off_ratio) * t_read_ns * input_density";
         return cell_pj;
     };
 
@@ -65,7 +65,7 @@ std::vector<Estimator> array_read_estimators() {
         add_node_and_supply(d, in);
         return "";
     };
-    s.evaluate = [](const Inputs& in, const std::string& path, std::string* formula) {
+    s.evaluate = [](const Inputs& in, const std::string& path, std::string_view* formula) {
         const double cell_pj = in["c_cell_ff"] * 1e-3 * in["supply_v"] * in["delta_v"];
         if (path == kColumn) {
             if (formula) *formula = "E = rows * c_cell_ff * supply_v * delta_v";

@@ -22,7 +22,7 @@ std::vector<Estimator> buffer_estimators() {
         add_node_and_supply(d, in);
         return scaling_range_problem(d.node_nm);
     };
-    e.evaluate = [](const Inputs& in, const std::string&, std::string* formula) {
+    e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "E = 10 pJ / 8 * sqrt(capacity_kb / 8) * S(node_nm, supply_v) / S(45 nm, 0.9 V)";
         return 10.0 / 8.0 * std::sqrt(in["capacity_kb"] / 8.0) *
                stillmaker_energy_ratio(in["node_nm"], in["supply_v"], 45, 0.9);

@@ -54,10 +54,10 @@ std::vector<Estimator> cell_area_estimators() {
         in.add("cols", d.array.cols, "columns", "array.cols");
         in.add("node_nm", d.node_nm, "nm", "node_nm");
         if (auto f2 = default_cell_f2(d.technology, d.node_nm))
-            in.add("cell_f2", *f2, "F^2", "technology " + std::string(to_string(d.technology)) + " (NeuroSim cell size)");
+            in.add("cell_f2", *f2, "F^2", "technology (NeuroSim cell size for it and node_nm)");
         return "";
     };
-    e.evaluate = [](const Inputs& in, const std::string&, std::string* formula) {
+    e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "A = rows * cols * cell_f2 * node_nm^2";
         return in["rows"] * in["cols"] * in["cell_f2"] * in["node_nm"] * in["node_nm"] * 1e-6;
     };

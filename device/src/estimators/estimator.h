@@ -23,6 +23,7 @@ struct ParamDecl {
     bool cancels = false;   // a pure factor: an anchored entry may omit it (it cancels in the ratio)
     bool optional = false;  // may be absent: the model then leaves its term out
     std::vector<std::string> paths;  // the cost paths it applies to; empty: all the estimator serves
+    std::string default_from;        // "default: <default_source>", made by the registry
 };
 
 struct InputDecl {
@@ -30,13 +31,16 @@ struct InputDecl {
 };
 
 // The values one evaluation reads: device fields, parameters and defaults.
+// Names, units and origins are views of static strings (literals or the registry's).
 class Inputs {
 public:
-    void add(std::string name, double value, std::string unit, std::string from);
+    void add(std::string_view name, double value, std::string_view unit, std::string_view from);
     bool has(std::string_view name) const;
     double operator[](std::string_view name) const;  // an internal error when absent
-    void set(std::string_view name, double value, const std::string& from);
+    void set(std::string_view name, double value, std::string_view from);
+    EstimateInput* find(std::string_view name);
     const std::vector<EstimateInput>& list() const { return list_; }
+    std::vector<EstimateInput> take() { return std::move(list_); }
 
 private:
     std::vector<EstimateInput> list_;
@@ -51,8 +55,9 @@ struct Estimator {
     std::vector<ParamDecl> params;     // given in the entry (a parameter may replace an input)
     // Reads the device inputs for `path` into `in`; "" or the problem (e.g. a missing supply).
     std::function<std::string(const DeviceSpec&, const std::string& path, Inputs& in)> gather;
-    // The model's figure for `path` in the cost key's unit; `formula` gets the formula text.
-    std::function<double(const Inputs& in, const std::string& path, std::string* formula)> evaluate;
+    // The model's figure for `path` in the cost key's unit; `formula` gets the formula text
+    // (a string literal).
+    std::function<double(const Inputs& in, const std::string& path, std::string_view* formula)> evaluate;
 };
 
 // Every registered estimator, in documentation order.

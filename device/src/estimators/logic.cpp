@@ -50,7 +50,7 @@ Estimator make(std::string name, std::string summary, const Table& table) {
         add_node_and_supply(d, in);
         return scaling_range_problem(d.node_nm);
     };
-    e.evaluate = [&table](const Inputs& in, const std::string&, std::string* formula) {
+    e.evaluate = [&table](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "E = E_45nm(bits) * S(node_nm, supply_v) / S(45 nm, 0.9 V)";
         return loglog(table, in["bits"]) * stillmaker_energy_ratio(in["node_nm"], in["supply_v"], 45, 0.9);
     };

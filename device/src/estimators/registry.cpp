@@ -13,8 +13,14 @@
 
 namespace cim::device_detail {
 
-void Inputs::add(std::string name, double value, std::string unit, std::string from) {
-    list_.push_back({std::move(name), value, std::move(unit), std::move(from)});
+void Inputs::add(std::string_view name, double value, std::string_view unit, std::string_view from) {
+    list_.push_back({name, value, unit, from});
+}
+
+EstimateInput* Inputs::find(std::string_view name) {
+    for (auto& i : list_)
+        if (i.name == name) return &i;
+    return nullptr;
 }
 
 bool Inputs::has(std::string_view name) const {
@@ -28,7 +34,7 @@ double Inputs::operator[](std::string_view name) const {
     return 0;
 }
 
-void Inputs::set(std::string_view name, double value, const std::string& from) {
+void Inputs::set(std::string_view name, double value, std::string_view from) {
     for (auto& i : list_)
         if (i.name == name) {
             i.value = value;
@@ -44,6 +50,9 @@ const std::vector<Estimator>& estimators() {
         for (auto part : {adc_estimators, wordline_estimators, array_read_estimators, cell_area_estimators,
                           logic_estimators, buffer_estimators, wire_estimators})
             for (auto& e : part()) v.push_back(std::move(e));
+        for (auto& e : v)
+            for (auto& p : e.params)
+                if (p.default_value) p.default_from = "default: " + p.default_source;
         return v;
     }();
     return all;
@@ -96,16 +105,16 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
         if (!p.paths.empty() && std::find(p.paths.begin(), p.paths.end(), k.path) == p.paths.end()) continue;
         const auto given = std::find_if(est.params.begin(), est.params.end(),
                                         [&](const auto& kv) { return kv.first == p.name; });
-        std::optional<double> value;
-        std::string from;
+        double value = 0;
+        std::string_view from;
         if (given != est.params.end()) {
             value = given->second;
             from = "parameter";
         } else if (in.has(p.name)) {
             continue;  // the device supplied it (e.g. cell_f2 from the technology)
         } else if (p.default_value) {
-            value = p.default_value;
-            from = "default: " + p.default_source;
+            value = *p.default_value;
+            from = p.default_from;
         } else if (p.cancels && anchored) {
             value = 1.0;
             from = "not given: a factor that cancels against the anchor";
@@ -118,28 +127,36 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
             diag.mark_failed(k.path);
             return;
         }
-        if (in.has(p.name)) in.set(p.name, *value, from);
-        else in.add(p.name, *value, p.unit, from);
+        if (EstimateInput* i = in.find(p.name)) {
+            i->value = value;
+            i->from = from;
+        } else {
+            in.add(p.name, value, p.unit, from);
+        }
     }
-    std::string formula;
+    std::string_view formula;
     const double model = e->evaluate(in, k.path, &formula);
     double value = model;
     double at_anchor = 0;
     if (anchored) {
-        Inputs at = in;
+        // The model at the anchor's operating point: the pinned inputs swapped in, then back.
+        std::vector<std::pair<EstimateInput*, double>> saved;
         for (const auto& [name, v] : est.anchor_at) {
-            if (!at.has(name)) {
-                std::vector<std::string> names;
-                for (const auto& i : in.list()) names.push_back(i.name);
+            EstimateInput* i = in.find(name);
+            if (!i) {
+                std::vector<std::string_view> names;
+                for (const auto& x : in.list()) names.push_back(x.name);
                 diag.error(k.path + ".anchor." + name,
                            fmt::format("estimator {} has no input `{}` for {}; its inputs: {}", e->name, name, k.path,
                                        fmt::join(names, ", ")));
                 diag.mark_failed(k.path);
                 return;
             }
-            at.set(name, v, "anchor");
+            saved.emplace_back(i, i->value);
+            i->value = v;
         }
-        at_anchor = e->evaluate(at, k.path, nullptr);
+        at_anchor = e->evaluate(in, k.path, nullptr);
+        for (const auto& [i, v] : saved) i->value = v;
         if (!(at_anchor > 0) || !std::isfinite(at_anchor)) {
             diag.error(k.path + ".anchor", fmt::format("estimator {} gives {} at the anchor's operating point; an "
                                                        "anchor needs a positive model figure",
@@ -149,7 +166,6 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
         }
         // Equal operating points give exactly the anchor (x / x == 1 in IEEE arithmetic).
         value = *est.anchor_value * (model / at_anchor);
-        formula = fmt::format("anchor x model / model(anchor); model: {}", formula);
     }
     if (!std::isfinite(value) || value < 0) {
         diag.error(k.path, fmt::format("estimator {} gives {} ({}); check its inputs", e->name, value, formula));
@@ -159,18 +175,27 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
     cost->value = value;
     est.formula = formula;
     est.reference = e->reference;
-    est.inputs = in.list();
+    est.inputs = in.take();
     est.model_value = model;
     est.model_value_at_anchor = at_anchor;
+}
+
+// The cost keys in pricing order: latencies, then areas, then energies.
+const std::vector<const KeyDecl*>& cost_keys_in_order() {
+    static const std::vector<const KeyDecl*> keys = [] {
+        std::vector<const KeyDecl*> v;
+        for (const char* section : {"latency.", "area.", "energy."})
+            for (const KeyDecl& k : device_schema().keys())
+                if (k.kind == ValueKind::cost && k.path.rfind(section, 0) == 0) v.push_back(&k);
+        return v;
+    }();
+    return keys;
 }
 
 }  // namespace
 
 void resolve_estimates(DeviceSpec& d, Diagnostics& diag) {
-    const auto& keys = device_schema().keys();
-    for (const char* section : {"latency.", "area.", "energy."})
-        for (const KeyDecl& k : keys)
-            if (k.kind == ValueKind::cost && k.path.rfind(section, 0) == 0) resolve_one(k, d, diag);
+    for (const KeyDecl* k : cost_keys_in_order()) resolve_one(*k, d, diag);
 }
 
 }  // namespace cim::device_detail

@@ -30,7 +30,7 @@ std::vector<Estimator> wire_estimators() {
         add_tile_area(d, in);
         return "";
     };
-    w.evaluate = [](const Inputs& in, const std::string&, std::string* formula) {
+    w.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "E = 8 * e_bit_mm_pj * sqrt(tile_area_mm2)";
         return 8.0 * in["e_bit_mm_pj"] * std::sqrt(in["tile_area_mm2"]);
     };
@@ -43,7 +43,7 @@ std::vector<Estimator> wire_estimators() {
     l.inputs = {{"tile_area_mm2", "mm^2", "the area entries"}};
     l.params = {{"p_mw_per_mm2", "mW per mm^2", "static power density", std::nullopt, "", true}};
     l.gather = w.gather;
-    l.evaluate = [](const Inputs& in, const std::string&, std::string* formula) {
+    l.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "P = p_mw_per_mm2 * tile_area_mm2";
         return in["p_mw_per_mm2"] * in["tile_area_mm2"];
     };

@@ -26,10 +26,10 @@ std::vector<Estimator> wordline_estimators() {
         in.add("dac_bits", d.input.dac_bits, "bits", "input.dac_bits");
         add_node_and_supply(d, in);
         if (auto f2 = default_cell_f2(d.technology, d.node_nm))
-            in.add("cell_f2", *f2, "F^2", "technology " + std::string(to_string(d.technology)) + " (NeuroSim cell size)");
+            in.add("cell_f2", *f2, "F^2", "technology (NeuroSim cell size for it and node_nm)");
         return "";
     };
-    e.evaluate = [](const Inputs& in, const std::string&, std::string* formula) {
+    e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula)
             *formula = "E = cols * sqrt(cell_f2) * node_nm * c_wire_ff_per_um * supply_v^2 * (2^dac_bits - 1)";
         const double length_um = in["cols"] * std::sqrt(in["cell_f2"]) * in["node_nm"] * 1e-3;

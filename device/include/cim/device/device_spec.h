@@ -54,12 +54,13 @@ enum class CalibrationMethod { minmax, percentile, mse, kl };
 enum class WeightMode { uniform, binary, ternary };
 
 // One input of an estimator: a field of the device, a parameter of the YAML entry or
-// the estimator's documented default.
+// the estimator's documented default. The texts are views of the estimator registry's
+// static strings (no allocation when a sweep re-prices a variant).
 struct EstimateInput {
-    std::string name;   // "bits"
+    std::string_view name;  // "bits"
     double value = 0;
-    std::string unit;   // "bits", "nm", "V", "" (dimensionless)
-    std::string from;   // "array.adc.bits", "parameter", "default (Murmann survey ...)"
+    std::string_view unit;  // "bits", "nm", "V", "" (dimensionless)
+    std::string_view from;  // "array.adc.bits", "parameter", "default: Murmann survey ..."
 
     bool operator==(const EstimateInput&) const = default;
 };
@@ -73,9 +74,9 @@ struct CostEstimate {
     std::vector<std::pair<std::string, double>> params; // as given in the YAML
     std::optional<double> anchor_value;                 // the published figure
     std::vector<std::pair<std::string, double>> anchor_at;  // the inputs it was published at
-    // Filled when the device is read:
-    std::string formula;    // "E = FoM_W * 2^bits * S(node, V) / S(fom_node, V)"
-    std::string reference;  // where the model and its constants come from
+    // Filled when the device is read (views of the registry's static strings):
+    std::string_view formula;    // the model's: "E = FoM_W * 2^bits * S(node, V) / S(fom_node, V)"
+    std::string_view reference;  // where the model and its constants come from
     std::vector<EstimateInput> inputs;  // every input the formula read, in order
     double model_value = 0;             // the model's own figure at `inputs`
     double model_value_at_anchor = 0;   // ... at the anchor's operating point (anchored only)
@@ -311,6 +312,10 @@ struct NamedCost {
     const Cost* cost;
 };
 std::vector<NamedCost> list_costs(const DeviceSpec& d);
+
+// The formula of an estimate as it prices: the model's, or with an anchor
+// "anchor x model / model(anchor); model: ...".
+std::string estimate_formula(const CostEstimate& e);
 
 // Markdown reference of every key, generated from the schema declarations.
 std::string device_schema_markdown();
