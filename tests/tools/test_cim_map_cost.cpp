@@ -227,3 +227,50 @@ TEST_CASE("cim-map table shows latency and energy; a model that needs reprogramm
     auto need = run_command(tool("cim-map") + " --device isaac");
     CHECK(need.status == 2);
 }
+
+TEST_CASE("cim-map shows every estimated cost with its formula, inputs, anchor and reference; a bad estimator exits 2") {
+    auto r = run_command(tool("cim-map") + " --describe --device isaac");
+    CHECK(r.status == 0);
+    CHECK(r.output.find("estimated costs") != std::string::npos);
+    CHECK(r.output.find("energy.adc_pj_per_conversion = 1.5625 pJ per conversion  [adc_sar]") != std::string::npos);
+    CHECK(r.output.find("bits = 8 bits (array.adc.bits)") != std::string::npos);
+    CHECK(r.output.find("anchor:    1.5625 at bits = 8, node_nm = 32") != std::string::npos);
+    CHECK(r.output.find("estimator adc_sar: anchor x model / model(anchor)") != std::string::npos);  // component table
+
+    const json j = run_json("--describe --device isaac --set array.adc.bits=6");
+    const json* adc = nullptr;
+    for (const auto& e : j["estimates"])
+        if (e["path"] == "energy.adc_pj_per_conversion") adc = &e;
+    REQUIRE(adc != nullptr);
+    CHECK((*adc)["model"] == "adc_sar");
+    CHECK((*adc)["value"].get<double>() == doctest::Approx(1.5625 / 4).epsilon(1e-12));
+    CHECK((*adc)["anchor"]["value"].get<double>() == 1.5625);
+    CHECK((*adc)["anchor"]["at"]["bits"].get<double>() == 8);
+    bool bits_from_device = false;
+    for (const auto& i : (*adc)["inputs"])
+        bits_from_device |= i["name"] == "bits" && i["from"] == "array.adc.bits" && i["value"].get<double>() == 6;
+    CHECK(bits_from_device);
+    CHECK((*adc)["reference"].get<std::string>().find("Murmann") != std::string::npos);
+    CHECK(j["peak"]["power_by_component"]["adc"]["estimator"] == "adc_sar");
+
+    TempDir tmp;
+    const json map = run_json(small_cnn(tmp) + " --device isaac");
+    CHECK(map["total"]["components"]["adc"]["energy_estimator"] == "adc_sar");
+    CHECK(map["total"]["components"]["input_buffer"]["energy_estimator"].is_null());
+    CHECK(map["total"]["components"]["adc"]["colour"] == "#e15759");
+    CHECK(map["estimates"].size() == 7);
+
+    std::ofstream(tmp.file("bad.yaml")) << read(std::string(CIM_SOURCE_DIR) + "/configs/tsmc7_sram_analog.yaml") +
+                                               "\n";
+    const std::string text = read(tmp.file("bad.yaml"));
+    const auto at = text.find("adc_pj_per_conversion: {value: 0.2098");
+    REQUIRE(at != std::string::npos);
+    std::string bad = text;
+    bad.replace(at, std::string("adc_pj_per_conversion: {value: 0.2098").size(), "adc_pj_per_conversion: {model: adc_flsh");
+    std::ofstream(tmp.file("bad.yaml")) << bad;
+    auto e = run_command(tool("cim-map") + " --describe --device " + tmp.file("bad.yaml"));
+    CHECK(e.status == 2);
+    CHECK(e.output.find("bad.yaml:") != std::string::npos);
+    CHECK(e.output.find("'adc_flsh' is not an estimator (did you mean adc_flash?); estimators for "
+                        "energy.adc_pj_per_conversion: adc_sar (fom_w_fj [fJ per conversion step]") != std::string::npos);
+}
