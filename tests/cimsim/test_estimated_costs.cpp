@@ -97,7 +97,7 @@ TEST_CASE("sweeping input.dac_bits: a row drive costs 2^bits - 1 pulses, with fe
 
 TEST_CASE("plain-number configs are untouched by the estimators: no estimate, no change") {
     for (const auto& name : bundled_device_names()) {
-        if (name == "isaac" || name == "wtm2101") continue;  // the two that anchor estimators
+        if (name == "isaac" || name == "wtm2101" || name == "intel22_c2c") continue;  // the ones that anchor estimators
         CAPTURE(name);
         const DeviceSpec d = load_device(name);
         for (const auto& c : list_costs(d))
@@ -106,5 +106,22 @@ TEST_CASE("plain-number configs are untouched by the estimators: no estimate, no
         const DeviceSpec moved = load_device(name, {"node_nm=" + std::to_string(d.node_nm == 45 ? 32 : 45)});
         CHECK(moved.energy == d.energy);
         CHECK(moved.area == d.area);
+    }
+}
+
+TEST_CASE("Intel C-2C: supply_v moves its cv2-anchored energies as (V / 0.7 V)^2, the scaling validation.md uses") {
+    const DeviceSpec base = load_device("intel22_c2c");
+    CHECK(peak_figures(base).tops_per_w == doctest::Approx(32.2).epsilon(0.001));
+    for (double v : {0.8, 0.9, 1.0, 1.1}) {
+        CAPTURE(v);
+        const double k = (v / 0.7) * (v / 0.7);
+        std::vector<std::string> sets;
+        for (const auto& c : list_costs(base))
+            if (c.cost && c.path.rfind("energy.", 0) == 0 && c.cost->value > 0)
+                sets.push_back(c.path + "=" + std::to_string(c.cost->value * k));
+        const double by_hand = peak_figures(load_device("intel22_c2c", sets)).tops_per_w;
+        const double by_supply = peak_figures(load_device("intel22_c2c", {"supply_v=" + std::to_string(v)})).tops_per_w;
+        CHECK(by_supply == doctest::Approx(by_hand).epsilon(1e-5));
+        CHECK(by_supply < 32.2);
     }
 }

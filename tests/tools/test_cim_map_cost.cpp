@@ -256,9 +256,10 @@ TEST_CASE("cim-map shows every estimated cost with its formula, inputs, anchor a
     TempDir tmp;
     const json map = run_json(small_cnn(tmp) + " --device isaac");
     CHECK(map["total"]["components"]["adc"]["energy_estimator"] == "adc_sar");
-    CHECK(map["total"]["components"]["input_buffer"]["energy_estimator"].is_null());
+    CHECK(map["total"]["components"]["input_buffer"]["energy_estimator"] == "cmos_scaled");
+    CHECK(map["total"]["components"]["chip_link"]["energy_estimator"].is_null());
     CHECK(map["total"]["components"]["adc"]["colour"] == "#e15759");
-    CHECK(map["estimates"].size() == 7);
+    CHECK(map["estimates"].size() == 11);  // ADC x3, drivers, read, cells, shift-add, buffers x2, router, digital
 
     std::ofstream(tmp.file("bad.yaml")) << read(std::string(CIM_SOURCE_DIR) + "/configs/tsmc7_sram_analog.yaml") +
                                                "\n";

@@ -53,6 +53,7 @@ struct Estimator {
     std::vector<std::string> serves;   // cost paths it can price
     std::vector<InputDecl> inputs;     // read from the device
     std::vector<ParamDecl> params;     // given in the entry (a parameter may replace an input)
+    bool needs_anchor = false;         // the model only scales: an entry must give an anchor
     // Reads the device inputs for `path` into `in`; "" or the problem (e.g. a missing supply).
     std::function<std::string(const DeviceSpec&, const std::string& path, Inputs& in)> gather;
     // The model's figure for `path` in the cost key's unit; `formula` gets the formula text
@@ -97,5 +98,6 @@ std::vector<Estimator> cell_area_estimators();
 std::vector<Estimator> logic_estimators();
 std::vector<Estimator> buffer_estimators();
 std::vector<Estimator> wire_estimators();
+std::vector<Estimator> scaled_estimators();
 
 }  // namespace cim::device_detail

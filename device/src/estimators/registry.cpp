@@ -48,7 +48,7 @@ const std::vector<Estimator>& estimators() {
     static const std::vector<Estimator> all = [] {
         std::vector<Estimator> v;
         for (auto part : {adc_estimators, wordline_estimators, array_read_estimators, cell_area_estimators,
-                          logic_estimators, buffer_estimators, wire_estimators})
+                          logic_estimators, buffer_estimators, wire_estimators, scaled_estimators})
             for (auto& e : part()) v.push_back(std::move(e));
         for (auto& e : v)
             for (auto& p : e.params)
@@ -94,6 +94,13 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
     CostEstimate& est = *cost->estimate;
     const Estimator* e = find_estimator(est.model);
     CIM_INTERNAL_CHECK(e != nullptr, "unknown estimator passed the parser: " + est.model);
+    if (e->needs_anchor && !est.anchor_value) {
+        diag.error(k.path, fmt::format("estimator {} only scales a published figure: give `anchor: {{value: N, "
+                                       "<input>: N, ...}}`",
+                                       e->name));
+        diag.mark_failed(k.path);
+        return;
+    }
     Inputs in;
     if (std::string problem = e->gather(d, k.path, in); !problem.empty()) {
         diag.error(k.path, fmt::format("estimator {}: {}", e->name, problem));
