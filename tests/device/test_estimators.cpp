@@ -147,7 +147,7 @@ TEST_CASE("Horowitz's 45 nm table, cell area from F^2, word lines, array reads a
         return parse_device(edited(kTiny, from, to), "tiny.yaml", sets);
     };
     // At 45 nm and 0.9 V the Horowitz figures come back exactly (ratio 1).
-    for (const std::pair<int, double> row : {std::pair{8, 0.03}, {16, 0.05}, {32, 0.1}})
+    for (const std::pair<int, double>& row : {std::pair{8, 0.03}, {16, 0.05}, {32, 0.1}})
         CHECK(cost("digital_pj_per_op: 0.3",
                    "digital_pj_per_op: {model: horowitz_add, bits: " + std::to_string(row.first) + "}",
                    {"node_nm=45", "supply_v=0.9"})

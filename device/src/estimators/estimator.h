@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cim/device/device_spec.h"
@@ -17,6 +18,12 @@ namespace cim::device_detail {
 class Diagnostics;
 
 struct ParamDecl {
+    ParamDecl(std::string name_, std::string unit_, std::string doc_, std::optional<double> default_value_ = {},
+              std::string default_source_ = {}, bool cancels_ = false, bool optional_ = false,
+              std::vector<std::string> paths_ = {})
+        : name(std::move(name_)), unit(std::move(unit_)), doc(std::move(doc_)), default_value(default_value_),
+          default_source(std::move(default_source_)), cancels(cancels_), optional(optional_), paths(std::move(paths_)) {}
+
     std::string name, unit, doc;
     std::optional<double> default_value;  // nullopt: the entry must give it (or see `cancels`)
     std::string default_source;           // where the default comes from
