@@ -74,6 +74,10 @@ ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias
     e.conversions = v.has_adc ? e.col_reads : 0;
     const double outputs = N * G;
     e.shift_adds = e.col_reads + outputs * (segments - 1);
+    // Offset subtracted digitally (weight.offset_reference digital): no reference columns are read;
+    // the periphery sums each input vector once and subtracts offset x that sum from every output.
+    if (v.d.weight.encoding == WeightEncoding::offset && v.d.weight.offset_reference == OffsetReference::digital)
+        e.shift_adds += Rv * G + outputs;
     e.requant_ops = outputs;
     // All-zero tiles the mapper skipped are not read.
     if (e.tiles > 0 && L.arrays < e.tiles) {

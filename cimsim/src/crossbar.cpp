@@ -196,6 +196,9 @@ struct CrossbarLayer::Impl {
     int64_t K = 0, J = 0, N = 0, cols_per_array = 0;
     std::vector<int64_t> col_begin, col_end;
     std::vector<double> col_factor;
+    std::vector<uint8_t> col_digital;  // J: reference columns the periphery computes (no ADC, nominal conductances)
+    std::vector<int> col_slice;        // J: the per-slice range class (|shift-add weight|)
+    int64_t converted_cols = 0;        // columns through the ADC per read
     std::vector<ReadGroup> groups;
     std::vector<float> G;   // K x J stored conductances (digit units), row-major
     std::vector<double> Gd; // the same in double when column sums can exceed float's exact range
@@ -231,7 +234,7 @@ struct CrossbarLayer::Impl {
             for (int64_t j = 0; j < J; ++j) {
                 const size_t i = gi * size_t(J) + size_t(j);
                 double lsb = 0;
-                if (adc_range != AdcRange::none) {
+                if (adc_range != AdcRange::none && !col_digital[size_t(j)]) {
                     // Integer sums that fit the codes are read exactly with a unit LSB.
                     lsb = (ideal_cells && range[i] <= top) ? 1.0 : std::max(range[i], 1e-12) / top;
                     inv_lsb[i] = float(1.0 / lsb);
@@ -316,6 +319,21 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         if (s.col_begin[size_t(j)] < 0 || s.col_end[size_t(j)] > s.N || s.col_end[size_t(j)] <= s.col_begin[size_t(j)])
             throw InternalError("ProgrammedMatrix column output range out of bounds");
     }
+    if (!m.col_reference.empty() && int64_t(m.col_reference.size()) != s.J) throw InternalError("ProgrammedMatrix reference flags");
+    s.col_digital.assign(size_t(s.J), 0);
+    s.col_slice.assign(size_t(s.J), 0);
+    // A slice is the columns of one |shift-add weight|: an offset reference column holds the offset's
+    // digit of that slice and shares its range (their difference is what the slice contributes).
+    std::vector<int64_t> slice_keys;
+    for (int64_t j = 0; j < s.J; ++j) {
+        const int reference = m.col_reference.empty() ? 0 : int(m.col_reference[size_t(j)]);
+        s.col_digital[size_t(j)] = uint8_t(reference && m.digital_reference);
+        const int64_t key = std::abs(m.col_factor[size_t(j)]);
+        auto at = std::find(slice_keys.begin(), slice_keys.end(), key);
+        if (at == slice_keys.end()) at = slice_keys.insert(at, key);
+        s.col_slice[size_t(j)] = int(at - slice_keys.begin());
+    }
+    s.converted_cols = s.J - std::count(s.col_digital.begin(), s.col_digital.end(), uint8_t(1));
 
     // Read groups: arrays of usable_rows rows, each read max_active_rows rows at a time.
     const int64_t R = d.array.usable_rows;
@@ -335,6 +353,10 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
             if (std::abs(digit) > s.dmax) throw InternalError("cell digit exceeds the cell's range");
             const double sign = digit < 0 ? -1.0 : 1.0;
             double g = s.g_off + std::abs(digit);
+            if (s.col_digital[size_t(j)]) {  // computed by the periphery from the nominal value
+                s.G[size_t(k * s.J + j)] = float(sign * g * drift);
+                continue;
+            }
             if (stuck) {
                 const double u = rng.uniform();
                 if (u < d.noise.stuck_on_rate) g = s.g_on;
@@ -368,8 +390,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
-    if (s.adc_range == AdcRange::calibrated_layer || s.adc_range == AdcRange::calibrated_array ||
-        s.adc_range == AdcRange::calibrated_column)
+    if (adc_range_calibrated(s.adc_range))
         s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift);
 }
 
@@ -419,7 +440,10 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
                                       s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J), s.code_lo, s.code_top,
                                       float(s.adc_offset), noisy_read || noisy_adc ? z.data() : nullptr, rs,
                                       noisy_adc ? float(s.adc_sigma) : 0.0f, float(s.ir_drop), inv_full, col.data());
-                conv += s.J;
+                conv += s.converted_cols;
+                if (s.converted_cols < s.J)  // digital references: the nominal reading, exactly
+                    for (int64_t j = 0; j < s.J; ++j)
+                        if (s.col_digital[size_t(j)]) col[size_t(j)] += double(sp[j]) * double(s.plain_weight[size_t(p * s.J + j)]);
             }
             (void)g;
         });
@@ -457,7 +481,8 @@ void CrossbarLayer::observe_nominal(const int32_t* x, int64_t V, std::vector<dou
     const Impl& s = *impl_;
     CIM_INTERNAL_CHECK(!s.nominal.empty(), "nominal column sums of a layer without a calibrated ADC range");
     if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
-    s.nominal.observe(x, V, maxima.data(), s.adc_range == AdcRange::calibrated_layer);
+    // The layer-wide skip is exact only when every observed column sets the layer's range.
+    s.nominal.observe(x, V, maxima.data(), s.adc_range == AdcRange::calibrated_layer && s.converted_cols == s.J);
 }
 
 const std::vector<double>& CrossbarLayer::calibration_maxima() const { return impl_->observed; }
@@ -478,21 +503,42 @@ void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V) {
 
 void CrossbarLayer::finish_calibration() {
     Impl& s = *impl_;
-    if (s.adc_range == AdcRange::none || s.adc_range == AdcRange::full_scale || s.observed.empty()) return;
+    if (!adc_range_calibrated(s.adc_range) || s.observed.empty()) return;
     std::vector<double> r = s.observed;
-    if (s.adc_range == AdcRange::calibrated_layer) {
-        const double m = *std::max_element(r.begin(), r.end());
-        std::fill(r.begin(), r.end(), m);
-    } else if (s.adc_range == AdcRange::calibrated_array) {
-        // One range per array: the row tile of the group and the column tile of the column.
-        for (size_t gi = 0; gi < s.groups.size(); ++gi)
-            for (int64_t c0 = 0; c0 < s.J; c0 += s.cols_per_array) {
-                double m = 0;
-                for (size_t gj = 0; gj < s.groups.size(); ++gj)
-                    if (s.groups[gj].array_row == s.groups[gi].array_row)
-                        for (int64_t j = c0; j < std::min(s.J, c0 + s.cols_per_array); ++j) m = std::max(m, s.observed[gj * size_t(s.J) + size_t(j)]);
-                for (int64_t j = c0; j < std::min(s.J, c0 + s.cols_per_array); ++j) r[gi * size_t(s.J) + size_t(j)] = m;
-            }
+    const size_t J = size_t(s.J);
+    switch (s.adc_range) {
+        case AdcRange::none:
+        case AdcRange::full_scale:
+        case AdcRange::calibrated_column:
+            break;
+        case AdcRange::calibrated_layer: {
+            double m = 0;
+            for (size_t i = 0; i < r.size(); ++i)
+                if (!s.col_digital[i % J]) m = std::max(m, s.observed[i]);
+            std::fill(r.begin(), r.end(), m);
+            break;
+        }
+        case AdcRange::calibrated_array:
+            // One range per array: the row tile of the group and the column tile of the column.
+            for (size_t gi = 0; gi < s.groups.size(); ++gi)
+                for (int64_t c0 = 0; c0 < s.J; c0 += s.cols_per_array) {
+                    const int64_t c1 = std::min(s.J, c0 + s.cols_per_array);
+                    double m = 0;
+                    for (size_t gj = 0; gj < s.groups.size(); ++gj)
+                        if (s.groups[gj].array_row == s.groups[gi].array_row)
+                            for (int64_t j = c0; j < c1; ++j)
+                                if (!s.col_digital[size_t(j)]) m = std::max(m, s.observed[gj * J + size_t(j)]);
+                    for (int64_t j = c0; j < c1; ++j) r[gi * J + size_t(j)] = m;
+                }
+            break;
+        case AdcRange::calibrated_slice: {
+            // One range per slice class: the largest observation over every group and column of the class.
+            std::vector<double> m(J, 0.0);
+            for (size_t i = 0; i < r.size(); ++i)
+                if (!s.col_digital[i % J]) m[size_t(s.col_slice[i % J])] = std::max(m[size_t(s.col_slice[i % J])], s.observed[i]);
+            for (size_t i = 0; i < r.size(); ++i) r[i] = m[size_t(s.col_slice[i % J])];
+            break;
+        }
     }
     for (double& v : r) v = std::max(v, 1.0);  // an all-zero column still needs a range
     s.set_ranges(r);

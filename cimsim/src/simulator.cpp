@@ -18,17 +18,32 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     const quant::CellDigits& cd = L.digits;
     const int64_t rows = L.rows(), N = L.N, cpo = cd.layout.columns_per_output;
     const int64_t refs = cd.layout.reference_columns;
-    const int64_t P = outputs_per_array(cd.layout, d.array.usable_cols);  // as the mapper tiles
+    ColumnLayout placed = cd.layout;  // as the mapper tiles: reference columns only when converted
+    placed.reference_on_array = d.weight.offset_reference == OffsetReference::converted;
+    const int64_t P = outputs_per_array(placed, d.array.usable_cols);
     if (P < 1) throw InputError(d.source_path + ": an array cannot hold one output");
     const int64_t tiles = (N + P - 1) / P;
     ProgrammedMatrix pm;
     pm.rows = rows;
     pm.outputs = N;
     pm.cols = N * cpo + tiles * refs;
-    pm.cols_per_array = P * cpo + refs;
+    // Digital references are not on the arrays: they follow the weight columns of all tiles, one set
+    // per tile, outside the per-array column count.
+    pm.digital_reference = refs > 0 && !placed.reference_on_array;
+    pm.cols_per_array = P * cpo + (pm.digital_reference ? 0 : refs);
     pm.signed_inputs = L.input.realization == quant::InputRealization::twos_complement;
     pm.digits.assign(size_t(rows * pm.cols), 0);
+    if (refs > 0) pm.col_reference.assign(size_t(pm.cols), 0);
     int64_t j = 0;
+    auto add_references = [&](int64_t n0, int64_t n1) {  // offset encoding: one reference set per array
+        for (int64_t c = 0; c < refs; ++c, ++j) {
+            pm.col_output.push_back(n0);
+            pm.col_output_end.push_back(n1);
+            pm.col_factor.push_back(cd.reference_weight[size_t(c)]);
+            pm.col_reference[size_t(j)] = 1;
+            for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = cd.reference_digit[size_t(c)];
+        }
+    };
     for (int64_t t = 0; t < tiles; ++t) {
         const int64_t n0 = t * P, n1 = std::min(N, n0 + P);
         for (int64_t n = n0; n < n1; ++n)
@@ -38,13 +53,10 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
                 pm.col_factor.push_back(cd.column_weight[size_t(c)]);
                 for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = L.digit(g, r, n, int(c));
             }
-        for (int64_t c = 0; c < refs; ++c, ++j) {  // offset encoding: one reference set per array
-            pm.col_output.push_back(n0);
-            pm.col_output_end.push_back(n1);
-            pm.col_factor.push_back(cd.reference_weight[size_t(c)]);
-            for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = cd.reference_digit[size_t(c)];
-        }
+        if (!pm.digital_reference) add_references(n0, n1);
     }
+    if (pm.digital_reference)
+        for (int64_t t = 0; t < tiles; ++t) add_references(t * P, std::min(N, (t + 1) * P));
     return pm;
 }
 
@@ -204,9 +216,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     r.float_accuracy = float_accuracy;
     r.quant_accuracy = quant_accuracy;
     r.exact = true;
-    const bool calibrated = device.array.adc.range == AdcRange::calibrated_layer ||
-                            device.array.adc.range == AdcRange::calibrated_array ||
-                            device.array.adc.range == AdcRange::calibrated_column;
+    const bool calibrated = adc_range_calibrated(device.array.adc.range);
     int64_t done = 0;
     const int64_t total = r.images * opt.instances;
     CrossbarBackend::ColumnValues nominal_maxima;  // nominal calibration: observed once, for every instance

@@ -44,7 +44,9 @@ int64_t largest_weight_code(const DeviceSpec& d, int bits) {
 }
 
 ColumnLayout column_layout(const DeviceSpec& d, int bits) {
-    return column_layout(d.weight.encoding, largest_weight_code(d, bits), d.cell.bits);
+    ColumnLayout l = column_layout(d.weight.encoding, largest_weight_code(d, bits), d.cell.bits);
+    l.reference_on_array = d.weight.offset_reference == OffsetReference::converted;
+    return l;
 }
 
 int weight_slices(const DeviceSpec& d) { return column_layout(d).slices; }
@@ -94,11 +96,25 @@ std::string_view name_in(const Table& table, E v) {
 
 std::string_view to_string(Technology v) { return name_in(device_detail::kTechnologyNames, v); }
 std::string_view to_string(WeightEncoding v) { return name_in(device_detail::kWeightEncodingNames, v); }
+std::string_view to_string(OffsetReference v) { return name_in(device_detail::kOffsetReferenceNames, v); }
 std::string_view to_string(InputMode v) { return name_in(device_detail::kInputModeNames, v); }
 std::string_view to_string(SignedInputHandling v) {
     return name_in(device_detail::kSignedInputHandlingNames, v);
 }
 std::string_view to_string(AdcRange v) { return name_in(device_detail::kAdcRangeNames, v); }
+bool adc_range_calibrated(AdcRange v) {
+    switch (v) {
+        case AdcRange::none:
+        case AdcRange::full_scale:
+            return false;
+        case AdcRange::calibrated_layer:
+        case AdcRange::calibrated_array:
+        case AdcRange::calibrated_column:
+        case AdcRange::calibrated_slice:
+            return true;
+    }
+    return false;
+}
 std::string_view to_string(NoiseMode v) { return name_in(device_detail::kNoiseModeNames, v); }
 std::string_view to_string(CalibrationMethod v) { return name_in(device_detail::kCalibrationMethodNames, v); }
 std::string_view to_string(WeightMode v) { return name_in(device_detail::kWeightModeNames, v); }

@@ -33,6 +33,10 @@ inline constexpr std::array kWeightEncodingNames{
     NameTable<WeightEncoding>{WeightEncoding::twos_complement, "twos_complement"},
     NameTable<WeightEncoding>{WeightEncoding::native_signed, "native_signed"},
 };
+inline constexpr std::array kOffsetReferenceNames{
+    NameTable<OffsetReference>{OffsetReference::converted, "converted"},
+    NameTable<OffsetReference>{OffsetReference::digital, "digital"},
+};
 inline constexpr std::array kInputModeNames{
     NameTable<InputMode>{InputMode::bit_serial, "bit_serial"},
     NameTable<InputMode>{InputMode::multi_bit, "multi_bit"},
@@ -49,6 +53,7 @@ inline constexpr std::array kAdcRangeNames{
     NameTable<AdcRange>{AdcRange::calibrated_layer, "calibrated_layer"},
     NameTable<AdcRange>{AdcRange::calibrated_array, "calibrated_array"},
     NameTable<AdcRange>{AdcRange::calibrated_column, "calibrated_column"},
+    NameTable<AdcRange>{AdcRange::calibrated_slice, "calibrated_slice"},
 };
 inline constexpr std::array kNoiseModeNames{
     NameTable<NoiseMode>{NoiseMode::relative, "relative"},
@@ -76,13 +81,15 @@ static_assert(in_declaration_order(kTechnologyNames) &&
               kTechnologyNames.size() == std::size_t(Technology::fefet) + 1);
 static_assert(in_declaration_order(kWeightEncodingNames) &&
               kWeightEncodingNames.size() == std::size_t(WeightEncoding::native_signed) + 1);
+static_assert(in_declaration_order(kOffsetReferenceNames) &&
+              kOffsetReferenceNames.size() == std::size_t(OffsetReference::digital) + 1);
 static_assert(in_declaration_order(kInputModeNames) &&
               kInputModeNames.size() == std::size_t(InputMode::multi_bit) + 1);
 static_assert(in_declaration_order(kSignedInputHandlingNames) &&
               kSignedInputHandlingNames.size() ==
                   std::size_t(SignedInputHandling::twos_complement) + 1);
 static_assert(in_declaration_order(kAdcRangeNames) &&
-              kAdcRangeNames.size() == std::size_t(AdcRange::calibrated_column) + 1);
+              kAdcRangeNames.size() == std::size_t(AdcRange::calibrated_slice) + 1);
 static_assert(in_declaration_order(kNoiseModeNames) &&
               kNoiseModeNames.size() == std::size_t(NoiseMode::absolute) + 1);
 static_assert(in_declaration_order(kCalibrationMethodNames) &&

@@ -92,6 +92,11 @@ void check_weights_and_inputs(const RuleContext& c) {
                                                "cells store larger codes",
                                                w.clip, largest));
     }
+    if (c.ok({"weight.encoding", "weight.offset_reference"}) && w.offset_reference == OffsetReference::digital &&
+        w.encoding != WeightEncoding::offset)
+        c.error("weight.offset_reference", fmt::format("digital applies to weight.encoding offset only ({} has no "
+                                                       "reference columns); remove it or use converted",
+                                                       to_string(w.encoding)));
     if (c.ok({"weight.encoding", "weight.bits", "cell.bits", "array.usable_cols"})) {
         const int columns = columns_per_weight(c.d);
         if (columns > c.d.array.usable_cols)

@@ -82,7 +82,9 @@ void declare_array(Schema& s) {
     s.enumeration(FIELD(array.adc.range), kAdcRangeNames).required()
         .doc("Where the conversion range comes from: `full_scale` covers the largest possible column "
              "sum; `calibrated_layer`, `calibrated_array`, `calibrated_column` set it from "
-             "calibration data once per layer, per array or per column; `none`: no ADC.");
+             "calibration data once per layer, per array or per column; `calibrated_slice` once per "
+             "layer and weight slice (the columns of one shift-add weight, an offset reference "
+             "column with its slice); `none`: no ADC. See docs/simulator.md, \"Readout circuits\".");
     s.integer(FIELD(array.adc.bits))
         .conditional("required unless `array.adc.range` is `none`; absent then")
         .unit("bits").min(1).max(16).doc("ADC resolution.");
@@ -109,6 +111,12 @@ void declare_cell_weight_input_output(Schema& s) {
              "`native_signed` cells may exceed `2^(weight.bits-1) - 1` (WTM2101 stores +-275).");
     s.enumeration(FIELD(weight.encoding), kWeightEncodingNames).required()
         .doc("How a signed code becomes unsigned cell digits; see \"Signed weights\" above.");
+    s.enumeration(FIELD(weight.offset_reference), kOffsetReferenceNames)
+        .default_value(OffsetReference::converted, "`converted`")
+        .doc("Offset encoding only: how the offset (2^(bits-1) x the input sum) is removed. "
+             "`converted`: reference columns on every array, read through the ADC and subtracted in "
+             "shift-add; `digital`: no reference columns, the periphery subtracts the nominal "
+             "reference reading (offset and off-cell leak times the input plane's sum) exactly.");
 
     s.section("input", "How activations enter the array.");
     s.integer(FIELD(input.bits)).required().unit("bits").min(1).max(16)

@@ -86,7 +86,7 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
     };
     auto columns_at = [&](int bits) {
         const ColumnLayout layout = column_layout(d, bits);
-        Columns c{layout.columns_per_output, layout.reference_columns, outputs_per_array(layout, C)};
+        Columns c{layout.columns_per_output, placed_reference_columns(layout), outputs_per_array(layout, C)};
         if (c.outputs_per_array < 1)
             throw InputError(d.source_path + ": array.usable_cols " + std::to_string(C) + " cannot hold one output (" +
                              std::to_string(c.per_output) + " columns per " + std::to_string(bits) + "-bit weight)");

@@ -105,6 +105,26 @@ TEST_CASE("a layer stored at 8 bits on 16-bit ISAAC: half the slices, its own co
     CHECK_THROWS_WITH_AS(map_model(r.graph, d, mopt), doctest::Contains("no node named 'no_such_layer'"), InputError);
 }
 
+TEST_CASE("isaac, a 300x100 Gemm with the offset subtracted digitally: no reference columns placed or converted") {
+    // 16-bit weights, offset encoding, 2-bit cells: 8 columns per weight and no reference columns ->
+    // 16 outputs per 128-column array. Row tiles 128, 128, 44; column tiles 6 x 16 + 4.
+    TempDir tmp;
+    const DeviceSpec d = load_device("isaac", {"weight.offset_reference=digital"});
+    const Run r = run(mlp_file(tmp, {300, 100}), d, {}, no_dup());
+    const LayerMapping* L = r.mapping.find("fc0");
+    REQUIRE(L);
+    CHECK(L->reference_cols == 0);
+    CHECK(L->outputs_per_array == 16);
+    REQUIRE(L->col_tiles == 7);
+    CHECK(L->arrays == 21);
+    const LayerCost& c = layer(r, "fc0");
+    const double col_reads = 16 * 3 * (6 * 128 + 4 * 8);
+    CHECK(comp(c, CC::adc).events == doctest::Approx(col_reads));
+    CHECK(comp(c, CC::array_read).events == doctest::Approx(col_reads));
+    // + 2 row-tile accumulations per output, the input sum (300 adds) and one correction per output.
+    CHECK(comp(c, CC::shift_add).events == doctest::Approx(col_reads + 100 * 2 + 300 + 100));
+}
+
 TEST_CASE("per-layer latency and energy add up to the totals") {
     TempDir tmp;
     for (const std::string name : {"isaac", "wtm2101", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22",

@@ -4,6 +4,8 @@
 // expected spread of the per-instance ranges under programming variation.
 #include <doctest/doctest.h>
 
+#include "sim_test_util.h"
+
 #include <cim/cimsim/simulator.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/models/fashion_mnist.h>
@@ -21,6 +23,8 @@ using namespace cim;
 using namespace cim::sim;
 
 namespace {
+
+using sim_test::as_tensor;
 
 // rows x cols digits uniform in [lo, hi], one output per column.
 ProgrammedMatrix random_matrix(int64_t rows, int64_t cols, int lo, int hi, uint64_t seed) {
@@ -131,12 +135,6 @@ struct Zoo {
     Tensor calib;
     DeviceSpec device;
 };
-
-Tensor as_tensor(const models::ImageSet& s) {
-    Tensor t(ElemType::Float, {int64_t(s.count), 1, 28, 28});
-    t.f = s.pixels;
-    return t;
-}
 
 // The zoo VGG at NeuroSim's default slicing (8-bit weights in 1-bit cells, offset encoding with a
 // reference column per slice, 8 bit-serial input planes, 5-bit ADC, 128 x 128 arrays).

@@ -3,6 +3,8 @@
 // mapper's columns and arrays, and ideal crossbars on them reproduce the integer program.
 #include <doctest/doctest.h>
 
+#include "sim_test_util.h"
+
 #include <cim/cimsim/simulator.h>
 #include <cim/device/column_layout.h>
 #include <cim/ir/onnx_import.h>
@@ -14,11 +16,8 @@ using namespace cim;
 
 TEST_CASE("two's-complement weights in 2- and 4-bit cells: simulator, quantizer and mapper lay out the same columns") {
     const std::string data = models::default_fashion_mnist_dir();
-    const auto calib = models::calibration_split(data, 16, 1);
-    const auto test = models::load_fashion_mnist(data, models::Split::Test, 8);
-    Tensor calib_t(ElemType::Float, {int64_t(calib.count), 1, 28, 28}), images(ElemType::Float, {int64_t(test.count), 1, 28, 28});
-    calib_t.f = calib.pixels;
-    images.f = test.pixels;
+    const Tensor calib_t = sim_test::as_tensor(models::calibration_split(data, 16, 1));
+    const Tensor images = sim_test::as_tensor(models::load_fashion_mnist(data, models::Split::Test, 8));
     const Graph g = import_onnx(std::string(CIM_SOURCE_DIR) + "/models/zoo/lenet5/model.onnx");
     for (int cell : {2, 4}) {
         CAPTURE(cell);
@@ -30,9 +29,7 @@ TEST_CASE("two's-complement weights in 2- and 4-bit cells: simulator, quantizer 
         const ColumnLayout layout = column_layout(d);
         CHECK(layout.columns_per_output == (7 + cell - 1) / cell + 1);
         const auto q = quant::quantize(g, d, {calib_t}, quant::QuantOptions::from_device(d));
-        MapOptions no_dup;
-        no_dup.duplicate = false;
-        const Mapping m = map_model(specialize_batch(g, 1), d, no_dup);
+        const Mapping m = sim_test::placement(g, d);
         for (const auto& L : q.model.layers) {
             CAPTURE(L.name);
             const LayerMapping* ml = m.find(L.name);

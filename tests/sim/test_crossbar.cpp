@@ -2,6 +2,8 @@
 // the bit-plane path against the one-GEMM shortcut, and each non-ideality's effect.
 #include <doctest/doctest.h>
 
+#include "sim_test_util.h"
+
 #include <cim/cimsim/crossbar.h>
 #include <cim/device/device_spec.h>
 
@@ -55,14 +57,7 @@ std::vector<int32_t> inputs(int64_t V, int64_t K, uint64_t seed, int bits = 8) {
 }
 
 std::vector<double> reference(const Fixture& f, const std::vector<int32_t>& x, int64_t V) {
-    std::vector<double> y(size_t(V * f.N), 0.0);
-    for (int64_t v = 0; v < V; ++v)
-        for (int64_t n = 0; n < f.N; ++n) {
-            int64_t acc = 0;
-            for (int64_t k = 0; k < f.K; ++k) acc += int64_t(x[size_t(v * f.K + k)]) * f.w[size_t(k * f.N + n)];
-            y[size_t(v * f.N + n)] = double(acc);
-        }
-    return y;
+    return sim_test::exact_product(f.w, f.K, f.N, x, V);
 }
 
 DeviceSpec device(std::vector<std::string> sets) {

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "sim_test_util.h"
+
 #include <cim/cimsim/simulator.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/models/fashion_mnist.h>
@@ -19,11 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Tensor as_tensor(const models::ImageSet& s) {
-    Tensor t(ElemType::Float, {int64_t(s.count), 1, 28, 28});
-    t.f = s.pixels;
-    return t;
-}
+using sim_test::as_tensor;
 
 void check_identity(const Graph& g, const DeviceSpec& device, const Tensor& calib, const Tensor& images) {
     auto q = quant::quantize(g, device, {calib}, quant::QuantOptions::from_device(device));

@@ -3,6 +3,8 @@
 // VGG and ResNet zoo models.
 #include <doctest/doctest.h>
 
+#include "sim_test_util.h"
+
 #include <cim/cimsim/simulator.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/models/fashion_mnist.h>
@@ -12,11 +14,7 @@ using namespace cim;
 
 namespace {
 
-Tensor as_tensor(const models::ImageSet& s) {
-    Tensor t(ElemType::Float, {int64_t(s.count), 1, 28, 28});
-    t.f = s.pixels;
-    return t;
-}
+using sim_test::as_tensor;
 
 const std::vector<std::string> kBase{"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
                                      "quant.weight_bits=8", "quant.activation_bits=8", "cell.on_off_ratio=.inf"};

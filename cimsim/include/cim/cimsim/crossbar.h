@@ -30,6 +30,11 @@ struct ProgrammedMatrix {
     std::vector<int64_t> col_output;      // cols
     std::vector<int64_t> col_output_end;  // cols; empty: col_output + 1
     std::vector<int64_t> col_factor;      // cols
+    // Offset encoding: 1 marks a reference column (empty: none). With digital_reference the
+    // reference columns are not on the array at all: the periphery
+    // adds their nominal reading (digit and off-cell leak times the plane's input sum), exactly.
+    std::vector<uint8_t> col_reference;   // cols or empty
+    bool digital_reference = false;
     int64_t cols_per_array = 0;        // columns one array holds (for per-array ADC ranges); 0: all
     bool signed_inputs = false;        // two's-complement input codes: the top input bit weighs negative
 };

@@ -15,14 +15,19 @@ struct ColumnLayout {
     int code_bits = 2;           // B: signed width of the codes, the sign included
     int slices = 1;              // cell digits per weight (per sign for differential)
     int columns_per_output = 1;  // columns one output occupies in an array
-    int reference_columns = 0;   // columns per array shared by all its outputs (offset encoding)
+    int reference_columns = 0;   // reference digits per output set (offset encoding): what the offset subtracts
+    bool reference_on_array = true;  // false: weight.offset_reference digital, no reference columns placed
 };
+
+// Reference columns an array holds beside its outputs (0 when the offset is subtracted digitally).
+inline int placed_reference_columns(const ColumnLayout& l) { return l.reference_on_array ? l.reference_columns : 0; }
 
 // Codes in [-largest_code, largest_code] stored under `encoding` in `cell_bits`-bit cells,
 // with B = (bits of largest_code) + 1 and c = cell_bits:
 //   differential     slices = ceil((B-1) / c) digits of |w| on each side; columns = 2 slices
 //   offset           slices = ceil(B / c) digits of w + 2^(B-1); columns = slices, and
-//                    `slices` reference columns per array (the digits of 2^(B-1))
+//                    `slices` reference columns per array (the digits of 2^(B-1)); with
+//                    weight.offset_reference digital they are not placed (reference_on_array false)
 //   twos_complement  the low B-1 bits in ceil((B-1) / c) digits, then the sign bit alone in a
 //                    column of weight -2^(B-1): slices = columns = ceil((B-1) / c) + 1
 //                    (= B with 1-bit cells, where these are the two's-complement bit slices)
@@ -38,9 +43,9 @@ ColumnLayout column_layout(const DeviceSpec& d, int bits);
 inline ColumnLayout column_layout(const DeviceSpec& d) { return column_layout(d, d.weight.bits); }
 
 // Outputs one array holds when an output's columns stay in one array beside the array's
-// reference columns: floor((usable_cols - reference_columns) / columns_per_output), 0 when none fits.
+// reference columns: floor((usable_cols - placed reference columns) / columns_per_output), 0 when none fits.
 inline int64_t outputs_per_array(const ColumnLayout& l, int64_t usable_cols) {
-    return std::max<int64_t>(0, (usable_cols - l.reference_columns) / l.columns_per_output);
+    return std::max<int64_t>(0, (usable_cols - placed_reference_columns(l)) / l.columns_per_output);
 }
 
 }  // namespace cim

@@ -29,6 +29,13 @@ enum class WeightEncoding {
     native_signed,    // the cell stores the signed code itself (WTM2101)
 };
 
+// How the offset encoding's offset (2^(bits-1) x the input sum) is removed.
+enum class OffsetReference {
+    converted,  // reference columns on the array, read through the ADC like weight columns
+    digital,    // no reference columns: the digital periphery subtracts the nominal reference reading
+                // (the offset and the off-cell leak times the plane's input sum) exactly
+};
+
 enum class InputMode { bit_serial, multi_bit };
 
 // How signed activations reach an array that only takes unsigned inputs.
@@ -40,8 +47,9 @@ enum class SignedInputHandling {
 };
 
 // Where the ADC's conversion range comes from. `none`: no ADC, the column sum
-// is read exactly (digital macros).
-enum class AdcRange { none, full_scale, calibrated_layer, calibrated_array, calibrated_column };
+// is read exactly (digital macros). `calibrated_slice`: one range per layer and weight
+// slice (the columns of one |shift-add weight|, offset reference columns included).
+enum class AdcRange { none, full_scale, calibrated_layer, calibrated_array, calibrated_column, calibrated_slice };
 
 // `relative`: sigma scales with the programmed conductance (sigma * g);
 // `absolute`: sigma is a fraction of the full conductance range (sigma * (g_on - g_off)).
@@ -134,6 +142,7 @@ struct WeightSpec {
     int bits = 8;                   // code width including the sign
     int clip = 127;                 // codes are clipped to [-clip, clip]
     WeightEncoding encoding = WeightEncoding::differential;
+    OffsetReference offset_reference = OffsetReference::converted;  // offset encoding only
 
     bool operator==(const WeightSpec&) const = default;
 };
@@ -333,9 +342,12 @@ double tile_area_um2(const DeviceSpec& d);
 
 std::string_view to_string(Technology v);
 std::string_view to_string(WeightEncoding v);
+std::string_view to_string(OffsetReference v);
 std::string_view to_string(InputMode v);
 std::string_view to_string(SignedInputHandling v);
 std::string_view to_string(AdcRange v);
+// True for the ranges set from calibration data (calibrated_*).
+bool adc_range_calibrated(AdcRange v);
 std::string_view to_string(NoiseMode v);
 std::string_view to_string(CalibrationMethod v);
 std::string_view to_string(WeightMode v);

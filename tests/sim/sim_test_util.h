@@ -1,0 +1,39 @@
+// Helpers shared by the simulator tests: image sets as tensors and the exact integer product.
+#pragma once
+
+#include <cim/ir/onnx_import.h>
+#include <cim/ir/tensor.h>
+#include <cim/mapper/mapping.h>
+#include <cim/models/fashion_mnist.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace sim_test {
+
+inline cim::Tensor as_tensor(const cim::models::ImageSet& s) {
+    cim::Tensor t(cim::ElemType::Float, {int64_t(s.count), 1, 28, 28});
+    t.f = s.pixels;
+    return t;
+}
+
+// The mapper's placement of a model for one image, without duplicated arrays (as the simulator programs it).
+inline cim::Mapping placement(const cim::Graph& g, const cim::DeviceSpec& d) {
+    cim::MapOptions no_dup;
+    no_dup.duplicate = false;
+    return cim::map_model(cim::specialize_batch(g, 1), d, no_dup);
+}
+
+// y[v][n] = sum_k x[v][k] w[k][n] (x: V x K, w: K x N), exactly.
+inline std::vector<double> exact_product(const std::vector<int32_t>& w, int64_t K, int64_t N, const std::vector<int32_t>& x, int64_t V) {
+    std::vector<double> y(size_t(V * N), 0.0);
+    for (int64_t v = 0; v < V; ++v)
+        for (int64_t n = 0; n < N; ++n) {
+            int64_t acc = 0;
+            for (int64_t k = 0; k < K; ++k) acc += int64_t(x[size_t(v * K + k)]) * w[size_t(k * N + n)];
+            y[size_t(v * N + n)] = double(acc);
+        }
+    return y;
+}
+
+}  // namespace sim_test
