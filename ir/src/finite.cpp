@@ -21,7 +21,8 @@ std::vector<NonFiniteWeights> non_finite_weights(const Graph& g) {
     std::set<int> seen;  // a shared constant is reported once
     for (const Node& n : g.nodes) {
         // Only these ops hold weights on the arrays.
-        if (op_traits(n.op).role != OpRole::matmul) continue;
+        const OpRole role = op_traits(n.op).role;
+        if (role != OpRole::matmul && role != OpRole::recurrent) continue;
         for (int id : n.inputs) {
             const Tensor* t = g.constant(id);
             if (!t || !t->floating() || !seen.insert(id).second) continue;

@@ -57,6 +57,7 @@ const std::array<OpDef, size_t(OpKind::Count)>& op_table() {
         register_elementwise(t.data());
         register_nn(t.data());
         register_shape(t.data());
+        register_rnn(t.data());
         return t;
     }();
     return table;

@@ -49,6 +49,7 @@ const OpDef& op_def(OpKind op);
 void register_elementwise(OpDef* table);
 void register_nn(OpDef* table);
 void register_shape(OpDef* table);
+void register_rnn(OpDef* table);
 
 // ---- helpers shared by kernel files ----
 // A configuration cimforge does not implement (e.g. an integer Conv): the

@@ -17,6 +17,9 @@ constexpr OpTraits traits_of(OpKind op) {
     switch (op) {
         case OpKind::Conv: case OpKind::ConvTranspose: case OpKind::Gemm: case OpKind::MatMul:
             return {R::matmul, S::any, C::matmul};
+        // Per gate value: the two bias adds, the activation and the state update.
+        case OpKind::RNN: case OpKind::GRU: case OpKind::LSTM:
+            return {R::recurrent, S::any, C::recurrent, 4};
 
         // Element-wise arithmetic that can change the sign.
         case OpKind::Sub: case OpKind::Pow: case OpKind::Neg: case OpKind::Log: case OpKind::HardSwish:
@@ -142,6 +145,16 @@ int64_t digital_ops(const Graph& g, const Node& n, int64_t out_elems, int64_t in
             int64_t K = a.shape.empty() ? 1 : a.shape.back();
             if (n.op == OpKind::Gemm && n.attr_int("transA", 0)) K = a.shape[0];
             return 2 * out_elems * K;
+        }
+        case DigitalCost::recurrent: {
+            // W [dirs, gates*hidden, input], R [dirs, gates*hidden, hidden]; every (step, sample,
+            // direction) runs both products in full (sequence_lens is known only at run time).
+            const Shape& x = g.value(n.inputs[0]).shape;
+            const Shape& w = g.value(n.inputs[1]).shape;
+            const Shape& r = g.value(n.inputs[2]).shape;
+            if (x.size() != 3 || w.size() != 3 || r.size() != 3) return 0;
+            const int64_t runs = x[0] * x[1] * w[0];
+            return runs * w[1] * (2 * (w[2] + r[2]) + t.ops_per_element);
         }
     }
     return out_elems;

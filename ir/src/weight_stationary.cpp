@@ -46,6 +46,8 @@ bool weight_stationary_view(const Graph& g, int idx, WeightStationaryView& v, st
         return false;
     };
     if (why_not) why_not->clear();
+    if (op_traits(n.op).role == OpRole::recurrent)
+        return no("recurrent op: runs on the digital units (W and R are not yet tiled onto arrays)");
     if (op_traits(n.op).role != OpRole::matmul) return false;
     v = WeightStationaryView{};
     v.node = idx;

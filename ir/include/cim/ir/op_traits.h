@@ -13,6 +13,7 @@ struct Node;
 // The part of the chip an op needs.
 enum class OpRole {
     matmul,         // a product with a weight operand: weight-stationary when the weight is constant
+    recurrent,      // RNN/GRU/LSTM: constant weights, but run on the digital units for now (not tiled)
     elementwise,    // arithmetic per element (activations, add, compare, ...)
     window,         // pooling over a kernel window
     reduction,      // reduces axes (global pools, Reduce*, ArgMax, Softmax's sums)
@@ -40,6 +41,7 @@ enum class DigitalCost {
     window,         // one per output element per kernel tap
     matmul,         // a multiply and an add per MAC
     resize,         // nearest moves data; linear/cubic weigh 2 or 4 taps per resized dim
+    recurrent,      // per step: a multiply and an add per MAC of W and R, ops_per_element per gate value
 };
 
 struct OpTraits {

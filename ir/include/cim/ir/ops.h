@@ -10,7 +10,7 @@ namespace cim {
 
 // X(Name, first opset whose semantics we implement)
 #define CIM_OP_LIST(X)                                                                        \
-    X(Conv, 1) X(ConvTranspose, 1) X(Gemm, 7) X(MatMul, 1)                                    \
+    X(Conv, 1) X(ConvTranspose, 1) X(Gemm, 7) X(MatMul, 1) X(RNN, 7) X(GRU, 7) X(LSTM, 7)           \
     X(Add, 7) X(Sub, 7) X(Mul, 7) X(Div, 7) X(Pow, 7) X(Sqrt, 6) X(Neg, 6) X(Reciprocal, 6)  \
     X(Exp, 6) X(Log, 6) X(Abs, 6) X(Floor, 6) X(Ceil, 6)                                       \
     X(Relu, 6) X(LeakyRelu, 6) X(Clip, 6) X(Sigmoid, 6) X(Tanh, 6) X(HardSigmoid, 6)          \
