@@ -76,7 +76,8 @@ Spec parse(const Node& n) {
     else if (dir == "reverse") s.reverse = true;
     else if (dir != "forward") fail(n, "direction '" + dir + "' is not one of forward, reverse, bidirectional");
     s.hidden = n.attr_int("hidden_size", -1);
-    if (n.has("hidden_size") && s.hidden <= 0) fail(n, "hidden_size must be positive, got " + std::to_string(s.hidden));
+    if (n.has("hidden_size") && (s.hidden <= 0 || s.hidden > (int64_t(1) << 31)))
+        fail(n, "hidden_size must be positive (and below 2^31), got " + std::to_string(s.hidden));
     const int64_t layout = n.attr_int("layout", 0);
     if (layout != 0 && layout != 1) fail(n, "layout must be 0 or 1, got " + std::to_string(layout));
     s.layout = int(layout);

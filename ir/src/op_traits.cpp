@@ -152,7 +152,7 @@ int64_t digital_ops(const Graph& g, const Node& n, int64_t out_elems, int64_t in
             const Shape& x = g.value(n.inputs[0]).shape;
             const Shape& w = g.value(n.inputs[1]).shape;
             const Shape& r = g.value(n.inputs[2]).shape;
-            if (x.size() != 3 || w.size() != 3 || r.size() != 3) return 0;
+            if (x.size() != 3 || w.size() != 3 || r.size() != 3 || !shape_known(x) || !shape_known(w) || !shape_known(r)) return 0;
             const int64_t runs = x[0] * x[1] * w[0];
             return runs * w[1] * (2 * (w[2] + r[2]) + t.ops_per_element);
         }

@@ -101,6 +101,7 @@ TEST_CASE("malformed recurrent nodes are InputErrors naming the node") {
         {"bad direction", [](OnnxBuilder&, onnx::NodeProto* n) { n->mutable_attribute(1)->set_s("sideways"); }, "direction 'sideways'"},
         {"hidden_size mismatch", [](OnnxBuilder&, onnx::NodeProto* n) { n->mutable_attribute(0)->set_i(5); }, "hidden_size 5"},
         {"zero hidden_size", [](OnnxBuilder&, onnx::NodeProto* n) { n->mutable_attribute(0)->set_i(0); }, "hidden_size must be positive"},
+        {"huge hidden_size", [](OnnxBuilder&, onnx::NodeProto* n) { n->mutable_attribute(0)->set_i(int64_t(1) << 62); }, "hidden_size must be positive"},
         {"unknown activation",
          [](OnnxBuilder&, onnx::NodeProto* n) {
              auto* a = n->add_attribute();

@@ -139,6 +139,37 @@ TEST_CASE("cim-map --quant-report maps each layer at the width cim-quant chose")
     CHECK(bad.output.find("no \"layers\" array") != std::string::npos);
 }
 
+TEST_CASE("cim-map places LSTM/GRU/RNN on the digital units with their operation count") {
+    // X [7 steps, batch 1, 5 features] -> bidirectional recurrent op (hidden 4) -> Y_h [2, 1, 4].
+    for (const auto& [op, gates] : {std::pair<std::string, int64_t>{"LSTM", 4}, {"GRU", 3}, {"RNN", 1}}) {
+        const std::string name = op;
+        const int64_t G = gates;
+        CAPTURE(name);
+        TempDir tmp;
+        OnnxBuilder b(14);
+        b.input("X", {7, 1, 5});
+        b.initializer("W", {2, G * 4, 5}, std::vector<float>(size_t(2 * G * 4 * 5), 0.1f));
+        b.initializer("R", {2, G * 4, 4}, std::vector<float>(size_t(2 * G * 4 * 4), -0.1f));
+        auto* n = b.node(name, {"X", "W", "R"}, {"", "Y_h"}, "rec");
+        OnnxBuilder::attr_int(n, "hidden_size", 4);
+        OnnxBuilder::attr_string(n, "direction", "bidirectional");
+        b.output("Y_h");
+        b.save(tmp.file("m.onnx"));
+        for (const char* device : {"wtm2101", "isaac"}) {
+            auto r = run_command(tool("cim-map") + " " + tmp.file("m.onnx") + " --device " + device + " --json");
+            REQUIRE_MESSAGE(r.status == 0, r.output);
+            const json j = json::parse(r.output);
+            const auto it = std::find_if(j["layers"].begin(), j["layers"].end(), [](const json& l) { return l["name"] == "rec"; });
+            REQUIRE(it != j["layers"].end());
+            CHECK((*it)["runs_on"] == "digital");
+            CHECK((*it)["arrays"] == 0);
+            // steps x batch x directions x gates*hidden x (2 per MAC of W and R + 4 per gate value)
+            CHECK((*it)["digital_ops"].get<int64_t>() == 7 * 1 * 2 * G * 4 * (2 * (5 + 4) + 4));
+            CHECK((*it)["note"].get<std::string>().find("recurrent") != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("cim-map bad input") {
     auto dev = run_command(tool("cim-map") + " " + kZoo + "mlp/model.onnx --device no_such_chip");
     CHECK(dev.status == 2);
