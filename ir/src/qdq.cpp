@@ -90,4 +90,15 @@ std::optional<ModelQuantization> activation_quantization(const Graph& g, int val
     return std::nullopt;
 }
 
+StoredCodeRange stored_code_range(const ModelQuantization& m) {
+    StoredCodeRange r;
+    if (m.codes.empty()) return r;
+    const auto [lo, hi] = std::minmax_element(m.codes.begin(), m.codes.end());
+    const bool symmetric = std::all_of(m.zero_point.begin(), m.zero_point.end(), [](int32_t z) { return z == 0; });
+    r.shift = symmetric ? 0 : int32_t(std::floor((double(*lo) + double(*hi)) / 2.0 + 0.5));
+    r.min = std::min<int64_t>(0, int64_t(*lo) - r.shift);
+    r.max = std::max<int64_t>(0, int64_t(*hi) - r.shift);
+    return r;
+}
+
 }  // namespace cim

@@ -71,6 +71,22 @@ struct ShelfPacker {
     }
 };
 
+// The width a QDQ model's weight codes take on the device (as the quantizer stores them,
+// quant/src/model_quant.cpp): the fewest bits whose code range at the device's encoding holds
+// them, so 4-bit codes stored as int8 take 4-bit columns and int8's -128 fits 8-bit
+// two's-complement columns but needs 9 bits in a differential pair.
+int model_weight_bits(const ModelQuantization& mq, const DeviceSpec& d, const std::string& node, const std::string& file) {
+    const StoredCodeRange r = stored_code_range(mq);
+    const int bits = weight_bits_holding(d, r.min, r.max);
+    if (bits >= 1 && bits <= d.weight.bits) return bits;
+    throw InputError(file + ": layer '" + node + "': the model's weights (codes from DequantizeLinear '" + mq.node + "') reach " +
+                     std::to_string(r.min) + ".." + std::to_string(r.max) + ", but the device stores " +
+                     std::to_string(smallest_weight_code(d, d.weight.bits)) + ".." + std::to_string(largest_weight_code(d, d.weight.bits)) +
+                     " (weight.bits = " + std::to_string(d.weight.bits) + " in " + d.source_path + "); " +
+                     (bits ? "set --set weight.bits=" + std::to_string(bits) + ", or " : std::string()) +
+                     "--set quant.use_model_quantization=false to map the layer at the device's width");
+}
+
 }  // namespace
 
 Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
@@ -165,7 +181,14 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                 }
             }
             const auto width = opt.layer_weight_bits.find(n.name);
-            L.weight_bits = width != opt.layer_weight_bits.end() ? width->second : d.weight.bits;
+            const auto& model_quant = g.value(n.inputs[size_t(v.weight_input)]).model_quantization;
+            if (width != opt.layer_weight_bits.end()) {
+                L.weight_bits = width->second;
+            } else if (model_quant && d.quant.use_model_quantization) {
+                L.weight_bits = model_weight_bits(*model_quant, d, n.name, g.source_file);
+            } else {
+                L.weight_bits = d.weight.bits;
+            }
             const Columns cols = L.weight_bits == d.weight.bits ? device_columns : columns_at(L.weight_bits);
             L.cols_per_output = cols.per_output;
             L.reference_cols = cols.reference;
@@ -305,14 +328,16 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
 
 std::string mapping_key(const DeviceSpec& d) {
     // Everything map_model reads: array geometry, chip hierarchy, the weight
-    // encoding and slicing (columns per weight), signed-input handling, and the
-    // name and file (used in the Mapping and its messages).
+    // encoding, width, clip and slicing (columns per weight), signed-input handling,
+    // whether a QDQ model's widths are used, and the name and file (used in the
+    // Mapping and its messages).
     std::string k;
     k.reserve(160);
     for (long long v : {(long long)d.array.usable_rows, (long long)d.array.usable_cols, (long long)d.array.max_active_rows,
                         (long long)d.array.multi_layer, (long long)d.chip.tiles, (long long)d.chip.macros_per_tile,
                         (long long)d.chip.max_chips.value_or(-1), (long long)d.input.signed_handling,
-                        (long long)d.weight.encoding, (long long)d.weight.bits, (long long)d.cell.bits}) {
+                        (long long)d.weight.encoding, (long long)d.weight.bits, (long long)d.weight.clip, (long long)d.cell.bits,
+                        (long long)d.quant.use_model_quantization}) {
         k += std::to_string(v);
         k += ',';
     }

@@ -53,7 +53,7 @@ void QuantLayer::finalize(const DeviceSpec& device) {
         for (int64_t k = 0; k < K; ++k)
             for (int64_t n = 0; n < N; ++n) {
                 const int32_t c = w[size_t((g * K + k) * N + n)];
-                CIM_INTERNAL_CHECK(std::abs(c) <= weight_qmax, "layer " + name + ": code beyond qmax");
+                CIM_INTERNAL_CHECK(c >= weight_code_min() && c <= weight_qmax, "layer " + name + ": code beyond its range");
                 colsum[size_t(g * N + n)] += c;
                 wmax = std::max(wmax, std::abs(c));
             }
@@ -67,7 +67,7 @@ void QuantLayer::finalize(const DeviceSpec& device) {
     if (d.encoding == WeightEncoding::native_signed && weight_qmax > device.weight.clip)
         throw InputError("layer '" + name + "': weight codes up to " + std::to_string(weight_qmax) +
                          " exceed the device's weight.clip " + std::to_string(device.weight.clip));
-    d.layout = column_layout(d.encoding, std::max(1, weight_qmax), d.cell_bits);
+    d.layout = column_layout(d.encoding, std::min(-1, weight_code_min()), std::max(1, weight_qmax), d.cell_bits);
     const ColumnLayout& layout = d.layout;
     const int c = d.cell_bits, B = layout.code_bits, S = layout.slices;
     switch (d.encoding) {

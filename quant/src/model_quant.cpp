@@ -20,7 +20,7 @@ int unsigned_bits(int64_t v) {
     return b;
 }
 
-// The smallest two's-complement width holding [lo, hi].
+// The smallest two's-complement width holding [lo, hi] (an input's codes).
 int signed_bits(int64_t lo, int64_t hi) {
     int b = 1;
     while (lo < -(int64_t(1) << (b - 1)) || hi > (int64_t(1) << (b - 1)) - 1) ++b;
@@ -121,18 +121,17 @@ void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, 
         if (m.axis < 0) return 0;
         return size_t(v.op == OpKind::Conv ? g * N + n : n);
     };
-    // Zero points all 0: the codes themselves. Otherwise one shift to the middle of the codes
-    // keeps them symmetric (+-qmax) for the cells; w - zw, and so every product, is unchanged.
-    const auto [cmin, cmax] = std::minmax_element(m.codes.begin(), m.codes.end());
+    // The codes, or shifted once to the middle of their range (cim/ir/graph.h).
+    const StoredCodeRange stored = stored_code_range(m);
+    const int32_t shift = stored.shift;
     const bool symmetric = std::all_of(m.zero_point.begin(), m.zero_point.end(), [](int32_t z) { return z == 0; });
-    const int32_t shift = symmetric ? 0 : int32_t(std::floor((double(*cmin) + double(*cmax)) / 2.0 + 0.5));
     L.weight_mode = WeightMode::uniform;
     L.w.assign(size_t(G * K * N), 0);
     L.w_scale.assign(size_t(G * N), 1.0);
     L.w_zero_point.assign(size_t(G * N), 0);
     // Gemm's alpha scales the outputs, as it scaled the float weights.
     const double alpha = v.op == OpKind::Gemm ? double(v.alpha) : 1.0;
-    int64_t largest = 0;
+    const int64_t most_negative = stored.min, most_positive = stored.max;
     for (int64_t g = 0; g < G; ++g)
         for (int64_t n = 0; n < N; ++n) {
             const size_t c = channel(g, n);
@@ -141,22 +140,26 @@ void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, 
             for (int64_t k = 0; k < K; ++k) {
                 const int32_t code = int32_t(m.codes[size_t(v.weight_index(g, k, n))]) - shift;
                 L.w[size_t((g * K + k) * N + n)] = code;
-                largest = std::max<int64_t>(largest, std::abs(code));
             }
         }
     for (double s : L.w_scale)
         if (!(s != 0) || !std::isfinite(s))
             throw InputError(layer + ": a weight scale of " + codes_text(m) + " is " + std::to_string(s) + "; scales must be finite and non-zero");
-    // The model's width: the signed width of its largest code (4-bit codes stored as int8 are 4 bits).
-    L.weight_bits = unsigned_bits(largest) + 1;
-    const int64_t device_largest = largest_weight_code(d, d.weight.bits);
-    if (largest > device_largest)
+    // The model's width on this device: the fewest bits whose code range holds the codes (4-bit
+    // codes stored as int8 are 4 bits; int8's -128..127 is 8 bits in two's-complement or offset
+    // columns, 9 in a differential pair), as the mapper sizes the layer's columns.
+    const int bits = weight_bits_holding(d, most_negative, most_positive);
+    if (bits == 0 || bits > d.weight.bits)
         throw InputError(layer + ": the model's weights, " + codes_text(m) + (symmetric ? "" : " shifted by " + std::to_string(shift)) +
-                         ", reach +-" + std::to_string(largest) + " (" + std::to_string(L.weight_bits) +
-                         "-bit codes), but the device stores at most +-" + std::to_string(device_largest) + " (weight.bits = " +
-                         std::to_string(d.weight.bits) + ", weight.encoding = " + std::string(to_string(d.weight.encoding)) + " in " +
-                         d.source_path + "); set --set weight.bits=" + std::to_string(L.weight_bits) + ", or " + kIgnoreFix);
-    L.weight_qmax = int32_t(std::min<int64_t>((int64_t(1) << (L.weight_bits - 1)) - 1, device_largest));
+                         ", reach " + std::to_string(most_negative) + ".." + std::to_string(most_positive) +
+                         (bits ? " (" + std::to_string(bits) + "-bit codes in " + std::string(to_string(d.weight.encoding)) + " columns)" : std::string()) +
+                         ", but the device stores " + std::to_string(smallest_weight_code(d, d.weight.bits)) + ".." +
+                         std::to_string(largest_weight_code(d, d.weight.bits)) + " (weight.bits = " + std::to_string(d.weight.bits) +
+                         ", weight.encoding = " + std::string(to_string(d.weight.encoding)) + " in " + d.source_path + "); " +
+                         (bits ? "set --set weight.bits=" + std::to_string(bits) + ", or " : std::string("use ")) + kIgnoreFix);
+    L.weight_bits = bits;
+    L.weight_qmax = int32_t(std::min<int64_t>((int64_t(1) << (bits - 1)) - 1, largest_weight_code(d, d.weight.bits)));
+    L.weight_reaches_minus_qmax_minus_1 = most_negative < -int64_t(L.weight_qmax);
 }
 
 }  // namespace cim::quant::detail

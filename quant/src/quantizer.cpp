@@ -1,6 +1,8 @@
 // The quantization pipeline: calibration on the float model, weight codes,
-// optional AdaRound and bias correction layer by layer (with the layers before
-// already quantized), mixed precision, and the per-layer report.
+// optional AdaRound (adaround.cpp) and bias correction layer by layer (with the layers
+// before already quantized), mixed precision, and the per-layer report. Evaluation of the
+// result: evaluate.cpp.
+#include "adaround.h"
 #include "model_quant.h"
 #include "program_internal.h"
 
@@ -22,7 +24,9 @@
 namespace cim::quant {
 
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatD = Eigen::MatrixXd;
+using detail::adaround_layer;
+using detail::Gram;
+using detail::MatD;
 
 Tensor slice_items(const Tensor& t, int64_t begin, int64_t end) {
     CIM_INTERNAL_CHECK(t.rank() >= 1 && begin >= 0 && end <= t.shape[0] && begin <= end, "slice_items range");
@@ -237,80 +241,6 @@ ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const Device
     if (!(a.scale > 0) || !std::isfinite(a.scale)) a.scale = 1.0;
     *clipped = detail::clipped_fraction(a, values);
     return a;
-}
-
-// ---- AdaRound (Nagel et al. 2020), on the layer's Gram matrices ----
-struct Gram {
-    MatD H;  // sum xq xq^T over rows (quantized inputs)
-    MatD C;  // sum xq x^T (quantized vs float inputs)
-    Eigen::VectorXd mean_q, mean_f;
-    int64_t rows = 0;
-};
-
-int64_t adaround_layer(QuantLayer& L, const MvmView& v, const Tensor& W, int64_t g, const Gram& gram, int64_t items,
-                       int iterations) {
-    using Arr = Eigen::ArrayXXf;
-    using Mat = Eigen::MatrixXf;
-    const int64_t K = L.K, N = L.N;
-    const float zeta = 1.1f, gamma = -0.1f, lambda = 0.01f;
-    const float qmax = float(L.weight_qmax);
-    Mat Wf(K, N);
-    Arr base(K, N), V(K, N), S(K, N), Z(K, N);
-    for (int64_t n = 0; n < N; ++n) {
-        const double s = L.w_scale[size_t(g * N + n)], z = L.w_zero_point[size_t(g * N + n)];
-        for (int64_t k = 0; k < K; ++k) {
-            const double w = v.weight(W, g, k, n);
-            Wf(k, n) = float(w);
-            const double t = w / s + z;
-            base(k, n) = float(std::floor(t));
-            const double frac = t - std::floor(t);
-            const double p = std::clamp((frac - gamma) / (zeta - gamma), 1e-4, 1 - 1e-4);
-            V(k, n) = float(std::log(p / (1 - p)));
-            S(k, n) = float(s);
-            Z(k, n) = float(z);
-        }
-    }
-    // Small GEMMs in a tight loop: one thread (Eigen's OpenMP spin-waits cost more than they save).
-    const int eigen_threads = Eigen::nbThreads();
-    Eigen::setNbThreads(1);
-    const Mat H = gram.H.cast<float>();
-    const Mat target = gram.C.cast<float>() * Wf;  // K x N
-    Arr m = Arr::Zero(K, N), vv = Arr::Zero(K, N);
-    const float lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-    const int warm = iterations / 5;
-    const float norm = 2.0f / float(std::max<int64_t>(1, items));
-    Mat Wt(K, N);
-    for (int it = 0; it < iterations; ++it) {
-        const Arr sig = 1.0f / (1.0f + (-V).exp());
-        const Arr raw = sig * (zeta - gamma) + gamma;
-        const Arr h = raw.max(0.0f).min(1.0f);
-        const Arr c = (base + h).max(-qmax).min(qmax);
-        Wt = (S * (c - Z)).matrix();
-        const Arr dW = (norm * (H * Wt - target)).array();
-        Arr dh = (c > -qmax && c < qmax).cast<float>() * dW * S;
-        if (it >= warm) {
-            const float beta = 20.0f + (2.0f - 20.0f) * float(it - warm) / float(std::max(1, iterations - warm));
-            const Arr u = 2.0f * h - 1.0f;
-            const Arr au = u.abs().max(1e-12f);
-            dh += lambda * (-2.0f * beta) * (au.log() * (beta - 1.0f)).exp() * u.sign();
-        }
-        const Arr grad = (raw > 0.0f && raw < 1.0f).cast<float>() * dh * sig * (1.0f - sig) * (zeta - gamma);
-        m = b1 * m + (1 - b1) * grad;
-        vv = b2 * vv + (1 - b2) * grad.square();
-        const float c1 = 1 - std::pow(b1, float(it + 1)), c2 = 1 - std::pow(b2, float(it + 1));
-        V -= lr * (m / c1) / ((vv / c2).sqrt() + eps);
-    }
-    Eigen::setNbThreads(eigen_threads);
-    int64_t flipped = 0;
-    for (int64_t n = 0; n < N; ++n)
-        for (int64_t k = 0; k < K; ++k) {
-            const float up = V(k, n) >= 0 ? 1.0f : 0.0f;
-            const int32_t c = int32_t(std::clamp(base(k, n) + up, -qmax, qmax));
-            int32_t& code = L.w[size_t((g * K + k) * N + n)];
-            if (c != code) ++flipped;
-            code = c;
-        }
-    return flipped;  // codes that differ from nearest rounding
 }
 
 }  // namespace
@@ -747,58 +677,6 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     }
     report.seconds = seconds_since(t_start);
     return result;
-}
-
-// ---------------- evaluation ----------------
-
-double accuracy(const Forward& forward, const LabeledData& data, int64_t batch, const Progress& progress) {
-    const int64_t count = data.inputs.count();
-    if (int64_t(data.labels.size()) != count) throw InputError("accuracy: label count differs from item count");
-    int64_t correct = 0;
-    for (int64_t b0 = 0; b0 < count; b0 += batch) {
-        const int64_t b1 = std::min(count, b0 + batch);
-        const auto out = forward(data.inputs.batch(b0, b1), b0);
-        const Tensor& logits = out.at(0);
-        const int64_t classes = logits.numel() / (b1 - b0);
-        for (int64_t i = 0; i < b1 - b0; ++i) {
-            const float* row = logits.f.data() + i * classes;
-            const int64_t pred = std::max_element(row, row + classes) - row;
-            correct += pred == data.labels[size_t(b0 + i)];
-        }
-        if (progress) progress(b1, count);
-    }
-    return count ? double(correct) / double(count) : 0.0;
-}
-
-// A graph that pins a batch of 1 (cim/ir/batch.h) runs its batches one item at a time.
-Forward float_forward(const Graph& graph) {
-    return [&graph](const std::vector<Tensor>& in, int64_t) {
-        const Executor exec(graph);
-        return batch_pinned(graph) ? run_per_sample(exec, in) : exec.run(in);
-    };
-}
-
-Forward quant_forward(const QuantizedModel& model, RunOptions options) {
-    return [&model, options](const std::vector<Tensor>& in, int64_t first) {
-        auto run = [&](const std::vector<Tensor>& items, int64_t item) {
-            RunOptions o = options;
-            o.first_item = options.first_item + first + item;
-            return run_program(model, items, o);
-        };
-        return batch_pinned(model.graph) ? run_per_sample(model.graph, in, run) : run(in, 0);
-    };
-}
-
-void layer_alone_accuracy_drops(const QuantizedModel& model, QuantReport& report, const LabeledData& data,
-                                double float_accuracy, const Progress& progress) {
-    for (size_t i = 0; i < model.layers.size() && i < report.layers.size(); ++i) {
-        std::vector<bool> active(model.graph.nodes.size(), false);
-        active[size_t(model.layers[i].node)] = true;
-        RunOptions ro;
-        ro.active = &active;
-        report.layers[i].accuracy_drop_alone = float_accuracy - accuracy(quant_forward(model, ro), data);
-        if (progress) progress(int64_t(i + 1), int64_t(std::min(model.layers.size(), report.layers.size())));
-    }
 }
 
 }  // namespace cim::quant

@@ -4,6 +4,7 @@
 
 #include "onnx_builder.h"
 
+#include <cim/device/column_layout.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/mapper/mapping.h>
 
@@ -120,6 +121,46 @@ TEST_CASE("a uint8 Q/DQ after a ReLU is unsigned: K rows under pos_neg_split, 2K
         REQUIRE(fc);
         CHECK(fc->rows_per_vector == (zero_point == 0 ? 300 : 600));
     }
+}
+
+TEST_CASE("a QDQ model's weight codes set the layer's columns: 4-bit codes in int8 take 4-bit columns, -128 fits two's complement") {
+    TempDir tmp;
+    // fc: int8 codes [K=64, N=16] -> DequantizeLinear -> MatMul; codes within `lo`..`hi`.
+    auto model = [&](int lo, int hi) {
+        OnnxBuilder b(13);
+        b.input("x", {1, 64});
+        std::vector<int> codes(64 * 16);
+        for (size_t i = 0; i < codes.size(); ++i) codes[i] = lo + int(i % size_t(hi - lo + 1));
+        b.initializer_int32_data("w_q", {64, 16}, codes, onnx::TensorProto::INT8);
+        b.initializer("w_scale", {}, {0.05f});
+        b.initializer_int32_data("w_zp", {}, {0}, onnx::TensorProto::INT8);
+        b.node("DequantizeLinear", {"w_q", "w_scale", "w_zp"}, {"w"}, "dequant_w");
+        b.node("MatMul", {"x", "w"}, {"y"}, "fc");
+        b.output("y");
+        b.save(tmp.file("qdq_w.onnx"));
+        return specialize_batch(import_onnx(tmp.file("qdq_w.onnx")), 1);
+    };
+    const DeviceSpec diff = diff_device();
+    const Graph four = model(-7, 7);
+    const LayerMapping* fc = map_model(four, diff).find("fc");
+    REQUIRE(fc);
+    CHECK(fc->weight_bits == 4);
+    CHECK(fc->cols_per_output == column_layout(diff, 4).columns_per_output);  // 3 magnitude bits: 2 slices x 2
+    CHECK(fc->cols_per_output == 4);
+    // Not used: the device's 8 bits, as for a float model.
+    const DeviceSpec off = diff_device({"quant.use_model_quantization=false"});
+    CHECK(map_model(four, off).find("fc")->weight_bits == 8);
+    CHECK(mapping_key(off) != mapping_key(diff));
+
+    const Graph full = model(-128, 127);
+    const DeviceSpec twos = diff_device({"weight.encoding=twos_complement"});
+    CHECK(map_model(full, twos).find("fc")->weight_bits == 8);
+    CHECK(map_model(full, twos).find("fc")->cols_per_output == column_layout(twos).columns_per_output);
+    // A differential pair needs a ninth bit for |-128|: an error naming the layer and the fix.
+    CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("layer 'fc'"), InputError);
+    CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("reach -128..127"), InputError);
+    CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("--set weight.bits=9"), InputError);
+    CHECK(map_model(full, diff_device({"weight.bits=9"})).find("fc")->weight_bits == 9);
 }
 
 TEST_CASE("resize: nearest only moves data, bilinear costs a multiply and an add per tap") {

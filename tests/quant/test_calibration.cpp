@@ -237,3 +237,22 @@ TEST_CASE("power-of-two scales") {
     const double p = pow2_scale(0.3 / 7, w.data(), w.size(), 7);
     CHECK(std::log2(p) == doctest::Approx(std::round(std::log2(p))));
 }
+
+TEST_CASE("KL: a point mass (an image's background value) draws the threshold to it and clips the tail, as the definition does") {
+    // Fashion-MNIST normalized, (x/255 - 0.2860) / 0.3530, is half background at |x| = 0.81 with the
+    // foreground spread up to 2.02: TensorRT's entropy calibration, and a NumPy re-implementation of
+    // pytorch-quantization's _compute_amax_entropy on the first 100 training images, put the threshold
+    // just above the background and clip 28 % of the pixels (docs/quantization.md, "Calibrators").
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<double> fg(-0.81, 2.02);
+    std::vector<float> v;
+    for (int i = 0; i < 40000; ++i) v.push_back(i % 2 ? -0.81f : float(fg(rng)));
+    const double want = brute_force_kl_threshold(magnitudes(v), 128);
+    const double t = calibrate_range(v, CalibrationMethod::kl, 99.9, true, false, 127).hi;
+    CHECK(t == doctest::Approx(want).epsilon(1e-9));
+    CHECK(t >= 0.81);
+    CHECK(t < 0.83);
+    CHECK(clipped_fraction(v, t) > 0.2);
+    // MSE on the same data keeps nearly the whole range.
+    CHECK(clipped_fraction(v, calibrate_range(v, CalibrationMethod::mse, 99.9, true, false, 127).hi) < 0.05);
+}

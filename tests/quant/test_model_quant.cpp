@@ -5,6 +5,7 @@
 
 #include <onnx_builder.h>
 
+#include <cim/device/column_layout.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/quant/quantizer.h>
@@ -141,7 +142,7 @@ TEST_CASE("a QDQ model's codes wider than the device are an input error naming t
     net.clip = true;
     net.codes[5] = 100;  // 8-bit weight codes on a 4-bit device
     const std::string path = net.save(tmp);
-    for (const char* part : {"net.onnx: layer 'fc'", "from DequantizeLinear 'dequant_w'", "+-100 (8-bit codes)", "at most +-7",
+    for (const char* part : {"net.onnx: layer 'fc'", "from DequantizeLinear 'dequant_w'", "-7..100 (8-bit codes in offset columns)", "the device stores -8..7",
                              "weight.bits = 4", "--set weight.bits=8", "--set quant.use_model_quantization=false"})
         CHECK_THROWS_WITH_AS(quantize_net(path, four_bit()), doctest::Contains(part), InputError);
     // Asked to, the quantizer requantizes the layer for the device instead.
@@ -168,7 +169,8 @@ TEST_CASE("asymmetric uint8 QDQ weights keep their codes up to one shift; the pr
     net.x_zp = 8;
     const auto q = quantize_net(net.save(tmp), load_device("wtm2101"));
     const quant::QuantLayer& L = q.model.layers[0];
-    CHECK(L.weight_bits == 9);  // 0..255 shifted to -128..127 (up to +-128): 9-bit signed codes; WTM2101 holds +-275
+    CHECK(L.weight_bits == 8);  // 0..255 shifted to -128..127: 8-bit two's-complement codes; WTM2101 holds +-275
+    CHECK(L.weight_code_min() == -128);
     const int32_t shift = net.codes[0] - L.w[0];
     for (int64_t n = 0; n < 3; ++n) {
         CHECK(L.w_zero_point[size_t(n)] == net.w_zp[size_t(n)] - shift);
@@ -210,4 +212,44 @@ TEST_CASE("per-channel QDQ weight scales along the layer's inputs are rejected w
     const auto q = quantize_net(net.save(tmp), load_device("wtm2101"));
     CHECK(q.report.layers[0].weights_from_model);
     CHECK(q.model.layers[0].w_scale[2] == double(net.w_scale[2]));
+}
+
+TEST_CASE("int8 QDQ weights reaching -128 are 8-bit codes: two's-complement and offset columns hold them, differential pairs need 9 bits") {
+    TempDir tmp;
+    Net net;
+    net.codes = {-128, 127, 3, 0, 1, -128, -3, -5, 6, 4, -1, 127};  // PyTorch's qint8 weight range
+    const std::string path = net.save(tmp);
+    const std::vector<std::string> eight{"weight.bits=8", "input.bits=8", "quant.weight_bits=8", "quant.activation_bits=8"};
+    for (const char* encoding : {"offset", "twos_complement"})
+        for (const char* cell_bits : {"1", "2", "4"}) {
+            const std::string encoding_name = encoding, cell_bits_text = cell_bits;
+            CAPTURE(encoding_name);
+            CAPTURE(cell_bits_text);
+            std::vector<std::string> sets = eight;
+            sets.push_back(std::string("weight.encoding=") + encoding);
+            sets.push_back(std::string("cell.bits=") + cell_bits);
+            sets.push_back("array.capacity_bits=" + std::to_string(128 * 128 * std::stoi(cell_bits)));
+            const DeviceSpec d = load_device("isaac", sets);
+            const auto q = quantize_net(path, d);
+            const quant::QuantLayer& L = q.model.layers[0];
+            CHECK(L.weight_bits == 8);
+            CHECK(L.weight_qmax == 127);
+            CHECK(L.weight_code_min() == -128);
+            // The columns the quantizer programs are the ones the mapper places at the device's 8 bits.
+            CHECK(L.digits.layout.code_bits == 8);
+            CHECK(L.digits.layout.columns_per_output == column_layout(d).columns_per_output);
+            check_outputs_exact(q.model, net);
+        }
+    // Sign and magnitude (differential pairs): |-128| needs 8 magnitude bits, so 9-bit weights.
+    std::vector<std::string> diff = eight;
+    diff.push_back("weight.encoding=differential");
+    for (const char* part : {"reach -128..127 (9-bit codes in differential columns)", "the device stores -127..127", "--set weight.bits=9"})
+        CHECK_THROWS_WITH_AS(quantize_net(path, load_device("isaac", diff)), doctest::Contains(part), InputError);
+    diff.push_back("weight.bits=9");
+    const DeviceSpec d9 = load_device("isaac", diff);
+    const auto q9 = quantize_net(path, d9);
+    CHECK(q9.model.layers[0].weight_bits == 9);
+    CHECK(q9.model.layers[0].digits.layout.code_bits == 9);
+    CHECK(q9.model.layers[0].digits.layout.columns_per_output == column_layout(d9).columns_per_output);
+    check_outputs_exact(q9.model, net);
 }

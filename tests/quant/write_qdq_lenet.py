@@ -144,14 +144,18 @@ def activation_grid(values, code_type, nonnegative):
     return scale, 0, -128, 127
 
 
-def weight_codes(w, per_channel):
+def weight_codes(w, per_channel, pytorch):
+    """Symmetric int8 weight codes. PyTorch's qint8 observers (per_tensor_symmetric) use the whole
+    range -128..127 with scale max|w| / 127.5, so the largest negative weight becomes -128;
+    ONNX Runtime and Brevitas keep -127..127 with scale max|w| / 127."""
+    half_range = 127.5 if pytorch else 127.0
     if per_channel:
-        s = (np.abs(w).reshape(w.shape[0], -1).max(axis=1) / 127).astype(np.float32)
+        s = (np.abs(w).reshape(w.shape[0], -1).max(axis=1) / half_range).astype(np.float32)
         sb = s.reshape(-1, *([1] * (w.ndim - 1)))
     else:
-        s = np.array([np.abs(w).max() / 127], dtype=np.float32)
+        s = np.array([np.abs(w).max() / half_range], dtype=np.float32)
         sb = s[0]
-    codes = np.clip(np.rint(w.astype(np.float32) / sb), -127, 127).astype(np.int64)
+    codes = np.clip(np.rint(w.astype(np.float32) / sb), -128 if pytorch else -127, 127).astype(np.int64)
     return codes, s
 
 
@@ -226,7 +230,7 @@ def build(pattern, weights, calib, out_dir):
     layers = []
     wr = Writer(pattern)
     for i, (w, b) in enumerate(weights):
-        codes, s = weight_codes(w, per_channel)
+        codes, s = weight_codes(w, per_channel, pattern == "pytorch")
         s_x = acts[i][0]
         if pattern == "ort":  # ORT's bias: int32 codes at scale float32(input scale x weight scale)
             s_b = (np.float32(s_x) * s).astype(np.float32)

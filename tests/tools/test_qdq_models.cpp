@@ -14,8 +14,9 @@ using namespace cim::test;
 using json = nlohmann::json;
 
 namespace {
-// The ideal ISAAC of tests/sim/test_identity.cpp: every read exact.
-const std::string kIdeal = " --device isaac --set weight.bits=8 --set cell.bits=2 --set weight.encoding=differential"
+// The ideal ISAAC of tests/sim/test_identity.cpp, every read exact, with two's-complement columns,
+// which hold the -128 of PyTorch's int8 weights at 8 bits.
+const std::string kIdeal = " --device isaac --set weight.bits=8 --set cell.bits=2 --set weight.encoding=twos_complement"
                            " --set input.bits=8 --set quant.weight_bits=8 --set quant.activation_bits=8 --set array.adc.bits=9"
                            " --set cell.on_off_ratio=.inf";
 
@@ -74,7 +75,13 @@ TEST_CASE("a QDQ model's 8-bit weight codes on a 4-bit device: exit 2 naming the
     auto r = run_command(tool("cim-sim") + " " + dir + "/lenet_ort.onnx" + kIdeal + data_args(dir) +
                          " --set weight.bits=4 --set quant.weight_bits=4");
     CHECK(r.status == 2);
-    for (const char* part : {"lenet_ort.onnx: layer 'conv1'", "8-bit codes", "at most +-7", "weight.bits = 4",
+    for (const char* part : {"lenet_ort.onnx: layer 'conv1'", "8-bit codes in twos_complement columns", "the device stores -8..7", "weight.bits = 4",
                              "--set weight.bits=8", "--set quant.use_model_quantization=false"})
+        CHECK_MESSAGE(r.output.find(part) != std::string::npos, part << " in: " << r.output);
+    // PyTorch's -128 on 8-bit differential pairs: |-128| needs a ninth bit there.
+    r = run_command(tool("cim-sim") + " " + dir + "/lenet_pytorch.onnx" + kIdeal + data_args(dir) +
+                    " --set weight.encoding=differential");
+    CHECK(r.status == 2);
+    for (const char* part : {"-128..", "(9-bit codes in differential columns)", "the device stores -127..127", "--set weight.bits=9"})
         CHECK_MESSAGE(r.output.find(part) != std::string::npos, part << " in: " << r.output);
 }

@@ -33,10 +33,23 @@ inline int placed_reference_columns(const ColumnLayout& l) { return l.reference_
 //                    (= B with 1-bit cells, where these are the two's-complement bit slices)
 //   native_signed    one column holding the signed code
 ColumnLayout column_layout(WeightEncoding encoding, int64_t largest_code, int cell_bits);
+// Codes in [code_min, code_max] (code_min < 0 < code_max): B is the two's-complement width of the
+// range for `twos_complement` and `offset` (int8's [-128, 127] is 8 bits), and the width of the
+// larger magnitude plus a sign for `differential` and `native_signed` (|-128| needs 8 magnitude bits).
+ColumnLayout column_layout(WeightEncoding encoding, int64_t code_min, int64_t code_max, int cell_bits);
 
 // The largest code a device stores at `bits` bits: 2^(bits-1) - 1 capped by weight.clip
 // (native_signed cells: weight.clip itself at the device's width, e.g. WTM2101's 275).
 int64_t largest_weight_code(const DeviceSpec& d, int bits);
+// The most negative code it stores: -2^(bits-1) (int8's -128) under `twos_complement` and `offset`
+// when weight.clip is at its default 2^(bits-1) - 1, else -largest_weight_code.
+int64_t smallest_weight_code(const DeviceSpec& d, int bits);
+
+// The fewest bits (2..16) at which the device's encoding stores every code in [code_min, code_max]
+// (weight.clip re-derived at widths other than weight.bits, as --set weight.bits=B re-derives it);
+// 0 when no width does. int8's [-128, 127]: 8 bits in two's-complement or offset columns, 9 in a
+// differential pair (sign and magnitude), 8 in WTM2101's native signed cells (clip 275).
+int weight_bits_holding(const DeviceSpec& d, int64_t code_min, int64_t code_max);
 
 // The device's layout for `bits`-bit weights, and at its own weight.bits.
 ColumnLayout column_layout(const DeviceSpec& d, int bits);

@@ -39,6 +39,16 @@ struct ModelQuantization {
     std::vector<int16_t> codes;       // a constant's codes in its element order (empty for activations)
 };
 
+// The range of a weight's codes as the arrays store them: with every zero point 0 the codes
+// themselves; otherwise all shifted by one constant to the middle of their range, so that they
+// are symmetric for the cells (w - zw, and so every product, is unchanged). The quantizer
+// (quant/src/model_quant.cpp) and the mapper both size a QDQ layer's columns from it.
+struct StoredCodeRange {
+    int32_t shift = 0;
+    int64_t min = 0, max = 0;  // after the shift, min <= 0 <= max
+};
+StoredCodeRange stored_code_range(const ModelQuantization& m);
+
 struct Value {
     std::string name;
     ElemType type = ElemType::Undefined;

@@ -100,11 +100,15 @@ struct QuantLayer {
     bool const_left = false;      // MatMul(W, X): vectors are the columns of X, outputs W's rows
     bool trans_a = false;         // Gemm transA: vectors are the columns of A
 
-    // Weights: integer codes w in [-weight_qmax, weight_qmax], K x N per group,
+    // Weights: integer codes w in [weight_code_min(), weight_qmax], K x N per group,
     // w[(g * K + k) * N + n]; real weight = w_scale[g*N+n] * (w - w_zero_point[g*N+n]).
     WeightMode weight_mode = WeightMode::uniform;
     int weight_bits = 8;          // 1 for binary, 2 for ternary
     int32_t weight_qmax = 127;
+    // A QDQ model's int8 codes may reach -128 = -(weight_qmax + 1), which two's-complement and
+    // offset columns hold at 8 bits; the quantizer's own codes are symmetric.
+    bool weight_reaches_minus_qmax_minus_1 = false;
+    int32_t weight_code_min() const { return weight_reaches_minus_qmax_minus_1 ? -weight_qmax - 1 : -weight_qmax; }
     std::vector<int32_t> w;
     std::vector<double> w_scale;        // groups * N
     std::vector<int32_t> w_zero_point;  // groups * N (all 0 when symmetric)
