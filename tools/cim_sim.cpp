@@ -269,6 +269,9 @@ int main(int argc, char** argv) {
                 json j = result_json(r);
                 j["model"] = model_path;
                 j["device"] = base.name;
+                // An oracle range (each read's own largest sum) is a bound, not a circuit.
+                j["adc_range"] = std::string(to_string(base.array.adc.range));
+                j["adc_range_realisable"] = base.array.adc.range != AdcRange::oracle;
                 j["data"] = cli::data_name(data_spec);
                 j["calibration_source"] = data_sets.calibration_source;
                 j["overrides"] = sets;
@@ -286,6 +289,9 @@ int main(int argc, char** argv) {
                        cli::data_name(data_spec), r.instances, seed, data_sets.calibration_source);
             if (shared_q->report.model_quantization)
                 fmt::print("model quantization: {}\n\n", quant::model_quantization_text(shared_q->report));
+            if (base.array.adc.range == AdcRange::oracle)
+                fmt::print("ADC range: oracle -- each read converted with the range of its own largest column sum, as NeuroSim "
+                           "reads; NOT REALISABLE (an ADC cannot know the sums before converting them)\n\n");
             fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();

@@ -205,12 +205,13 @@ struct CrossbarLayer::Impl {
     bool use_double = false;
     bool force_bitplanes = false;
     RowMatD W_exact;       // K x N: what the digital side believes the array holds
-    // ADC, per (group, column).
+    // ADC, per (group, column), or per (group, input plane, column) for per-plane ranges.
+    int range_planes = 1;           // input planes with ranges of their own: `planes` or 1
     std::vector<double> range;
-    std::vector<float> inv_lsb;     // groups x J
+    std::vector<float> inv_lsb;     // groups x range_planes x J
     std::vector<float> lsb_weight;  // groups x planes x J: lsb x column factor x plane weight
     std::vector<float> plain_weight;  // planes x J: column factor x plane weight (no ADC)
-    std::vector<double> observed;   // calibration maxima of |column sum|
+    std::vector<double> observed;   // calibration maxima of |column sum|, shaped as `range`
     detail::NominalSums nominal;    // the nominal column sums (calibrated ranges only)
     float code_lo = 0, code_top = 0;
     bool exact_reads = false;
@@ -223,6 +224,11 @@ struct CrossbarLayer::Impl {
         return (signed_inputs && p == planes - 1) ? -w : w;
     }
 
+    // Where the ranges of group gi's reads of plane p start.
+    size_t range_row(size_t gi, int p) const {
+        return (gi * size_t(range_planes) + size_t(range_planes > 1 ? p : 0)) * size_t(J);
+    }
+
     void set_ranges(const std::vector<double>& r) {
         range = r;
         const double top = adc_bits > 0 ? (bipolar ? std::ldexp(1.0, adc_bits - 1) - 1 : std::ldexp(1.0, adc_bits) - 1) : 0;
@@ -231,18 +237,19 @@ struct CrossbarLayer::Impl {
         inv_lsb.assign(range.size(), 0.0f);
         lsb_weight.assign(groups.size() * size_t(planes) * size_t(J), 0.0f);
         for (size_t gi = 0; gi < groups.size(); ++gi)
-            for (int64_t j = 0; j < J; ++j) {
-                const size_t i = gi * size_t(J) + size_t(j);
-                double lsb = 0;
-                if (adc_range != AdcRange::none && !col_digital[size_t(j)]) {
-                    // Integer sums that fit the codes are read exactly with a unit LSB.
-                    lsb = (ideal_cells && range[i] <= top) ? 1.0 : std::max(range[i], 1e-12) / top;
-                    inv_lsb[i] = float(1.0 / lsb);
-                }
-                for (int p = 0; p < planes; ++p)
+            for (int p = 0; p < planes; ++p)
+                for (int64_t j = 0; j < J; ++j) {
+                    const size_t i = range_row(gi, p) + size_t(j);
+                    double lsb = 0;
+                    if (adc_range != AdcRange::none && !col_digital[size_t(j)]) {
+                        lsb = lsb_for(range[i], top);
+                        inv_lsb[i] = float(1.0 / lsb);
+                    }
                     lsb_weight[(gi * size_t(planes) + size_t(p)) * size_t(J) + size_t(j)] = float(lsb * col_factor[size_t(j)] * plane_weight(p));
-            }
+                }
     }
+    // Integer sums that fit the codes are read exactly with a unit LSB.
+    double lsb_for(double r, double top) const { return (ideal_cells && r <= top) ? 1.0 : std::max(r, 1e-12) / top; }
 
     double full_scale(const ReadGroup& g) const {
         const double plane_max = std::ldexp(1.0, dac_bits) - 1;
@@ -380,10 +387,12 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     s.plain_weight.resize(size_t(s.planes * s.J));
     for (int p = 0; p < s.planes; ++p)
         for (int64_t j = 0; j < s.J; ++j) s.plain_weight[size_t(p * s.J + j)] = float(s.col_factor[size_t(j)] * s.plane_weight(p));
-    std::vector<double> fs(s.groups.size() * size_t(s.J));
+    s.range_planes = (s.adc_range == AdcRange::calibrated_plane || s.adc_range == AdcRange::calibrated_slice_plane) ? s.planes : 1;
+    std::vector<double> fs(s.groups.size() * size_t(s.range_planes) * size_t(s.J));
     double largest = 0;
     for (size_t gi = 0; gi < s.groups.size(); ++gi)
-        for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[gi * size_t(s.J) + size_t(j)] = s.full_scale(s.groups[gi]));
+        for (int p = 0; p < s.range_planes; ++p)
+            for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[s.range_row(gi, p) + size_t(j)] = s.full_scale(s.groups[gi]));
     s.set_ranges(fs);
     s.use_double = largest >= double(1 << 24);  // float column sums would round
     if (s.use_double) s.Gd.assign(s.G.begin(), s.G.end());
@@ -419,7 +428,12 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
     const bool noisy_read = s.read_sigma > 0, noisy_adc = s.adc_sigma > 0 && s.adc_range != AdcRange::none;
     thread_local std::vector<double> col;
     thread_local std::vector<float> z;  // one Gaussian per conversion: read and ADC noise combined
+    thread_local std::vector<float> oracle_inv, oracle_w;  // AdcRange::oracle: this read's own range
     col.resize(size_t(s.J));
+    if (s.adc_range == AdcRange::oracle) {
+        oracle_inv.assign(size_t(s.J), 0.0f);
+        oracle_w.assign(size_t(s.J), 0.0f);
+    }
     if (noisy_read || noisy_adc) z.resize(size_t(s.J + 1));
     int64_t conv = 0, clip = 0;
     for (int64_t v = 0; v < V; ++v) {
@@ -436,8 +450,22 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
                 // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
                 const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]))) : 0.0f;
                 if (noisy_read || noisy_adc) rng.fill(z.data(), s.J);
-                clip += convert_plane(sp, s.J, s.inv_lsb.data() + gi * size_t(s.J),
-                                      s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J), s.code_lo, s.code_top,
+                const float* inv = s.inv_lsb.data() + s.range_row(gi, p);
+                const float* lw = s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J);
+                if (s.adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
+                    double m = 0;
+                    for (int64_t j = 0; j < s.J; ++j)
+                        if (!s.col_digital[size_t(j)]) m = std::max(m, double(std::fabs(sp[j])));
+                    const double lsb = s.lsb_for(m, double(s.code_top));
+                    for (int64_t j = 0; j < s.J; ++j)
+                        if (!s.col_digital[size_t(j)]) {
+                            oracle_inv[size_t(j)] = float(1.0 / lsb);
+                            oracle_w[size_t(j)] = float(lsb * double(s.plain_weight[size_t(p * s.J + j)]));
+                        }
+                    inv = oracle_inv.data();
+                    lw = oracle_w.data();
+                }
+                clip += convert_plane(sp, s.J, inv, lw, s.code_lo, s.code_top,
                                       float(s.adc_offset), noisy_read || noisy_adc ? z.data() : nullptr, rs,
                                       noisy_adc ? float(s.adc_sigma) : 0.0f, float(s.ir_drop), inv_full, col.data());
                 conv += s.converted_cols;
@@ -465,11 +493,12 @@ void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }
 
 void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
     const Impl& s = *impl_;
-    if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
+    if (maxima.size() != s.range.size()) maxima.assign(s.range.size(), 0.0);
     auto visit = [&](size_t gi, const auto* S, const float*) {
-        double* obs = maxima.data() + gi * size_t(s.J);
-        for (int p = 0; p < s.planes; ++p)
+        for (int p = 0; p < s.planes; ++p) {
+            double* obs = maxima.data() + s.range_row(gi, p);
             for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
+        }
     };
     for (int64_t v = 0; v < V; ++v) {
         if (s.use_double) s.reads<double>(x + v * s.K, visit);
@@ -480,9 +509,9 @@ void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::ve
 void CrossbarLayer::observe_nominal(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
     const Impl& s = *impl_;
     CIM_INTERNAL_CHECK(!s.nominal.empty(), "nominal column sums of a layer without a calibrated ADC range");
-    if (maxima.size() != s.groups.size() * size_t(s.J)) maxima.assign(s.groups.size() * size_t(s.J), 0.0);
+    if (maxima.size() != s.range.size()) maxima.assign(s.range.size(), 0.0);
     // The layer-wide skip is exact only when every observed column sets the layer's range.
-    s.nominal.observe(x, V, maxima.data(), s.adc_range == AdcRange::calibrated_layer && s.converted_cols == s.J);
+    s.nominal.observe(x, V, maxima.data(), s.adc_range == AdcRange::calibrated_layer && s.converted_cols == s.J, s.range_planes > 1);
 }
 
 const std::vector<double>& CrossbarLayer::calibration_maxima() const { return impl_->observed; }
@@ -490,7 +519,7 @@ const std::vector<double>& CrossbarLayer::adc_ranges() const { return impl_->ran
 
 void CrossbarLayer::merge_calibration(const std::vector<double>& maxima) {
     Impl& s = *impl_;
-    if (s.observed.empty()) s.observed.assign(s.groups.size() * size_t(s.J), 0.0);
+    if (s.observed.empty()) s.observed.assign(s.range.size(), 0.0);
     CIM_INTERNAL_CHECK(maxima.size() == s.observed.size(), "calibration maxima of another layer");
     for (size_t k = 0; k < maxima.size(); ++k) s.observed[k] = std::max(s.observed[k], maxima[k]);
 }
@@ -509,6 +538,7 @@ void CrossbarLayer::finish_calibration() {
     switch (s.adc_range) {
         case AdcRange::none:
         case AdcRange::full_scale:
+        case AdcRange::oracle:
         case AdcRange::calibrated_column:
             break;
         case AdcRange::calibrated_layer: {
@@ -531,12 +561,18 @@ void CrossbarLayer::finish_calibration() {
                     for (int64_t j = c0; j < c1; ++j) r[gi * J + size_t(j)] = m;
                 }
             break;
-        case AdcRange::calibrated_slice: {
-            // One range per slice class: the largest observation over every group and column of the class.
-            std::vector<double> m(J, 0.0);
+        case AdcRange::calibrated_slice:
+        case AdcRange::calibrated_plane:
+        case AdcRange::calibrated_slice_plane: {
+            // One range per class (slice, plane or both): the largest observation over every group and
+            // column of the class. Observations are [group][range plane][column].
+            const bool by_slice = s.adc_range != AdcRange::calibrated_plane;
+            const size_t RP = size_t(s.range_planes);
+            auto cls = [&](size_t i) { return (by_slice ? size_t(s.col_slice[i % J]) : 0) * RP + (i / J) % RP; };
+            std::vector<double> m(J * RP, 0.0);
             for (size_t i = 0; i < r.size(); ++i)
-                if (!s.col_digital[i % J]) m[size_t(s.col_slice[i % J])] = std::max(m[size_t(s.col_slice[i % J])], s.observed[i]);
-            for (size_t i = 0; i < r.size(); ++i) r[i] = m[size_t(s.col_slice[i % J])];
+                if (!s.col_digital[i % J]) m[cls(i)] = std::max(m[cls(i)], s.observed[i]);
+            for (size_t i = 0; i < r.size(); ++i) r[i] = m[cls(i)];
             break;
         }
     }

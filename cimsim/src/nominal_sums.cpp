@@ -144,17 +144,19 @@ NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>
 
 // The plane-value sum P at or below which no read of group gi can raise what `maxima` holds
 // (|S_j| <= drift * (g_off + dmax_j) * P), with a margin for the rounding of the two products.
-double NominalSums::skip_below(size_t gi, const double* maxima, double layer_max) const {
+double NominalSums::skip_below(size_t gi, const double* group_maxima, double layer_max) const {
     const size_t J = size_t(J_);
     double p = std::numeric_limits<double>::infinity();
     for (size_t j = 0; j < J; ++j) {
         const double per_unit = drift_ * (g_off_ + double(dmax_[gi * J + j]));
-        if (per_unit > 0) p = std::min(p, (layer_max >= 0 ? layer_max : maxima[gi * J + j]) / per_unit);
+        if (per_unit > 0) p = std::min(p, (layer_max >= 0 ? layer_max : group_maxima[j]) / per_unit);
     }
     return p * (1 - 1e-9);
 }
 
-void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide) const {
+void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide, bool per_plane) const {
+    CIM_INTERNAL_CHECK(!(layer_wide && per_plane), "a per-layer range has no per-plane maxima");
+    const size_t RP = per_plane ? size_t(planes_) : 1;  // maxima rows per group
     const int nbits = planes_ * dac_bits_;
     const size_t S = size_t(slices_), J = size_t(J_);
     int64_t max_words = 0;
@@ -166,8 +168,9 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     double layer_max = layer_wide ? 0.0 : -1.0;
     if (layer_wide)
         for (size_t i = 0; i < groups_.size() * J; ++i) layer_max = std::max(layer_max, maxima[i]);
-    skip.resize(groups_.size());
-    for (size_t gi = 0; gi < groups_.size(); ++gi) skip[gi] = skip_below(gi, maxima, layer_max);
+    skip.resize(groups_.size() * RP);
+    for (size_t gi = 0; gi < groups_.size(); ++gi)
+        for (size_t rp = 0; rp < RP; ++rp) skip[gi * RP + rp] = skip_below(gi, maxima + (gi * RP + rp) * J, layer_max);
     for (int64_t v = 0; v < V; ++v) {
         const int32_t* xv = x + v * K_;
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -177,12 +180,13 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
             // ((x >> p * dac_bits) & mask, two's-complement codes included).
             std::fill(X.begin(), X.begin() + int64_t(size_t(nbits) * W), 0);
             (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(xv + g.r0, g.r1 - g.r0, nbits, X.data(), W);
-            double* obs = maxima + gi * J;
             for (int p = 0; p < planes_; ++p) {
+                const size_t slot = gi * RP + (per_plane ? size_t(p) : 0);
+                double* obs = maxima + slot * J;
                 int64_t P = 0;  // sum of the plane values
                 for (int t = 0; t < dac_bits_; ++t)
                     for (size_t w = 0; w < W; ++w) P += int64_t(__builtin_popcountll(X[size_t(p * dac_bits_ + t) * W + w])) << t;
-                if (P == 0 || double(P) <= skip[gi]) continue;  // 0 when P == 0: the maxima (>= 0) hold it already
+                if (P == 0 || double(P) <= skip[slot]) continue;  // 0 when P == 0: the maxima (>= 0) hold it already
                 pos.clear();
                 neg.clear();
                 rows.clear();
@@ -200,13 +204,13 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
                 (kHasAvx512 ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
                                                                    int(rows.size()), J_, P, g_off_, drift_, obs);
                 if (!layer_wide) {
-                    skip[gi] = skip_below(gi, maxima, -1);
+                    skip[slot] = skip_below(gi, obs, -1);
                     continue;
                 }
                 const double before = layer_max;
                 for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, obs[j]);
                 if (layer_max > before)
-                    for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima, layer_max);
+                    for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima + gj * J, layer_max);
             }
         }
     }

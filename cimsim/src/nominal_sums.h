@@ -38,10 +38,11 @@ public:
     // or, with layer_wide (the ranges are one per layer), the largest maximum of the layer. So the
     // per-column maxima may then stay below the true ones, never their largest: the ranges come out
     // the same, read for read, as from every read.
-    void observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide) const;
+    // With per_plane, maxima are kept per group, input plane and column ([gi][p][j]; not with layer_wide).
+    void observe(const int32_t* x, int64_t V, double* maxima, bool layer_wide, bool per_plane = false) const;
 
 private:
-    double skip_below(size_t gi, const double* maxima, double layer_max) const;
+    double skip_below(size_t gi, const double* group_maxima, double layer_max) const;
 
     int64_t K_ = 0, J_ = 0;
     int planes_ = 0, dac_bits_ = 0, slices_ = 0;

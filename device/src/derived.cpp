@@ -138,11 +138,14 @@ bool adc_range_calibrated(AdcRange v) {
     switch (v) {
         case AdcRange::none:
         case AdcRange::full_scale:
+        case AdcRange::oracle:
             return false;
         case AdcRange::calibrated_layer:
         case AdcRange::calibrated_array:
         case AdcRange::calibrated_column:
         case AdcRange::calibrated_slice:
+        case AdcRange::calibrated_plane:
+        case AdcRange::calibrated_slice_plane:
             return true;
     }
     return false;

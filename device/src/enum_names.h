@@ -54,6 +54,9 @@ inline constexpr std::array kAdcRangeNames{
     NameTable<AdcRange>{AdcRange::calibrated_array, "calibrated_array"},
     NameTable<AdcRange>{AdcRange::calibrated_column, "calibrated_column"},
     NameTable<AdcRange>{AdcRange::calibrated_slice, "calibrated_slice"},
+    NameTable<AdcRange>{AdcRange::calibrated_plane, "calibrated_plane"},
+    NameTable<AdcRange>{AdcRange::calibrated_slice_plane, "calibrated_slice_plane"},
+    NameTable<AdcRange>{AdcRange::oracle, "oracle"},
 };
 inline constexpr std::array kNoiseModeNames{
     NameTable<NoiseMode>{NoiseMode::relative, "relative"},
@@ -89,7 +92,7 @@ static_assert(in_declaration_order(kSignedInputHandlingNames) &&
               kSignedInputHandlingNames.size() ==
                   std::size_t(SignedInputHandling::twos_complement) + 1);
 static_assert(in_declaration_order(kAdcRangeNames) &&
-              kAdcRangeNames.size() == std::size_t(AdcRange::calibrated_slice) + 1);
+              kAdcRangeNames.size() == std::size_t(AdcRange::oracle) + 1);
 static_assert(in_declaration_order(kNoiseModeNames) &&
               kNoiseModeNames.size() == std::size_t(NoiseMode::absolute) + 1);
 static_assert(in_declaration_order(kCalibrationMethodNames) &&

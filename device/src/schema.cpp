@@ -84,7 +84,10 @@ void declare_array(Schema& s) {
              "sum; `calibrated_layer`, `calibrated_array`, `calibrated_column` set it from "
              "calibration data once per layer, per array or per column; `calibrated_slice` once per "
              "layer and weight slice (the columns of one shift-add weight, an offset reference "
-             "column with its slice); `none`: no ADC. See docs/simulator.md, \"Readout circuits\".");
+             "column with its slice); `calibrated_plane` once per layer and input plane (bit-serial "
+             "cycle), `calibrated_slice_plane` per layer, slice and plane; `oracle`: each read gets the "
+             "range of its own largest column sum, as NeuroSim reads (not realisable: reports say so); "
+             "`none`: no ADC. See docs/simulator.md, \"Readout circuits\".");
     s.integer(FIELD(array.adc.bits))
         .conditional("required unless `array.adc.range` is `none`; absent then")
         .unit("bits").min(1).max(16).doc("ADC resolution.");

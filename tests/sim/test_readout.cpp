@@ -1,5 +1,6 @@
 // Readout circuits (docs/simulator.md, "Readout circuits"): the offset subtracted digitally
-// instead of through reference columns, and ADC ranges per weight slice. Each reproduces the
+// instead of through reference columns, and ADC ranges per slice, per input plane, both, or an
+// oracle range per read. Each reproduces the
 // integer program on ideal devices with a wide ADC, and each is checked against the per-layer,
 // converted readout it refines.
 #include <doctest/doctest.h>
@@ -150,6 +151,69 @@ TEST_CASE("per-slice ADC ranges are never worse than one per layer, in SNR") {
             if (digital) CHECK(slice >= layer);
             else CHECK(slice >= layer - 0.25);
         }
+}
+
+TEST_CASE("every ADC range granularity reads ideal cells exactly when the ADC is wide enough") {
+    const int64_t V = 17;
+    for (bool digital : {false, true})
+        for (const std::string range : {"calibrated_layer", "calibrated_array", "calibrated_column", "calibrated_slice",
+                                        "calibrated_plane", "calibrated_slice_plane", "oracle"}) {
+            CAPTURE(digital);
+            CAPTURE(range);
+            const OffsetMatrix f = offset_matrix(300, 12, digital, 7);
+            const auto x = activations(V, f.K, 8);
+            const std::string o = std::string("weight.offset_reference=") + (digital ? "digital" : "converted");
+            const DeviceSpec d = offset_device({"array.adc.bits=9", o, "array.adc.range=" + range});
+            const bool calibrated = adc_range_calibrated(d.array.adc.range);
+            CrossbarLayer layer(d, f.pm, 1, 0, 0);
+            if (calibrated) {
+                std::vector<double> nominal, reference;
+                layer.observe_nominal(x.data(), V, nominal);
+                layer.observe_for_calibration(x.data(), V, reference);
+                // Per-plane maxima too: the popcount sums equal the float ones (a per-layer range skips
+                // reads below the layer's largest, so only that one is exact there).
+                if (range != "calibrated_layer") CHECK(nominal == reference);
+                layer.merge_calibration(nominal);
+                layer.finish_calibration();
+            }
+            std::vector<double> y(size_t(V * f.N));
+            layer.run(x.data(), V, y.data(), 0);
+            CHECK(y == exact_product(f, x, V));
+            CHECK(layer.adc_stats().clipped == 0);
+        }
+}
+
+TEST_CASE("finer ADC ranges: per slice and plane beats per slice, the oracle beats every calibrated range, in SNR") {
+    const int64_t V = 200;
+    const OffsetMatrix f = offset_matrix(256, 10, true, 11);
+    const auto x = activations(V, f.K, 12);
+    const auto ref = exact_product(f, x, V);
+    for (int bits : {4, 5, 6}) {
+        CAPTURE(bits);
+        auto snr = [&](const char* range) {
+            return snr_db(calibrated_run(offset_device({"array.adc.bits=" + std::to_string(bits), "weight.offset_reference=digital",
+                                                        std::string("array.adc.range=") + range}),
+                                         f.pm, x, V, f.N),
+                          ref);
+        };
+        const double layer = snr("calibrated_layer"), plane = snr("calibrated_plane"), slice = snr("calibrated_slice"),
+                     both = snr("calibrated_slice_plane");
+        CrossbarLayer oracle_layer(offset_device({"array.adc.bits=" + std::to_string(bits), "weight.offset_reference=digital",
+                                                  "array.adc.range=oracle"}),
+                                   f.pm, 1, 0, 0);
+        std::vector<double> y(size_t(V * f.N));
+        oracle_layer.run(x.data(), V, y.data(), 0);
+        const double oracle = snr_db(y, ref);
+        CAPTURE(layer);
+        CAPTURE(plane);
+        CAPTURE(slice);
+        CAPTURE(both);
+        CAPTURE(oracle);
+        CHECK(plane >= layer);
+        CHECK(both >= slice);
+        CHECK(both >= plane);
+        CHECK(oracle >= both);
+    }
 }
 
 TEST_CASE("weight.offset_reference: digital needs the offset encoding") {

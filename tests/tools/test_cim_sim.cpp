@@ -40,6 +40,19 @@ TEST_CASE("cim-sim --json carries the contract's fields") {
         CHECK(j["phase_seconds"][phase].is_number());
 }
 
+TEST_CASE("cim-sim marks an oracle ADC range as not realisable, in JSON and text") {
+    const std::string oracle = kNoisy + " --set array.adc.range=oracle --limit 20";
+    json j = run_json(oracle);
+    CHECK(j["adc_range"] == "oracle");
+    CHECK(j["adc_range_realisable"] == false);
+    json k = run_json(kNoisy + " --limit 20");
+    CHECK(k["adc_range"] == "full_scale");
+    CHECK(k["adc_range_realisable"] == true);
+    auto r = run_command(tool("cim-sim") + " " + kModel + oracle + " --dataset fashion-mnist");
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("NOT REALISABLE") != std::string::npos);
+}
+
 TEST_CASE("cim-sim is reproducible by seed and independent of the thread count") {
     json a = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=1 ");
     json b = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=2 ");

@@ -75,7 +75,8 @@ public:
     void observe_nominal(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
     // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
     void finish_calibration();
-    // What was observed (read groups x columns) and the ADC ranges in force (the same shape).
+    // What was observed (read groups x columns; read groups x input planes x columns for the
+    // per-plane granularities) and the ADC ranges in force (the same shape).
     const std::vector<double>& calibration_maxima() const;
     const std::vector<double>& adc_ranges() const;
 

@@ -48,8 +48,21 @@ enum class SignedInputHandling {
 
 // Where the ADC's conversion range comes from. `none`: no ADC, the column sum
 // is read exactly (digital macros). `calibrated_slice`: one range per layer and weight
-// slice (the columns of one |shift-add weight|, offset reference columns included).
-enum class AdcRange { none, full_scale, calibrated_layer, calibrated_array, calibrated_column, calibrated_slice };
+// slice (the columns of one |shift-add weight|, offset reference columns included);
+// `calibrated_plane`: per layer and input plane (bit-serial cycle); `calibrated_slice_plane`:
+// per layer, slice and plane. `oracle`: every read gets the range of its own largest column
+// sum (NeuroSim's readout) -- not realisable, the ADC cannot know the sums before converting them.
+enum class AdcRange {
+    none,
+    full_scale,
+    calibrated_layer,
+    calibrated_array,
+    calibrated_column,
+    calibrated_slice,
+    calibrated_plane,
+    calibrated_slice_plane,
+    oracle,
+};
 
 // `relative`: sigma scales with the programmed conductance (sigma * g);
 // `absolute`: sigma is a fraction of the full conductance range (sigma * (g_on - g_off)).
