@@ -328,7 +328,7 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
 
 std::string mapping_key(const DeviceSpec& d) {
     // Everything map_model reads: array geometry, chip hierarchy, the weight
-    // encoding, width, clip and slicing (columns per weight), signed-input handling,
+    // encoding, width, clip and slicing (columns per weight, reference columns placed or not), signed-input handling,
     // whether a QDQ model's widths are used, and the name and file (used in the
     // Mapping and its messages).
     std::string k;
@@ -336,7 +336,8 @@ std::string mapping_key(const DeviceSpec& d) {
     for (long long v : {(long long)d.array.usable_rows, (long long)d.array.usable_cols, (long long)d.array.max_active_rows,
                         (long long)d.array.multi_layer, (long long)d.chip.tiles, (long long)d.chip.macros_per_tile,
                         (long long)d.chip.max_chips.value_or(-1), (long long)d.input.signed_handling,
-                        (long long)d.weight.encoding, (long long)d.weight.bits, (long long)d.weight.clip, (long long)d.cell.bits,
+                        (long long)d.weight.encoding, (long long)d.weight.offset_reference, (long long)d.weight.bits,
+                        (long long)d.weight.clip, (long long)d.cell.bits,
                         (long long)d.quant.use_model_quantization}) {
         k += std::to_string(v);
         k += ',';
