@@ -142,25 +142,29 @@ TEST_CASE("a QDQ model's weight codes set the layer's columns: 4-bit codes in in
     };
     const DeviceSpec diff = diff_device();
     const Graph four = model(-7, 7);
-    const LayerMapping* fc = map_model(four, diff).find("fc");
+    const Mapping mapped = map_model(four, diff);
+    const LayerMapping* fc = mapped.find("fc");
     REQUIRE(fc);
     CHECK(fc->weight_bits == 4);
     CHECK(fc->cols_per_output == column_layout(diff, 4).columns_per_output);  // 3 magnitude bits: 2 slices x 2
     CHECK(fc->cols_per_output == 4);
     // Not used: the device's 8 bits, as for a float model.
     const DeviceSpec off = diff_device({"quant.use_model_quantization=false"});
-    CHECK(map_model(four, off).find("fc")->weight_bits == 8);
+    const Mapping at_device_width = map_model(four, off);  // named: CHECK keeps a reference into it
+    CHECK(at_device_width.find("fc")->weight_bits == 8);
     CHECK(mapping_key(off) != mapping_key(diff));
 
     const Graph full = model(-128, 127);
     const DeviceSpec twos = diff_device({"weight.encoding=twos_complement"});
-    CHECK(map_model(full, twos).find("fc")->weight_bits == 8);
-    CHECK(map_model(full, twos).find("fc")->cols_per_output == column_layout(twos).columns_per_output);
+    const Mapping on_twos = map_model(full, twos);
+    CHECK(on_twos.find("fc")->weight_bits == 8);
+    CHECK(on_twos.find("fc")->cols_per_output == column_layout(twos).columns_per_output);
     // A differential pair needs a ninth bit for |-128|: an error naming the layer and the fix.
     CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("layer 'fc'"), InputError);
     CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("reach -128..127"), InputError);
     CHECK_THROWS_WITH_AS(map_model(full, diff), doctest::Contains("--set weight.bits=9"), InputError);
-    CHECK(map_model(full, diff_device({"weight.bits=9"})).find("fc")->weight_bits == 9);
+    const Mapping at_nine = map_model(full, diff_device({"weight.bits=9"}));
+    CHECK(at_nine.find("fc")->weight_bits == 9);
 }
 
 TEST_CASE("resize: nearest only moves data, bilinear costs a multiply and an add per tap") {
