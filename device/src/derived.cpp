@@ -9,6 +9,9 @@
 
 namespace cim {
 
+// Encodings whose columns hold -2^(B-1) at B bits: two's-complement sign columns and offset digits.
+static bool holds_most_negative(WeightEncoding e) { return e == WeightEncoding::twos_complement || e == WeightEncoding::offset; }
+
 ColumnLayout column_layout(WeightEncoding encoding, int64_t largest_code, int cell_bits) {
     return column_layout(encoding, -largest_code, largest_code, cell_bits);
 }
@@ -16,9 +19,8 @@ ColumnLayout column_layout(WeightEncoding encoding, int64_t largest_code, int ce
 ColumnLayout column_layout(WeightEncoding encoding, int64_t code_min, int64_t code_max, int cell_bits) {
     CIM_INTERNAL_CHECK(code_min <= -1 && code_max >= 1 && cell_bits >= 1, "column layout of an empty code range or cell");
     ColumnLayout l;
-    const bool twos_range = encoding == WeightEncoding::twos_complement || encoding == WeightEncoding::offset;
     int magnitude_bits = 0;
-    if (twos_range) {  // the smallest B with -2^(B-1) <= code_min and code_max <= 2^(B-1) - 1, less the sign
+    if (holds_most_negative(encoding)) {  // the smallest B with -2^(B-1) <= code_min and code_max <= 2^(B-1) - 1, less the sign
         while (-code_min > (int64_t(1) << magnitude_bits) || code_max > (int64_t(1) << magnitude_bits) - 1) ++magnitude_bits;
     } else {
         const int64_t largest = std::max(-code_min, code_max);
@@ -55,12 +57,10 @@ int64_t largest_weight_code(const DeviceSpec& d, int bits) {
 
 int64_t smallest_weight_code(const DeviceSpec& d, int bits) {
     const int64_t largest = largest_weight_code(d, bits);
-    const bool twos_range = d.weight.encoding == WeightEncoding::twos_complement || d.weight.encoding == WeightEncoding::offset;
-    return twos_range && largest == (int64_t(1) << (bits - 1)) - 1 ? -largest - 1 : -largest;
+    return holds_most_negative(d.weight.encoding) && largest == (int64_t(1) << (bits - 1)) - 1 ? -largest - 1 : -largest;
 }
 
 int weight_bits_holding(const DeviceSpec& d, int64_t code_min, int64_t code_max) {
-    const bool twos_range = d.weight.encoding == WeightEncoding::twos_complement || d.weight.encoding == WeightEncoding::offset;
     for (int bits = 2; bits <= 16; ++bits) {
         int64_t lo, hi;
         if (bits == d.weight.bits) {
@@ -68,7 +68,7 @@ int weight_bits_holding(const DeviceSpec& d, int64_t code_min, int64_t code_max)
             hi = largest_weight_code(d, bits);
         } else {
             hi = (int64_t(1) << (bits - 1)) - 1;
-            lo = twos_range ? -hi - 1 : -hi;
+            lo = holds_most_negative(d.weight.encoding) ? -hi - 1 : -hi;
         }
         if (code_min >= lo && code_max <= hi) return bits;
     }

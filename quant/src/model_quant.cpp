@@ -124,7 +124,6 @@ void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, 
     // The codes, or shifted once to the middle of their range (cim/ir/graph.h).
     const StoredCodeRange stored = stored_code_range(m);
     const int32_t shift = stored.shift;
-    const bool symmetric = std::all_of(m.zero_point.begin(), m.zero_point.end(), [](int32_t z) { return z == 0; });
     L.weight_mode = WeightMode::uniform;
     L.w.assign(size_t(G * K * N), 0);
     L.w_scale.assign(size_t(G * N), 1.0);
@@ -137,10 +136,7 @@ void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, 
             const size_t c = channel(g, n);
             L.w_scale[size_t(g * N + n)] = alpha * double(m.scale.at(c));
             L.w_zero_point[size_t(g * N + n)] = m.zero_point.at(c) - shift;
-            for (int64_t k = 0; k < K; ++k) {
-                const int32_t code = int32_t(m.codes[size_t(v.weight_index(g, k, n))]) - shift;
-                L.w[size_t((g * K + k) * N + n)] = code;
-            }
+            for (int64_t k = 0; k < K; ++k) L.w[size_t((g * K + k) * N + n)] = int32_t(m.codes[size_t(v.weight_index(g, k, n))]) - shift;
         }
     for (double s : L.w_scale)
         if (!(s != 0) || !std::isfinite(s))
@@ -150,7 +146,7 @@ void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, 
     // columns, 9 in a differential pair), as the mapper sizes the layer's columns.
     const int bits = weight_bits_holding(d, most_negative, most_positive);
     if (bits == 0 || bits > d.weight.bits)
-        throw InputError(layer + ": the model's weights, " + codes_text(m) + (symmetric ? "" : " shifted by " + std::to_string(shift)) +
+        throw InputError(layer + ": the model's weights, " + codes_text(m) + (shift == 0 ? "" : " shifted by " + std::to_string(shift)) +
                          ", reach " + std::to_string(most_negative) + ".." + std::to_string(most_positive) +
                          (bits ? " (" + std::to_string(bits) + "-bit codes in " + std::string(to_string(d.weight.encoding)) + " columns)" : std::string()) +
                          ", but the device stores " + std::to_string(smallest_weight_code(d, d.weight.bits)) + ".." +
