@@ -5,6 +5,8 @@
 
 #include <cim/cimsim/cost_model.h>
 #include <cim/cimsim/cost_plot.h>
+#include <cim/cimsim/measured_densities.h>
+#include <cim/quant/quantizer.h>
 #include <cim/csv.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/finite.h>
@@ -570,7 +572,15 @@ int main(int argc, char** argv) {
                 inputs.push_back(load_tensor_pb(p));
                 check_finite_data(inputs.back(), p);
             }
-            copt.stats = measure_data_stats(imported, m, device, inputs,
+            // The densities of what the chip holds and receives: the quantizer's program of this model
+            // at the mapping's widths (the per-layer widths of --quant-report, else the device's).
+            quant::QuantOptions qo = quant::QuantOptions::from_device(device);
+            qo.report_sqnr = false;
+            qo.q.mixed_precision_budget_arrays.reset();
+            qo.layer_bits = opt.layer_weight_bits;
+            qo.host_layers.insert(opt.host_layers.begin(), opt.host_layers.end());
+            const quant::QuantResult program = quant::quantize(imported, device, inputs, qo);
+            copt.stats = measure_data_stats(program.model, inputs,
                                             fmt::format("calibration run on {}", fmt::join(calibrate, ", ")));
         }
         if (!copt.stats.layers.empty() || copt.stats.defaults.input_density || copt.stats.defaults.weight_density)

@@ -313,45 +313,6 @@ TEST_CASE("data densities scale row drive with the input and cells with input x 
     CHECK(b.latency_s == a.latency_s);
 }
 
-TEST_CASE("a calibration run measures input and weight densities") {
-    TempDir tmp;
-    const std::string model = mlp_file(tmp, {64, 32, 10}, true, "calib.onnx", false, -1);  // dynamic batch
-    const DeviceSpec d = load_device("isaac", {"input.bits=8", "quant.activation_bits=8"});
-    const Graph imported = import_onnx(model);
-    const Graph g = specialize_batch(imported, 1);
-    const Mapping m = map_model(g, d);
-    Tensor x(ElemType::Float, {4, 64});
-    std::mt19937 rng(3);
-    std::uniform_real_distribution<float> u(0.0f, 1.0f);
-    for (auto& v : x.f) v = u(rng);
-    const DataStats s = measure_data_stats(imported, m, d, {x}, "calibration");
-    REQUIRE(s.layers.count("fc0"));
-    REQUIRE(s.layers.count("fc1"));
-    // Uniform [0, 1) inputs quantized to 8 bits: each bit plane is about half ones.
-    CHECK(*s.layers.at("fc0").input_density == doctest::Approx(0.5).epsilon(0.05));
-    CHECK(*s.layers.at("fc1").input_density > 0);
-    CHECK(*s.layers.at("fc1").input_density < 0.5);  // ReLU zeros
-    for (const char* n : {"fc0", "fc1"}) {
-        CHECK(*s.layers.at(n).weight_density > 0);
-        CHECK(*s.layers.at(n).weight_density < 1);
-    }
-    // An all-zero input has density 0.
-    Tensor z(ElemType::Float, {1, 64});
-    const DataStats zs = measure_data_stats(imported, m, d, {z}, "zeros");
-    CHECK(*zs.layers.at("fc0").input_density == 0);
-    CHECK_THROWS_AS(measure_data_stats(imported, m, d, {}, "none"), InputError);
-
-    // A layer mapped at 4 bits has the weight density of a 4-bit device, not the 8-bit one's.
-    MapOptions narrow;
-    narrow.layer_weight_bits["fc0"] = 4;
-    const DataStats s4 = measure_data_stats(imported, map_model(g, d, narrow), d, {x}, "calibration");
-    const DeviceSpec d4 = load_device("isaac", {"input.bits=8", "quant.activation_bits=8", "weight.bits=4", "quant.weight_bits=4"});
-    const DataStats all4 = measure_data_stats(imported, map_model(g, d4), d4, {x}, "calibration");
-    CHECK(*s4.layers.at("fc0").weight_density == doctest::Approx(*all4.layers.at("fc0").weight_density));
-    CHECK(*s4.layers.at("fc0").weight_density != doctest::Approx(*s.layers.at("fc0").weight_density));
-    CHECK(*s4.layers.at("fc1").weight_density == doctest::Approx(*s.layers.at("fc1").weight_density));
-}
-
 TEST_CASE("activation statistics files: values, defaults and errors") {
     TempDir tmp;
     std::ofstream(tmp.file("ok.json")) << R"({"input_density": 0.2, "layers": {"fc0": {"weight_density": 0.3}}})";

@@ -136,11 +136,6 @@ PeakFigures peak_figures(const DeviceSpec& d, const LayerDensity& density = {});
 // Every field is optional; values lie in [0, 1]. Throws InputError naming the file and key.
 DataStats load_data_stats(const std::string& path);
 
-// A calibration run: executes `g` (float reference) on `inputs` and measures each
-// array layer's input density as the device would see it (quantized to input.bits,
-// signed handling, bit-serial slices), and every array layer's weight-digit density
-// (quantized per the device's quant defaults, encoded and sliced into cells).
-DataStats measure_data_stats(const Graph& g, const Mapping& m, const DeviceSpec& d,
-                             const std::vector<Tensor>& inputs, const std::string& source);
+// A calibration run measures them from the quantizer's program: cim/cimsim/measured_densities.h.
 
 }  // namespace cim
