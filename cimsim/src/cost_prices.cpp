@@ -21,6 +21,12 @@ std::string cite(const std::string& path, const Cost& c, const std::string& unit
 }
 
 namespace {
+// An optional entry's citation, or what its absence means.
+std::string cite_optional(const std::string& path, const std::optional<Cost>& c, const std::string& unit,
+                          const std::string& when_absent) {
+    return c ? cite(path, *c, unit) : "not given (" + path + when_absent + ")";
+}
+
 std::string estimator_of(const Cost& c) { return c.estimate ? c.estimate->model : ""; }
 std::string estimator_of(const std::optional<Cost>& c) { return c ? estimator_of(*c) : ""; }
 }  // namespace
@@ -118,12 +124,9 @@ std::array<ComponentInfo, kCostComponents> component_info(const Geometry& g, con
         cl.event_unit = "bytes";
         cl.energy_pj_per_event = p.e_link;
         cl.latency_ns_per_event = p.t_link;
-        cl.energy_source = d.energy.chip_link_pj_per_byte
-                               ? cite("energy.chip_link_pj_per_byte", *d.energy.chip_link_pj_per_byte, "pJ")
-                               : "not given (energy.chip_link_pj_per_byte; chip.max_chips is 1)";
-        cl.latency_source = d.latency.chip_link_ns_per_byte
-                                ? cite("latency.chip_link_ns_per_byte", *d.latency.chip_link_ns_per_byte, "ns")
-                                : "not given (latency.chip_link_ns_per_byte)";
+        cl.energy_source = cite_optional("energy.chip_link_pj_per_byte", d.energy.chip_link_pj_per_byte, "pJ",
+                                "; chip.max_chips is 1");
+        cl.latency_source = cite_optional("latency.chip_link_ns_per_byte", d.latency.chip_link_ns_per_byte, "ns", "");
     }
 
     auto& dg = info[idx(CC::digital)];
@@ -136,12 +139,8 @@ std::array<ComponentInfo, kCostComponents> component_info(const Geometry& g, con
     auto& wp = info[idx(CC::weight_program)];
     wp.event_unit = "cells written";
     wp.energy_pj_per_event = p.e_prog;
-    wp.energy_source = d.energy.weight_program_pj_per_cell
-                           ? cite("energy.weight_program_pj_per_cell", *d.energy.weight_program_pj_per_cell, "pJ")
-                           : "not given (energy.weight_program_pj_per_cell)";
-    wp.latency_source = d.latency.weight_program_ns_per_row
-                            ? cite("latency.weight_program_ns_per_row", *d.latency.weight_program_ns_per_row, "ns")
-                            : "not given (latency.weight_program_ns_per_row)";
+    wp.energy_source = cite_optional("energy.weight_program_pj_per_cell", d.energy.weight_program_pj_per_cell, "pJ", "");
+    wp.latency_source = cite_optional("latency.weight_program_ns_per_row", d.latency.weight_program_ns_per_row, "ns", "");
 
     auto& lk = info[idx(CC::leakage)];
     lk.event_unit = "tile-seconds";

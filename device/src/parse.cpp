@@ -365,7 +365,8 @@ std::optional<Cost> TreeReader::convert_estimate(const KeyDecl& k, const YAML::N
     std::vector<std::string> seen, param_names, anchor_names;
     for (const auto& p : est->params) param_names.push_back(p.name);
     for (const auto& i : est->inputs) anchor_names.push_back(i.name);
-    anchor_names.insert(anchor_names.end(), param_names.begin(), param_names.end());
+    for (const auto& p : param_names)  // a parameter that may replace an input is listed once
+        if (std::find(anchor_names.begin(), anchor_names.end(), p) == anchor_names.end()) anchor_names.push_back(p);
     const std::string params_text = fmt::format("{}", fmt::join(param_names, ", "));
     for (auto it = value.begin(); it != value.end(); ++it) {
         const YAML::Node key = it->first;

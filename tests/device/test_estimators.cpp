@@ -30,7 +30,8 @@ TEST_CASE("an unknown estimator or parameter is an error at its line listing the
     const std::string unknown = error_of(with_adc("{model: adc_foo}"));
     CHECK(unknown.rfind("tiny.yaml:26:34: energy.adc_pj_per_conversion.model: 'adc_foo' is not an estimator; "
                         "estimators for energy.adc_pj_per_conversion: adc_sar (fom_w_fj [fJ per conversion "
-                        "step], fom_node_nm [nm], fom_s_db [dB], step_ns [ns], transistor_area_f2 [F^2]); adc_flash (",
+                        "step], fom_node_nm [nm], fom_s_db [dB], step_ns [ns], transistor_area_f2 [F^2], "
+                        "sample_rate_gsps [GS/s]); adc_flash (",
                         0) == 0);
     CHECK(unknown.find("adc_ramp (") != std::string::npos);
     CHECK(error_of(with_adc("{model: adc_sat}")).rfind(
@@ -41,8 +42,8 @@ TEST_CASE("an unknown estimator or parameter is an error at its line listing the
 
     CHECK(error_of(with_adc("{model: adc_sar, fom_wj_fj: 20}")) ==
           "tiny.yaml:26:43: energy.adc_pj_per_conversion.fom_wj_fj: not a parameter of estimator adc_sar (did you mean "
-          "fom_w_fj?); its parameters: fom_w_fj, fom_node_nm, fom_s_db, step_ns, transistor_area_f2 (and `anchor`, "
-          "`source`)");
+          "fom_w_fj?); its parameters: fom_w_fj, fom_node_nm, fom_s_db, step_ns, transistor_area_f2, sample_rate_gsps "
+          "(and `anchor`, `source`)");
     CHECK(error_of(with_adc("{model: adc_sar, fom_w_fj: lots}")) ==
           "tiny.yaml:26:53: energy.adc_pj_per_conversion.fom_w_fj: expected a number, got 'lots'");
     CHECK(error_of(with_adc("{model: cell_area}")).rfind(
@@ -55,8 +56,8 @@ TEST_CASE("an unknown estimator or parameter is an error at its line listing the
           "figure as `anchor: {value: N, <input>: N, ...}`, or drop `model`");
     CHECK(error_of(with_adc("{model: adc_sar, anchor: {value: 2, bitz: 8}}")) ==
           "tiny.yaml:26:62: energy.adc_pj_per_conversion.anchor.bitz: not an input of estimator adc_sar (did you mean "
-          "bits?); an anchor gives `value` and any of: bits, node_nm, supply_v, fom_w_fj, fom_node_nm, fom_s_db, "
-          "step_ns, transistor_area_f2");
+          "bits?); an anchor gives `value` and any of: bits, node_nm, supply_v, sample_rate_gsps, fom_w_fj, "
+          "fom_node_nm, fom_s_db, step_ns, transistor_area_f2");
     CHECK(error_of(with_adc("{model: adc_sar, anchor: {bits: 8}}")) ==
           "tiny.yaml:26:51: energy.adc_pj_per_conversion.anchor: an anchor needs `value` (pJ per conversion): the "
           "published figure");
@@ -87,7 +88,9 @@ TEST_CASE("an anchored estimate equals the published figure at its operating poi
 }
 
 TEST_CASE("ADC estimators: Walden doubling per bit, the Schreier floor at high resolution, time and area by architecture") {
-    const std::string sar = "{model: adc_sar, anchor: {value: 1.2, bits: 6}}";
+    // kTiny demands 8 conversions per 10 ns read (0.8 GS/s), above the frontier's corner from 9 bits on;
+    // a 100 kS/s converter stays below it up to 16 bits.
+    const std::string sar = "{model: adc_sar, sample_rate_gsps: 0.0001, anchor: {value: 1.2, bits: 6}}";
     for (int bits = 2; bits < 14; ++bits) {
         CAPTURE(bits);
         const double e0 = adc_pj(sar, {"array.adc.bits=" + std::to_string(bits)});
@@ -97,12 +100,13 @@ TEST_CASE("ADC estimators: Walden doubling per bit, the Schreier floor at high r
     // Unanchored: the survey's 10 fJ/step frontier at 40 nm, here at 28 nm and 1.0 V by Stillmaker & Baas.
     const double s = *cim::device_detail::stillmaker_energy_factor(28, 1.0) /
                      *cim::device_detail::stillmaker_energy_factor(40, 1.0);
-    CHECK(adc_pj("{model: adc_sar}") == doctest::Approx(0.010 * 64 * s).epsilon(1e-12));
+    CHECK(adc_pj("{model: adc_sar}") == doctest::Approx(0.010 * 64 * s).epsilon(1e-12));  // 6 bits: corner 10 GS/s
     // With a Schreier frontier the energy grows 4x per bit once noise-limited (10^(6.02/10) = 4.0).
-    const std::string noise = "{model: adc_sar, fom_s_db: 175}";
+    const std::string noise = "{model: adc_sar, fom_s_db: 175, sample_rate_gsps: 0.0001}";
     const double e15 = adc_pj(noise, {"array.adc.bits=15"}), e16 = adc_pj(noise, {"array.adc.bits=16"});
     CHECK(e16 / e15 == doctest::Approx(std::pow(10.0, 0.602)).epsilon(1e-9));
-    CHECK(adc_pj(noise, {"array.adc.bits=4"}) == adc_pj("{model: adc_sar}", {"array.adc.bits=4"}));
+    CHECK(adc_pj(noise, {"array.adc.bits=4"}) ==
+          adc_pj("{model: adc_sar, sample_rate_gsps: 0.0001}", {"array.adc.bits=4"}));
 
     auto latency = [&](const char* model, int bits) {
         const std::string text = edited(kTiny, "adc_ns_per_conversion: 1", std::string("adc_ns_per_conversion: {model: ") + model + "}");
@@ -121,6 +125,36 @@ TEST_CASE("ADC estimators: Walden doubling per bit, the Schreier floor at high r
     CHECK(area("adc_sar", 8) == doctest::Approx((478 + 182 * 7) * f2));   // NeuroSim SarADC counts
     CHECK(area("adc_flash", 4) == doctest::Approx(15 * 9 * f2));          // 2^bits - 1 sense amplifiers
     CHECK(area("adc_flash", 6) > 3.9 * area("adc_flash", 4));
+}
+
+TEST_CASE("ADC energy against sample rate: flat below the survey frontier's corner, rising as f^0.661 above it") {
+    // hwcomponents-adc's bound: ln f_c = (85.47 - 3.2205 bits) / 2.872; 8 bits: 1.07 GS/s.
+    const double corner8_gsps = std::exp((85.47 - 3.2205 * 8) / 2.872) * 1e-9;
+    CHECK(corner8_gsps == doctest::Approx(1.07).epsilon(0.01));
+    auto at = [](double gsps, int bits = 8) {
+        return adc_pj("{model: adc_sar, sample_rate_gsps: " + std::to_string(gsps) + "}",
+                      {"array.adc.bits=" + std::to_string(bits)});
+    };
+    CHECK(at(0.001) == at(0.1));
+    CHECK(at(0.1) == at(corner8_gsps * 0.999));
+    CHECK(at(2 * corner8_gsps) > at(corner8_gsps));
+    CHECK(at(10 * corner8_gsps) / at(corner8_gsps) == doctest::Approx(std::pow(10.0, 0.2872 * std::log(10.0))).epsilon(1e-3));
+    // Above the corner each bit costs about 4x (the Schreier regime), below it 2x.
+    CHECK(at(5, 9) / at(5, 8) == doctest::Approx(2 * std::exp(1.1214 * 0.6613)).epsilon(1e-3));
+    CHECK(at(0.01, 9) / at(0.01, 8) == doctest::Approx(2.0).epsilon(1e-12));
+    // Without an explicit rate the device's demand sets it: kTiny's 8 columns per ADC per 10 ns
+    // read (0.8 GS/s); a 20 ns read halves the rate and, at 10 bits (corner 0.11 GS/s), the energy falls.
+    const double slow = adc_pj("{model: adc_sar}", {"array.adc.bits=10", "latency.array_read_ns=20"});
+    const double fast = adc_pj("{model: adc_sar}", {"array.adc.bits=10"});
+    CHECK(fast / slow == doctest::Approx(std::pow(2.0, 0.2872 * std::log(10.0))).epsilon(1e-3));
+    const DeviceSpec d = parse_device(with_adc("{model: adc_sar}"), "tiny.yaml");
+    bool shown = false;
+    for (const auto& i : d.energy.adc_pj_per_conversion->estimate->inputs)
+        if (i.name == "sample_rate_gsps") {
+            CHECK(i.value == doctest::Approx(0.8));
+            shown = true;
+        }
+    CHECK(shown);
 }
 
 TEST_CASE("technology scaling reproduces Stillmaker & Baas's worked example and orders the nodes") {

@@ -5,6 +5,7 @@
 #include <cim/error.h>
 #include <cim/sweep/sweep.h>
 
+#include <filesystem>
 #include <string>
 
 using namespace cim;
@@ -183,4 +184,24 @@ TEST_CASE("models, device and the base device's own errors") {
     // escaped as std::filesystem::filesystem_error.
     CHECK(error_of("device: ../" + std::string(300, 'a') + ".yaml\nmodels: [lenet5]\naxes: [{path: cell.bits, values: [1]}]\n")
               .find("t.yaml:1:9: device: the base device does not load:") == 0);
+}
+
+TEST_CASE("the example sweeps move design keys only: no cost axis zipped in by hand") {
+    // Costs follow the design through the bundled configs' estimators (docs/cost-estimators.md).
+    int sweeps = 0;
+    for (const auto& f : std::filesystem::directory_iterator(std::string(CIM_SOURCE_DIR) + "/configs/sweeps")) {
+        const std::string path = f.path().string();
+        CAPTURE(path);
+        ++sweeps;
+        const sweep::SweepSpec s = sweep::load_sweep(path);
+        CHECK_FALSE(s.axes.empty());
+        for (const auto& a : s.axes)
+            for (const auto& p : a.paths) {
+                CAPTURE(p);
+                CHECK(p.rfind("energy.", 0) != 0);
+                CHECK(p.rfind("latency.", 0) != 0);
+                CHECK(p.rfind("area.", 0) != 0);
+            }
+    }
+    CHECK(sweeps >= 2);
 }

@@ -26,9 +26,9 @@ std::vector<Estimator> array_read_estimators() {
                 {"weight_density", "", "energy.reference_weight_density"},
                 {"t_read_ns", "ns", "latency.array_read_ns"},
                 {"rows", "rows", "array.max_active_rows"}};
-    r.params = {{"v_read_v", "V", "read voltage across the cell", std::nullopt, "", true},
-                {"g_on_us", "uS", "on-state conductance", std::nullopt, "", true},
-                {"t_read_ns", "ns", "time the cell conducts (default: the array cycle)", std::nullopt, "", true}};
+    r.params = {factor_param("v_read_v", "V", "read voltage across the cell"),
+                factor_param("g_on_us", "uS", "on-state conductance"),
+                factor_param("t_read_ns", "ns", "time the cell conducts (default: the array cycle)")};
     r.gather = [](const DeviceSpec& d, const std::string& path, Inputs& in) -> std::string {
         if (!(d.cell.on_off_ratio > 0)) return "cell.on_off_ratio must be given (> 0) for a resistive read";
         in.add("on_off_ratio", d.cell.on_off_ratio, "", "cell.on_off_ratio");
@@ -58,8 +58,8 @@ std::vector<Estimator> array_read_estimators() {
     s.reference = "capacitor charging energy C V dV";
     s.serves = {kCell, kColumn};
     s.inputs = {{"rows", "rows", "array.rows"}, {"supply_v", "V", "supply_v"}, {"node_nm", "nm", "node_nm"}};
-    s.params = {{"c_cell_ff", "fF", "bit-line capacitance one cell adds", std::nullopt, "", true},
-                {"delta_v", "V", "bit-line swing per read", std::nullopt, "", true}};
+    s.params = {factor_param("c_cell_ff", "fF", "bit-line capacitance one cell adds"),
+                factor_param("delta_v", "V", "bit-line swing per read")};
     s.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         in.add("rows", d.array.rows, "rows", "array.rows");
         add_node_and_supply(d, in);

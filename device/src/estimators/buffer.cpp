@@ -17,7 +17,7 @@ std::vector<Estimator> buffer_estimators() {
                   "Stillmaker & Baas 2017 scaling";
     e.serves = {"energy.input_buffer_pj_per_byte", "energy.output_buffer_pj_per_byte"};
     e.inputs = {{"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
-    e.params = {{"capacity_kb", "KB", "capacity of the buffer read", std::nullopt, "", false}};
+    e.params = {required_param("capacity_kb", "KB", "capacity of the buffer read")};
     e.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         add_node_and_supply(d, in);
         return scaling_range_problem(d.node_nm);

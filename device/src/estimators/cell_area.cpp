@@ -39,6 +39,15 @@ std::optional<double> default_cell_f2(Technology t, double node_nm) {
     return std::nullopt;
 }
 
+ParamDecl cell_f2_param() {
+    return factor_param("cell_f2", "F^2", "area of one cell in units of the node squared");
+}
+
+void add_cell_f2(const DeviceSpec& d, Inputs& in) {
+    if (auto f2 = default_cell_f2(d.technology, d.node_nm))
+        in.add("cell_f2", *f2, "F^2", "technology (NeuroSim cell size for it and node_nm)");
+}
+
 std::vector<Estimator> cell_area_estimators() {
     Estimator e;
     e.name = "cell_area";
@@ -48,13 +57,12 @@ std::vector<Estimator> cell_area_estimators() {
     e.serves = {"area.array_um2"};
     e.inputs = {{"rows", "rows", "array.rows"}, {"cols", "columns", "array.cols"}, {"node_nm", "nm", "node_nm"},
                 {"cell_f2", "F^2", "technology (NeuroSim cell size)"}};
-    e.params = {{"cell_f2", "F^2", "area of one cell in units of the node squared", std::nullopt, "", true}};
+    e.params = {cell_f2_param()};
     e.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         in.add("rows", d.array.rows, "rows", "array.rows");
         in.add("cols", d.array.cols, "columns", "array.cols");
         in.add("node_nm", d.node_nm, "nm", "node_nm");
-        if (auto f2 = default_cell_f2(d.technology, d.node_nm))
-            in.add("cell_f2", *f2, "F^2", "technology (NeuroSim cell size for it and node_nm)");
+        add_cell_f2(d, in);
         return "";
     };
     e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {

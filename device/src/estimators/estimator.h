@@ -33,6 +33,25 @@ struct ParamDecl {
     std::string default_from;        // "default: <default_source>", made by the registry
 };
 
+// The kinds of parameter an estimator declares.
+// A pure factor without a default: the entry gives it, or an anchor cancels it.
+inline ParamDecl factor_param(std::string name, std::string unit, std::string doc, std::vector<std::string> paths = {}) {
+    return {std::move(name), std::move(unit), std::move(doc), std::nullopt, "", true, false, std::move(paths)};
+}
+// A value the entry must give, anchored or not.
+inline ParamDecl required_param(std::string name, std::string unit, std::string doc) {
+    return {std::move(name), std::move(unit), std::move(doc), std::nullopt, "", false};
+}
+// May be absent: the model then leaves its term out.
+inline ParamDecl optional_param(std::string name, std::string unit, std::string doc, std::vector<std::string> paths = {}) {
+    return {std::move(name), std::move(unit), std::move(doc), std::nullopt, "", false, true, std::move(paths)};
+}
+// With a default and where it comes from.
+inline ParamDecl default_param(std::string name, std::string unit, std::string doc, double value, std::string source,
+                               std::vector<std::string> paths = {}) {
+    return {std::move(name), std::move(unit), std::move(doc), value, std::move(source), false, false, std::move(paths)};
+}
+
 struct InputDecl {
     std::string name, unit, from;  // from: the device field(s) it is read from
 };
@@ -96,6 +115,9 @@ void add_node_and_supply(const DeviceSpec& d, Inputs& in);
 
 // Cell size in F^2 of the device's technology at its node (NeuroSim's cell sizes), or nullopt.
 std::optional<double> default_cell_f2(Technology t, double node_nm);
+// The `cell_f2` parameter (a factor: the technology's NeuroSim size when it has one), and its input.
+ParamDecl cell_f2_param();
+void add_cell_f2(const DeviceSpec& d, Inputs& in);
 
 // Registration functions, one per file.
 std::vector<Estimator> adc_estimators();

@@ -40,7 +40,7 @@ Estimator make(std::string name, std::string summary, const Table& table) {
     e.serves = {"energy.shift_add_pj_per_op", "energy.digital_pj_per_op"};
     e.inputs = {{"bits", "bits", "shift-add: output.bits (else quant.bias_bits); digital: input.bits"},
                 {"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
-    e.params = {{"bits", "bits", "operand width", std::nullopt, "", false}};
+    e.params = {required_param("bits", "bits", "operand width")};
     e.gather = [](const DeviceSpec& d, const std::string& path, Inputs& in) -> std::string {
         if (path == "energy.shift_add_pj_per_op")
             in.add("bits", d.output.bits.value_or(d.quant.bias_bits), "bits",

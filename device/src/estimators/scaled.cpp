@@ -26,7 +26,7 @@ std::vector<Estimator> scaled_estimators() {
     c.reference = "dynamic energy of charging C to V";
     c.serves = energy_paths();
     c.inputs = {{"supply_v", "V", "supply_v"}};
-    c.params = {{"c_pf", "pF", "capacitance switched per event", std::nullopt, "", true}};
+    c.params = {factor_param("c_pf", "pF", "capacitance switched per event")};
     c.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         if (!d.supply_v) return "cv2 scales with supply_v, which the device does not give";
         in.add("supply_v", *d.supply_v, "V", "supply_v");

@@ -25,7 +25,7 @@ std::vector<Estimator> wire_estimators() {
     w.reference = "wire energy proportional to length; hop length sqrt(tile area)";
     w.serves = {"energy.interconnect_pj_per_byte"};
     w.inputs = {{"tile_area_mm2", "mm^2", "the area entries"}};
-    w.params = {{"e_bit_mm_pj", "pJ per bit per mm", "wire energy per bit per mm", std::nullopt, "", true}};
+    w.params = {factor_param("e_bit_mm_pj", "pJ per bit per mm", "wire energy per bit per mm")};
     w.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         add_tile_area(d, in);
         return "";
@@ -41,7 +41,7 @@ std::vector<Estimator> wire_estimators() {
     l.reference = "leakage proportional to transistor area";
     l.serves = {"energy.leakage_mw_per_tile"};
     l.inputs = {{"tile_area_mm2", "mm^2", "the area entries"}};
-    l.params = {{"p_mw_per_mm2", "mW per mm^2", "static power density", std::nullopt, "", true}};
+    l.params = {factor_param("p_mw_per_mm2", "mW per mm^2", "static power density")};
     l.gather = w.gather;
     l.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
         if (formula) *formula = "P = p_mw_per_mm2 * tile_area_mm2";

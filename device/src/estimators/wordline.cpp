@@ -18,15 +18,13 @@ std::vector<Estimator> wordline_estimators() {
     e.inputs = {{"cols", "columns", "array.cols"}, {"dac_bits", "bits", "input.dac_bits"},
                 {"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"},
                 {"cell_f2", "F^2", "technology (NeuroSim cell size)"}};
-    e.params = {{"c_wire_ff_per_um", "fF/um", "word-line capacitance per um of wire (with the cells' gates)",
-                 std::nullopt, "", true},
-                {"cell_f2", "F^2", "area of one cell in units of the node squared", std::nullopt, "", true}};
+    e.params = {factor_param("c_wire_ff_per_um", "fF/um", "word-line capacitance per um of wire (with the cells' gates)"),
+                cell_f2_param()};
     e.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {
         in.add("cols", d.array.cols, "columns", "array.cols");
         in.add("dac_bits", d.input.dac_bits, "bits", "input.dac_bits");
         add_node_and_supply(d, in);
-        if (auto f2 = default_cell_f2(d.technology, d.node_nm))
-            in.add("cell_f2", *f2, "F^2", "technology (NeuroSim cell size for it and node_nm)");
+        add_cell_f2(d, in);
         return "";
     };
     e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
