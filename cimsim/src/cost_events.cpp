@@ -76,7 +76,10 @@ ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias
     e.shift_adds = e.col_reads + outputs * (segments - 1);
     // Offset subtracted digitally (weight.offset_reference digital): no reference columns are read;
     // the periphery sums each input vector once and subtracts offset x that sum from every output.
-    if (v.d.weight.encoding == WeightEncoding::offset && v.d.weight.offset_reference == OffsetReference::digital)
+    // The off-cell leak subtracted digitally (weight.leak_reference digital) costs the same: the input
+    // sum once per vector, one subtraction per output.
+    if ((v.d.weight.encoding == WeightEncoding::offset && v.d.weight.offset_reference == OffsetReference::digital) ||
+        v.d.weight.leak_reference == LeakReference::digital)
         e.shift_adds += Rv * G + outputs;
     e.requant_ops = outputs;
     // All-zero tiles the mapper skipped are not read.

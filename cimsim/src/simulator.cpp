@@ -57,6 +57,26 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     }
     if (pm.digital_reference)
         for (int64_t t = 0; t < tiles; ++t) add_references(t * P, std::min(N, (t + 1) * P));
+    // weight.leak_reference digital: the periphery subtracts the nominal off-cell leak of every output's
+    // columns. A column of digit-0 cells per array reads exactly that leak per unit column weight; it is
+    // computed, not placed (a digital reference), weighted by minus the sum of the column weights.
+    if (d.weight.leak_reference == LeakReference::digital) {
+        int64_t weight_sum = 0;
+        for (int64_t w : cd.column_weight) weight_sum += w;
+        pm.digital_reference = true;
+        if (pm.col_reference.empty()) pm.col_reference.assign(size_t(pm.cols), 0);
+        pm.cols += tiles;
+        std::vector<int16_t> digits(size_t(rows * pm.cols), 0);  // the old columns, then the leak columns
+        for (int64_t r = 0; r < rows; ++r)
+            std::copy_n(pm.digits.begin() + r * (pm.cols - tiles), pm.cols - tiles, digits.begin() + r * pm.cols);
+        pm.digits = std::move(digits);
+        for (int64_t t = 0; t < tiles; ++t) {
+            pm.col_output.push_back(t * P);
+            pm.col_output_end.push_back(std::min(N, (t + 1) * P));
+            pm.col_factor.push_back(-weight_sum);
+            pm.col_reference.push_back(1);
+        }
+    }
     return pm;
 }
 

@@ -37,6 +37,10 @@ inline constexpr std::array kOffsetReferenceNames{
     NameTable<OffsetReference>{OffsetReference::converted, "converted"},
     NameTable<OffsetReference>{OffsetReference::digital, "digital"},
 };
+inline constexpr std::array kLeakReferenceNames{
+    NameTable<LeakReference>{LeakReference::none, "none"},
+    NameTable<LeakReference>{LeakReference::digital, "digital"},
+};
 inline constexpr std::array kInputModeNames{
     NameTable<InputMode>{InputMode::bit_serial, "bit_serial"},
     NameTable<InputMode>{InputMode::multi_bit, "multi_bit"},
@@ -86,6 +90,8 @@ static_assert(in_declaration_order(kWeightEncodingNames) &&
               kWeightEncodingNames.size() == std::size_t(WeightEncoding::native_signed) + 1);
 static_assert(in_declaration_order(kOffsetReferenceNames) &&
               kOffsetReferenceNames.size() == std::size_t(OffsetReference::digital) + 1);
+static_assert(in_declaration_order(kLeakReferenceNames) &&
+              kLeakReferenceNames.size() == std::size_t(LeakReference::digital) + 1);
 static_assert(in_declaration_order(kInputModeNames) &&
               kInputModeNames.size() == std::size_t(InputMode::multi_bit) + 1);
 static_assert(in_declaration_order(kSignedInputHandlingNames) &&

@@ -97,6 +97,13 @@ void check_weights_and_inputs(const RuleContext& c) {
         c.error("weight.offset_reference", fmt::format("digital applies to weight.encoding offset only ({} has no "
                                                        "reference columns); remove it or use converted",
                                                        to_string(w.encoding)));
+    if (c.ok({"weight.encoding", "weight.leak_reference"}) && w.leak_reference == LeakReference::digital &&
+        w.encoding != WeightEncoding::twos_complement)
+        c.error("weight.leak_reference",
+                fmt::format("digital applies to twos_complement weights only ({}); remove it",
+                            w.encoding == WeightEncoding::differential ? "differential pairs cancel the leak in their subtraction"
+                            : w.encoding == WeightEncoding::offset     ? "offset reference columns cancel the leak"
+                                                                       : "a native signed cell's leak takes its digit's sign"));
     if (c.ok({"weight.encoding", "weight.bits", "cell.bits", "array.usable_cols"})) {
         const int columns = columns_per_weight(c.d);
         if (columns > c.d.array.usable_cols)

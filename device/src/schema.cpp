@@ -120,6 +120,14 @@ void declare_cell_weight_input_output(Schema& s) {
              "`converted`: reference columns on every array, read through the ADC and subtracted in "
              "shift-add; `digital`: no reference columns, the periphery subtracts the nominal "
              "reference reading (offset and off-cell leak times the input plane's sum) exactly.");
+    s.enumeration(FIELD(weight.leak_reference), kLeakReferenceNames)
+        .default_value(LeakReference::none, "`none`")
+        .doc("`twos_complement` only: how the off-cell leak of a finite "
+             "`cell.on_off_ratio` (every cell conducts g_off = (2^cell.bits - 1) / (ratio - 1) level "
+             "steps at digit 0) is removed. `none`: kept in the column sums and the result; "
+             "`digital`: the periphery subtracts the nominal leak, g_off x the input plane's sum x the "
+             "output's column weights, exactly (no columns placed; the ADC still converts the leaky "
+             "sums). Differential pairs and offset reference columns cancel the leak themselves.");
 
     s.section("input", "How activations enter the array.");
     s.integer(FIELD(input.bits)).required().unit("bits").min(1).max(16)

@@ -123,6 +123,17 @@ TEST_CASE("isaac, a 300x100 Gemm with the offset subtracted digitally: no refere
     CHECK(comp(c, CC::array_read).events == doctest::Approx(col_reads));
     // + 2 row-tile accumulations per output, the input sum (300 adds) and one correction per output.
     CHECK(comp(c, CC::shift_add).events == doctest::Approx(col_reads + 100 * 2 + 300 + 100));
+
+    // Two's-complement columns with the off-cell leak subtracted digitally: the same columns as
+    // without, plus the same input sum and one correction per output.
+    const DeviceSpec t = load_device("isaac", {"weight.encoding=twos_complement", "cell.on_off_ratio=2.5"});
+    const DeviceSpec tl = load_device("isaac", {"weight.encoding=twos_complement", "cell.on_off_ratio=2.5",
+                                                "weight.leak_reference=digital"});
+    const Run kept = run(mlp_file(tmp, {300, 100}), t, {}, no_dup());
+    const Run subtracted = run(mlp_file(tmp, {300, 100}), tl, {}, no_dup());
+    const LayerCost &ck = layer(kept, "fc0"), &cs = layer(subtracted, "fc0");
+    CHECK(comp(cs, CC::adc).events == comp(ck, CC::adc).events);
+    CHECK(comp(cs, CC::shift_add).events == doctest::Approx(comp(ck, CC::shift_add).events + 300 + 100));
 }
 
 TEST_CASE("per-layer latency and energy add up to the totals") {

@@ -30,7 +30,8 @@ struct ProgrammedMatrix {
     std::vector<int64_t> col_output;      // cols
     std::vector<int64_t> col_output_end;  // cols; empty: col_output + 1
     std::vector<int64_t> col_factor;      // cols
-    // Offset encoding: 1 marks a reference column (empty: none). With digital_reference the
+    // 1 marks a reference column (empty: none): the offset encoding's, or a column of digit-0 cells
+    // standing for the off-cell leak (weight.leak_reference digital). With digital_reference the
     // reference columns are not on the array at all: the periphery
     // adds their nominal reading (digit and off-cell leak times the plane's input sum), exactly.
     std::vector<uint8_t> col_reference;   // cols or empty

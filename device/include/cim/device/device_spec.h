@@ -36,6 +36,14 @@ enum class OffsetReference {
                 // (the offset and the off-cell leak times the plane's input sum) exactly
 };
 
+// How the off-cell leak (g_off per cell, from cell.on_off_ratio) is removed where no reference or
+// pair subtraction cancels it (two's-complement columns).
+enum class LeakReference {
+    none,     // kept in the column sums (differential pairs and offset references cancel it themselves)
+    digital,  // the periphery subtracts the nominal leak (g_off x the plane's input sum x the output's
+              // column weights) exactly: a calibrated off-current correction
+};
+
 enum class InputMode { bit_serial, multi_bit };
 
 // How signed activations reach an array that only takes unsigned inputs.
@@ -156,6 +164,7 @@ struct WeightSpec {
     int clip = 127;                 // codes are clipped to [-clip, clip]
     WeightEncoding encoding = WeightEncoding::differential;
     OffsetReference offset_reference = OffsetReference::converted;  // offset encoding only
+    LeakReference leak_reference = LeakReference::none;             // two's-complement encoding only
 
     bool operator==(const WeightSpec&) const = default;
 };
@@ -356,6 +365,7 @@ double tile_area_um2(const DeviceSpec& d);
 std::string_view to_string(Technology v);
 std::string_view to_string(WeightEncoding v);
 std::string_view to_string(OffsetReference v);
+std::string_view to_string(LeakReference v);
 std::string_view to_string(InputMode v);
 std::string_view to_string(SignedInputHandling v);
 std::string_view to_string(AdcRange v);
