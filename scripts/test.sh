@@ -21,11 +21,11 @@ if [ "${CIM_SKIP_SANITIZERS:-0}" != "1" ]; then
   # they exercise the same kernels as the tests that do run here, 5-10x slower under ASan.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure --no-tests=error -LE heavy -j"$JOBS"
-  # Every libFuzzer target for 20 s from its seed corpus with a fixed seed, so the test run takes
+  # Every libFuzzer target for 15 s from its seed corpus with a fixed seed, so the test run takes
   # the same mutation path each time (long random runs are scripts/fuzz.sh's job, docs/reliability.md);
   # a crash, a hang over 10 s or 2 GB of memory fails, leaving the reproducer in build-asan/artifacts/.
   if [ "${CIM_SKIP_FUZZ:-0}" != "1" ]; then
-    FUZZ_SEED="${FUZZ_SEED:-1}" CIM_FUZZ_BUILD=build-asan scripts/fuzz.sh "${CIM_FUZZ_SECONDS:-20}"
+    FUZZ_SEED="${FUZZ_SEED:-1}" CIM_FUZZ_BUILD=build-asan scripts/fuzz.sh "${CIM_FUZZ_SECONDS:-15}"
   fi
 fi
 echo "test.sh: all tests passed"
