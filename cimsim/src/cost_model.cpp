@@ -56,7 +56,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
     const double B = opt.batch;
     CostReport rep;
     rep.batch = opt.batch;
-    rep.info = component_info(v, v.p);
+    if (opt.describe) rep.info = component_info(v, v.p);  // texts for reports, a third of a sweep point's time
 
     // ---- device-level situation ----
     const bool shared = d.array.multi_layer;

@@ -29,6 +29,7 @@ const std::string* Diagnostics::override_for(const std::string& path) const {
 }
 
 bool Diagnostics::failed(const std::string& path) const {
+    if (failed_.empty()) return false;  // the common case: no walk up the path
     for (std::string p = path;; p = parent_path(p)) {
         if (failed_.count(p)) return true;
         if (p.empty()) return false;

@@ -220,6 +220,7 @@ PointResult Evaluator::evaluate(const Point& p) const {
     const Impl::Model& model = s.models[size_t(p.model)];
     CostOptions co;
     co.batch = s.spec.batch;
+    co.describe = false;
     const CostReport rep = estimate_cost(model.batch1, m, d, co);
     size_t k = 0;
     for (const std::optional<double>& v : {rep.latency_s, rep.throughput_inf_per_s, rep.energy_j, rep.power_w,

@@ -60,6 +60,9 @@ struct InputDecl {
 // Names, units and origins are views of static strings (literals or the registry's).
 class Inputs {
 public:
+    Inputs() = default;
+    // Reuses `storage`'s memory (a re-priced estimate's previous inputs).
+    explicit Inputs(std::vector<EstimateInput> storage) : list_(std::move(storage)) { list_.clear(); }
     void add(std::string_view name, double value, std::string_view unit, std::string_view from);
     bool has(std::string_view name) const;
     double operator[](std::string_view name) const;  // an internal error when absent

@@ -3,6 +3,7 @@
 // taken, the figure checked.
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -59,9 +60,14 @@ const std::vector<Estimator>& estimators() {
 }
 
 const Estimator* find_estimator(std::string_view name) {
-    for (const auto& e : estimators())
-        if (e.name == name) return &e;
-    return nullptr;
+    // Hashed: every re-priced entry of every sweep point looks its estimator up.
+    static const std::unordered_map<std::string_view, const Estimator*> by_name = [] {
+        std::unordered_map<std::string_view, const Estimator*> m;
+        for (const auto& e : estimators()) m.emplace(e.name, &e);
+        return m;
+    }();
+    const auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
 }
 
 namespace {
@@ -88,6 +94,17 @@ std::string estimators_for(const std::string& path) {
 
 namespace {
 
+// Equal values read from the same places. The texts are views of static strings, so equal
+// addresses mean equal texts (different addresses only cost a re-evaluation).
+bool same_inputs(const std::vector<EstimateInput>& a, const std::vector<EstimateInput>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (a[i].value != b[i].value || a[i].name.data() != b[i].name.data() || a[i].from.data() != b[i].from.data() ||
+            a[i].unit.data() != b[i].unit.data())
+            return false;
+    return true;
+}
+
 void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
     Cost* cost = k.write_cost(d);
     if (!cost || !cost->estimate || diag.failed(k.path)) return;
@@ -101,7 +118,9 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
         diag.mark_failed(k.path);
         return;
     }
-    Inputs in;
+    // Gathered into per-thread scratch memory: a sweep re-prices every variant.
+    thread_local std::vector<EstimateInput> scratch;
+    Inputs in(std::move(scratch));
     if (std::string problem = e->gather(d, k.path, in); !problem.empty()) {
         diag.error(k.path, fmt::format("estimator {}: {}", e->name, problem));
         diag.mark_failed(k.path);
@@ -140,6 +159,12 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
         } else {
             in.add(p.name, value, p.unit, from);
         }
+    }
+    // A variant that moved none of the estimate's inputs keeps the price it copied (the model
+    // reads nothing else: its inputs, parameters and anchor, the last two fixed per entry).
+    if (!est.inputs.empty() && same_inputs(in.list(), est.inputs)) {
+        scratch = in.take();
+        return;
     }
     std::string_view formula;
     const double model = e->evaluate(in, k.path, &formula);
@@ -182,7 +207,8 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
     cost->value = value;
     est.formula = formula;
     est.reference = e->reference;
-    est.inputs = in.take();
+    est.inputs.assign(in.list().begin(), in.list().end());
+    scratch = in.take();
     est.model_value = model;
     est.model_value_at_anchor = at_anchor;
 }

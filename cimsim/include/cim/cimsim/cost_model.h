@@ -59,6 +59,7 @@ struct CostOptions {
     int batch = 1;
     DataStats stats;   // empty: the YAML's reference densities (the energies as given)
     int hops = 1;      // router hops per byte of layer output
+    bool describe = true;  // false: CostReport::info is left empty (a sweep reads only the numbers)
 };
 
 struct LayerCost {
