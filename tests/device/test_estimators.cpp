@@ -155,6 +155,8 @@ TEST_CASE("ADC energy against sample rate: flat below the survey frontier's corn
             shown = true;
         }
     CHECK(shown);
+    CHECK(error_of(with_adc("{model: adc_sar, sample_rate_gsps: 0}")).find("energy.adc_pj_per_conversion: estimator "
+                                                                           "adc_sar gives nan") != std::string::npos);
 }
 
 TEST_CASE("technology scaling reproduces Stillmaker & Baas's worked example and orders the nodes") {

@@ -45,6 +45,7 @@ constexpr double kFomsCeilingPerBit_db = 3.2205;
 
 // Energy above the frontier's corner relative to below it: 1 up to f_c(bits).
 double rate_factor(double bits, double sample_rate_gsps) {
+    if (!(sample_rate_gsps > 0)) return std::nan("");  // reported as a figure that is not a number
     const double ln_corner_hz =
         (kFomsRateIntercept_db - kFomsCeilingAt0Bits_db - kFomsCeilingPerBit_db * bits) / kFomsRateSlope_db_per_ln_hz;
     const double over = std::log(sample_rate_gsps * 1e9) - ln_corner_hz;
