@@ -5,7 +5,10 @@ set -eu
 PKGS="cmake g++ make ninja-build pkg-config libeigen3-dev libyaml-cpp-dev libgomp1 zlib1g-dev libbenchmark-dev \
 doctest-dev libprotobuf-dev protobuf-compiler libonnx-dev libcli11-dev nlohmann-json3-dev libfmt-dev \
 libonnx-testdata dataset-fashion-mnist python3-onnx python3-numpy libopenmpi-dev openmpi-bin libzip-dev libpng-dev libjpeg62-turbo-dev \
-clang libclang-rt-14-dev libomp-dev"  # clang, its libFuzzer/ASan/UBSan runtimes and its OpenMP: scripts/fuzz.sh
+clang libclang-rt-14-dev libomp-dev \
+pybind11-dev python3-dev python3-pytest"  # clang, its libFuzzer/ASan/UBSan runtimes and its OpenMP: scripts/fuzz.sh;
+# pybind11 and pytest: the Python module (python/, docs/python.md) and its tests. Optional for it:
+# python3-tqdm (progress bars), python3-matplotlib (scripts/python_tutorial.py's figures), python3-pandas
 if [ "${1:-}" = "--with-training" ]; then
   PKGS="$PKGS python3-torch python3-torchvision python3-pil libopenblas0-pthread"
 fi

@@ -12,10 +12,11 @@ cmake --build build -j"$JOBS"
 ctest --test-dir build --output-on-failure --no-tests=error -j"$JOBS"
 # The sanitizer pass and the fuzz targets share one clang build under ASan + UBSan (CIM_FUZZ=ON
 # instruments the libraries for libFuzzer too), so the libraries are compiled once for both.
-# MPI is left to the Release pass.
+# MPI and the Python module (a plain python3 cannot load an ASan-instrumented extension) are left
+# to the Release pass.
 if [ "${CIM_SKIP_SANITIZERS:-0}" != "1" ]; then
   CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIM_FUZZ=ON \
-    -DCIM_BUILD_TESTS=ON -DCIM_BUILD_BENCH=OFF -DCIM_WITH_MPI=OFF
+    -DCIM_BUILD_TESTS=ON -DCIM_BUILD_BENCH=OFF -DCIM_WITH_MPI=OFF -DCIM_PYTHON=OFF
   cmake --build build-asan -j"$JOBS"
   # The accuracy runs over thousands of images (label "heavy") are left to the Release pass:
   # they exercise the same kernels as the tests that do run here, 5-10x slower under ASan.

@@ -14,6 +14,7 @@
 #include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
+#include <cim/quant/report_json.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
@@ -33,8 +34,6 @@ std::string scale_text(double lo, double hi) {
     if (lo == hi) return fmt::format("{:.3g}", lo);
     return fmt::format("{:.3g}..{:.3g}", lo, hi);
 }
-
-nlohmann::json null_or(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 // The weight codes as the layers have them (uniform 1-bit codes are binary; mixed
 // precision gives a range of widths); a width and a calibrator only for uniform codes.
@@ -127,74 +126,11 @@ int main(int argc, char** argv) {
         const QuantDefaults& q = options.q;
 
         if (json) {
-            nlohmann::json j;
-            j["model"] = model_path;
+            nlohmann::json j = quant_report_json(qr.report, q, device);
+            add_evaluation(j, {model_path, cli::data_name(data_spec), test_data.inputs.count(), calib_data.inputs.count(),
+                               data_sets.calibration_source, float_acc, quant_acc});
             j["device"] = device.name;
-            j["dataset"] = cli::data_name(data_spec);
-            j["images"] = test_data.inputs.count();
-            j["calibration_images"] = calib_data.inputs.count();
-            j["calibration_source"] = data_sets.calibration_source;
-            j["float_accuracy"] = float_acc;
-            j["accuracy"] = quant_acc;
-            j["accuracy_drop"] = float_acc - quant_acc;
             if (meta != graph.metadata.end()) j["float_test_accuracy_metadata"] = std::stod(meta->second);
-            j["model_quantization"] = qr.report.model_quantization;
-            j["options"] = {{"weight_bits", q.weight_bits},
-                            {"activation_bits", q.activation_bits},
-                            {"weight_mode", std::string(to_string(q.weight_mode))},
-                            {"per_channel", q.per_channel},
-                            {"symmetric", q.symmetric},
-                            {"weight_calibration", std::string(to_string(q.weight_calibration))},
-                            {"activation_calibration", std::string(to_string(q.calibration))},
-                            {"power_of_two_scales", q.power_of_two_scales},
-                            {"cle", q.cle},
-                            {"bias_correction", q.bias_correction},
-                            {"adaround", q.adaround},
-                            {"signed_inputs", std::string(to_string(device.input.signed_handling))},
-                            {"weight_encoding", std::string(to_string(device.weight.encoding))}};
-            j["layers"] = nlohmann::json::array();
-            for (const auto& r : qr.report.layers) {
-                nlohmann::json l{{"name", r.name},
-                                 {"op", std::string(op_name(r.op))},
-                                 {"k", r.K},
-                                 {"n", r.N},
-                                 {"groups", r.groups},
-                                 {"weight_mode", std::string(to_string(r.weight_mode))},
-                                 {"weight_bits", r.weight_bits},
-                                 {"weight_qmax", r.weight_qmax},
-                                 {"activation_bits", r.activation_bits},
-                                 {"weight_scale_min", r.weight_scale_min},
-                                 {"weight_scale_max", r.weight_scale_max},
-                                 {"activation_scale", r.activation_scale},
-                                 {"activation_zero_point", r.activation_zero_point},
-                                 {"activation_signed", r.activation_signed},
-                                 {"input_realization", std::string(to_string(r.realization))},
-                                 {"weight_clipped_fraction", r.weight_clipped_fraction},
-                                 {"activation_clipped_fraction", r.activation_clipped_fraction},
-                                 {"weight_sqnr_db", null_or(r.weight_sqnr_db)},
-                                 {"output_sqnr_alone_db", null_or(r.output_sqnr_alone_db)},
-                                 {"output_sqnr_db", null_or(r.output_sqnr_db)},
-                                 {"bias_correction_rms", r.bias_correction_rms},
-                                 {"adaround_changed", r.adaround_flipped},
-                                 {"weight_source", r.weights_from_model ? "model" : "calibrated"},
-                                 {"activation_source", r.input_from_model ? "model" : "calibrated"}};
-                if (r.arrays >= 0) l["arrays"] = r.arrays;
-                l["accuracy_drop_alone"] = r.accuracy_drop_alone ? nlohmann::json(*r.accuracy_drop_alone) : nlohmann::json(nullptr);
-                j["layers"].push_back(l);
-            }
-            j["cle_pairs"] = qr.report.cle_pairs;
-            j["notes"] = qr.report.notes;
-            if (qr.report.mixed_precision) {
-                const auto& mp = *qr.report.mixed_precision;
-                j["mixed_precision"] = {{"budget_arrays", mp.budget_arrays},
-                                        {"arrays", mp.arrays},
-                                        {"chosen_bits", mp.chosen_bits},
-                                        {"candidate_bits", mp.candidate_bits},
-                                        {"uniform_bits_fitting", mp.uniform_bits_fitting},
-                                        {"uniform_arrays", mp.uniform_arrays},
-                                        {"arrays_per_bits", mp.arrays_per_bits},
-                                        {"sensitivity", mp.sensitivity}};
-            }
             j["seconds"] = {{"quantize", qr.report.seconds}, {"quantized_eval", quant_seconds}, {"total", total_seconds}};
             fmt::print("{}\n", j.dump(2));
             return cli::kExitOk;

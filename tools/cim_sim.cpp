@@ -7,6 +7,7 @@
 #include "data_options.h"
 #include "line_plot.h"
 
+#include <cim/cimsim/sim_run.h>
 #include <cim/cimsim/simulator.h>
 #include <cim/device/device_spec.h>
 #include <cim/ir/finite.h>
@@ -94,54 +95,6 @@ Axis parse_study(const std::string& spec) {
     return a;
 }
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-json result_json(const sim::SimResult& r) {
-    json layers = json::array();
-    for (const auto& l : r.layers) {
-        const double snr = l.snr_db();
-        layers.push_back({{"name", l.name},
-                          {"snr_db", std::isfinite(snr) ? json(snr) : json(nullptr)},
-                          {"exact", !(l.error > 0)},
-                          {"adc_conversions", l.conversions},
-                          {"adc_clipped_fraction", l.conversions ? double(l.clipped) / double(l.conversions) : 0.0}});
-    }
-    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-    // Without labels there is no accuracy: "accuracy" is null and agreement_top1 is the headline.
-    const double acc = std::isnan(r.mean_metrics.accuracy) ? kNaN : r.mean_accuracy;
-    json j = {{"accuracy", num(acc)},
-            {"accuracy_ci95", {num(acc - r.ci95_half_width), num(acc + r.ci95_half_width)}},
-            {"float_accuracy", num(r.float_accuracy)},
-            {"quant_accuracy", num(r.quant_accuracy)},
-            {"images", r.images},
-            {"instances", r.instances},
-            {"instance_accuracy", r.instance_accuracy},
-            {"exact", r.exact},
-            {"seconds", r.seconds},
-            {"layers", layers}};
-    // Every metric that applies, with its 95 % interval over instances when there are several.
-    // Without labels "accuracy" is the top-1 agreement with the float model.
-    for (const sim::MetricField& f : sim::metric_fields()) {
-        const double m = r.mean_metrics.*f.field, h = r.ci95_metrics.*f.field;
-        if (std::string(f.name) == "accuracy" || std::isnan(m)) continue;
-        j[f.name] = num(m);
-        if (r.instances > 1) j[std::string(f.name) + "_ci95"] = {num(m - h), num(m + h)};
-    }
-    j["labels"] = std::isfinite(r.mean_metrics.accuracy);
-    return j;
-}
-
-// Whether the model's own (QDQ) quantization was used, and where each layer's came from.
-void add_model_quantization(json& j, const quant::QuantReport& report) {
-    j["model_quantization"] = report.model_quantization;
-    for (json& l : j["layers"])
-        for (const auto& r : report.layers)
-            if (r.name == l["name"]) {
-                l["weight_source"] = r.weights_from_model ? "model" : "calibrated";
-                l["activation_source"] = r.input_from_model ? "model" : "calibrated";
-            }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,16 +161,11 @@ int main(int argc, char** argv) {
         const quant::LabeledData test{std::move(data_sets.test.inputs), std::move(data_sets.test.labels)};
         const SampleSet calibration = std::move(data_sets.calibration.inputs);
         // The float model's outputs: the reference of the label-free metrics (and float accuracy).
-        using Clock = std::chrono::steady_clock;
-        auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
         // Seconds per phase of the last point (JSON "phase_seconds"): where a run's time goes.
-        double float_seconds = 0, quantize_seconds = 0, program_seconds = 0;
-        const auto t_float = Clock::now();
-        const Tensor float_outputs = sim::first_outputs(quant::float_forward(graph), test.inputs, 250, phase_bar("float reference"));
-        float_seconds = since(t_float);
-        sim::MetricAccumulator float_scores(test.labels, nullptr);
-        float_scores.add(float_outputs, 0);
-        const double float_acc = float_scores.result().accuracy;
+        const sim::FloatReference float_ref = sim::float_reference(graph, test, phase_bar("float reference"));
+        const Tensor& float_outputs = float_ref.outputs;
+        const double float_seconds = float_ref.seconds, float_acc = float_ref.accuracy;
+        double quantize_seconds = 0, program_seconds = 0;
 
         // Quantize once, unless a studied field changes what the quantizer produces
         // (weight codes and cell digits depend on weight./cell./input./quant. fields).
@@ -232,20 +180,12 @@ int main(int argc, char** argv) {
         double shared_q_acc = 0;
         auto run_point = [&](const DeviceSpec& device, const std::string& label) {
             if (requantize || !shared_q) {
-                quant::QuantOptions qo = quant::QuantOptions::from_device(device);
-                qo.arrays_at_width = arrays_per_layer_at_width;  // for a mixed-precision budget
-                qo.report_sqnr = false;  // cim-quant's per-layer report: L + 1 more passes over the calibration data
-                qo.host_layers.insert(host_layers.begin(), host_layers.end());
-                qo.progress = phase_bar("quantizing, calibrated on " + std::to_string(calibration.count()) + " samples");
-                const auto t_quant = Clock::now();
-                shared_q = quant::quantize(graph, device, calibration.tensors(), qo);
-                quantize_seconds = since(t_quant);
-                const auto t_program = Clock::now();
-                sim::MetricAccumulator q_scores(test.labels, &float_outputs);
-                q_scores.add(sim::first_outputs(quant::quant_forward(shared_q->model), test.inputs, 250, phase_bar("integer program (ideal arrays)")), 0);
-                program_seconds = since(t_program);
-                const sim::OutputMetrics qm = q_scores.result();
-                shared_q_acc = test.labels.empty() ? qm.agreement_top1 : qm.accuracy;
+                sim::QuantizedForSim qs = sim::quantize_for_sim(graph, device, calibration, test, float_ref,
+                                                                {host_layers.begin(), host_layers.end()}, phase_bar);
+                quantize_seconds = qs.quantize_seconds;
+                program_seconds = qs.program_seconds;
+                shared_q = std::move(qs.quantized);
+                shared_q_acc = qs.accuracy;
             }
             const quant::QuantResult& qr = *shared_q;
             const double q_acc = shared_q_acc;
@@ -266,22 +206,9 @@ int main(int argc, char** argv) {
             sim::SimResult r = run_point(base, "simulating");
             r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
             if (as_json) {
-                json j = result_json(r);
-                j["model"] = model_path;
-                j["device"] = base.name;
-                // An oracle range (each read's own largest sum) is a bound, not a circuit.
-                j["adc_range"] = std::string(to_string(base.array.adc.range));
-                j["adc_range_realisable"] = base.array.adc.range != AdcRange::oracle;
-                j["data"] = cli::data_name(data_spec);
-                j["calibration_source"] = data_sets.calibration_source;
-                j["overrides"] = sets;
-                j["seed"] = seed;
-                j["phase_seconds"] = {{"float_reference", float_seconds},
-                                      {"quantization", quantize_seconds},
-                                      {"integer_program", program_seconds},
-                                      {"adc_calibration", r.adc_calibration_seconds},
-                                      {"simulation", r.simulation_seconds}};
-                add_model_quantization(j, shared_q->report);
+                const json j = sim::run_json(r, base, shared_q->report,
+                                             {model_path, cli::data_name(data_spec), data_sets.calibration_source, sets, seed,
+                                              float_seconds, quantize_seconds, program_seconds});
                 fmt::print("{}\n", j.dump(2));
                 return cli::kExitOk;
             }
@@ -346,8 +273,8 @@ int main(int argc, char** argv) {
                 s.x.push_back(axes[0].numbers[i]);
                 s.y.push_back(r.mean_accuracy);
                 s.err.push_back(r.ci95_half_width);
-                json pj = result_json(r);
-                add_model_quantization(pj, shared_q->report);
+                json pj = sim::result_json(r);
+                sim::add_model_quantization(pj, shared_q->report);
                 pj[axes[0].path] = axes[0].values[i];
                 if (axes.size() > 1) pj[axes[1].path] = axes[1].values[o];
                 points.push_back(pj);

@@ -2,7 +2,6 @@
 
 #include <cim/error.h>
 #include <cim/ir/batch.h>
-#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/models/fashion_mnist.h>
 
@@ -25,11 +24,7 @@ void add_data_options(CLI::App& app, data::EvaluationSpec& spec) {
 }
 
 Graph import_for_accuracy(const std::string& model_path, std::string* note) {
-    Graph g = import_onnx(model_path);
-    check_finite_weights(g);
-    BatchRewrite b = prepare_for_many_items(g, model_path);
-    if (note) *note = b.batched ? "" : b.note;
-    return std::move(b.graph);
+    return prepare_for_accuracy(import_onnx(model_path), model_path, note);
 }
 
 std::string data_name(const data::EvaluationSpec& spec) { return spec.data.empty() ? spec.dataset : spec.data; }

@@ -222,6 +222,27 @@ double ci95_half_width(const std::vector<double>& v) {
     return t * std::sqrt(var / double(n));
 }
 
+namespace {
+
+void check_capture_nodes(const quant::QuantizedModel& model, const std::vector<std::string>& names) {
+    for (const std::string& name : names) {
+        const bool found = std::any_of(model.graph.nodes.begin(), model.graph.nodes.end(), [&](const Node& n) { return n.name == name; });
+        if (found) continue;
+        std::string layers;
+        for (const auto& l : model.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+        throw InputError(model.graph.source_file + ": no node named '" + name + "' to capture; the array layers are: " + layers);
+    }
+}
+
+// Keeps the first output of the named nodes, a batch (or, for a batch-pinned graph, an item) at a time.
+Executor::Observer capture_into(std::map<std::string, std::vector<Tensor>>& parts, const std::vector<std::string>& names) {
+    return [&parts, &names](const Node& node, std::span<const Tensor> outputs) {
+        if (!outputs.empty() && std::find(names.begin(), names.end(), node.name) != names.end()) parts[node.name].push_back(outputs[0]);
+    };
+}
+
+}  // namespace
+
 SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device, const quant::LabeledData& test,
                    const SampleSet& calibration, double float_accuracy, double quant_accuracy, const SimOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -232,6 +253,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     if (!test.labels.empty() && int64_t(test.labels.size()) != r.images) throw InternalError("simulate: label count differs from the sample count");
     if (test.labels.empty() && !opt.reference_outputs)
         throw InputError("the test data has no labels and no float reference outputs were given: nothing to score");
+    check_capture_nodes(model, opt.capture_nodes);
     r.instances = opt.instances;
     r.float_accuracy = float_accuracy;
     r.quant_accuracy = quant_accuracy;
@@ -261,15 +283,25 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
         const auto t_sim = std::chrono::steady_clock::now();
         r.adc_calibration_seconds += std::chrono::duration<double>(t_sim - t_cal).count();
         MetricAccumulator scores(test.labels, opt.reference_outputs);
+        const bool capture = inst == 0 && !opt.capture_nodes.empty();
+        std::map<std::string, std::vector<Tensor>> simulated_parts, exact_parts;
         for (int64_t b = 0; b < r.images; b += batch) {
             const int64_t e = std::min(r.images, b + batch);
             ro.first_item = b;
-            auto out = quant::run_program(model, test.inputs.batch(b, e), ro);
+            const std::vector<Tensor> inputs = test.inputs.batch(b, e);
+            auto out = quant::run_program(model, inputs, ro, capture ? capture_into(simulated_parts, opt.capture_nodes) : Executor::Observer{});
+            if (capture) {
+                quant::RunOptions exact;
+                exact.first_item = b;
+                quant::run_program(model, inputs, exact, capture_into(exact_parts, opt.capture_nodes));
+            }
             scores.add(out[0], b);
             done += e - b;
             if (opt.progress) opt.progress(done, total);
         }
         r.simulation_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sim).count();
+        for (auto& [name, parts] : simulated_parts) r.captured_simulated[name] = batch_concat(parts);
+        for (auto& [name, parts] : exact_parts) r.captured_exact[name] = batch_concat(parts);
         const OutputMetrics m = scores.result();
         r.instance_metrics.push_back(m);
         r.instance_accuracy.push_back(test.labels.empty() ? m.agreement_top1 : m.accuracy);

@@ -137,11 +137,13 @@ EvaluationSets load_evaluation_sets(const EvaluationSpec& spec) {
         o.labels_path = spec.labels;
         o.preprocess_path = spec.preprocess;
         o.input_names = spec.input_names;
-        if (!spec.calibration_data.empty()) {
+        auto load_data = [&] { return spec.data_in_memory ? *spec.data_in_memory : load_dataset(spec.data, o); };
+        if (!spec.calibration_data.empty() || spec.calibration_in_memory) {
             o.limit = spec.limit;
-            sets.test = load_dataset(spec.data, o);
+            sets.test = load_data();
+            if (spec.data_in_memory && spec.limit > 0 && spec.limit < sets.test.count()) sets.test = slice(sets.test, 0, spec.limit, false);
         } else {
-            Dataset all = load_dataset(spec.data, o);
+            Dataset all = load_data();
             const int64_t n = all.count();
             if (n < 2)
                 throw InputError(spec.data + ": holds " + std::to_string(n) +
@@ -154,7 +156,11 @@ EvaluationSets load_evaluation_sets(const EvaluationSpec& spec) {
             sets.calibration_source = "the last " + std::to_string(c) + " samples of " + spec.data + " (held apart: not scored)";
         }
     }
-    if (!spec.calibration_data.empty()) {
+    if (spec.calibration_in_memory) {
+        const Dataset& c = *spec.calibration_in_memory;
+        sets.calibration = slice(c, 0, std::min(c.count(), spec.calibration_count), true);
+        sets.calibration_source = std::to_string(sets.calibration.count()) + " samples of " + c.source;
+    } else if (!spec.calibration_data.empty()) {
         LoadOptions o;
         const std::string f = detect_format(spec.calibration_data);
         if (f == "image-folder" || f == "cifar" || f == "idx") o.preprocess_path = spec.preprocess;  // pixels, like --data's

@@ -110,6 +110,12 @@ std::string estimate_formula(const CostEstimate& e) {
     return "anchor x model / model(anchor); model: " + std::string(e.formula);
 }
 
+std::vector<DeviceField> device_fields(const DeviceSpec& d) {
+    std::vector<DeviceField> out;
+    for (const auto& k : device_detail::device_schema().keys()) out.push_back({k.path, k.unit, k.read(d)});
+    return out;
+}
+
 std::vector<NamedCost> list_costs(const DeviceSpec& d) {
     std::vector<NamedCost> out;
     for (const auto& k : device_detail::device_schema().keys())

@@ -47,6 +47,7 @@ struct KeyDecl {
     std::string description;
 
     std::function<void(DeviceSpec&, const Value&)> assign;
+    std::function<DeviceFieldValue(const DeviceSpec&)> read;  // the member's value (monostate: unset)
     std::function<const Cost*(const DeviceSpec&)> read_cost;  // ValueKind::cost only
     std::function<Cost*(DeviceSpec&)> write_cost;             // ValueKind::cost only (estimators)
     std::function<void(DeviceSpec&)> set_default;          // Presence::defaulted / derived
@@ -109,6 +110,22 @@ struct Unwrap { using type = T; };
 template <class T>
 struct Unwrap<std::optional<T>> { using type = T; };
 
+// A member's value as the schema reads it back (device_fields): integers widened, an unset
+// optional member as monostate.
+template <class M>
+DeviceFieldValue field_value(const M& member) {
+    if constexpr (requires { member.has_value(); }) {
+        if (!member) return std::monostate{};
+        return field_value(*member);
+    } else if constexpr (std::is_same_v<M, bool> || std::is_same_v<M, double> || std::is_same_v<M, std::string> ||
+                         std::is_same_v<M, Cost>) {
+        return member;
+    } else {
+        static_assert(std::is_integral_v<M>);
+        return static_cast<long long>(member);
+    }
+}
+
 class Schema {
 public:
     void section(std::string path, std::string description);
@@ -118,6 +135,7 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_integral_v<T>);
         KeyDecl& k = add(std::move(path), ValueKind::integer);
+        k.read = [access](const DeviceSpec& d) { return field_value(access(d)); };
         k.assign = [access](DeviceSpec& d, const Value& v) {
             access(d) = static_cast<T>(std::get<long long>(v));
         };
@@ -128,6 +146,7 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_same_v<T, double>);
         KeyDecl& k = add(std::move(path), ValueKind::number);
+        k.read = [access](const DeviceSpec& d) { return field_value(access(d)); };
         k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<double>(v); };
         return KeyBuilder<T, Access>(k, access);
     }
@@ -136,6 +155,7 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_same_v<T, bool>);
         KeyDecl& k = add(std::move(path), ValueKind::boolean);
+        k.read = [access](const DeviceSpec& d) { return field_value(access(d)); };
         k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<bool>(v); };
         return KeyBuilder<T, Access>(k, access);
     }
@@ -144,6 +164,7 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_same_v<T, std::string>);
         KeyDecl& k = add(std::move(path), ValueKind::string);
+        k.read = [access](const DeviceSpec& d) { return field_value(access(d)); };
         k.assign = [access](DeviceSpec& d, const Value& v) {
             access(d) = std::get<std::string>(v);
         };
@@ -154,6 +175,11 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_enum_v<T>);
         KeyDecl& k = add(std::move(path), ValueKind::enumeration);
+        k.read = [access, &names](const DeviceSpec& d) -> DeviceFieldValue {
+            for (const auto& [value, n] : names)
+                if (value == access(d)) return std::string(n);
+            return std::monostate{};
+        };
         for (const auto& entry : names) k.allowed.emplace_back(entry.second);
         k.assign = [access, &names](DeviceSpec& d, const Value& v) {
             const auto& name = std::get<std::string>(v);
@@ -168,6 +194,7 @@ public:
         using T = member_t<Access>;
         static_assert(std::is_same_v<T, Cost>);
         KeyDecl& k = add(std::move(path), ValueKind::cost);
+        k.read = [access](const DeviceSpec& d) { return field_value(access(d)); };
         k.min = Bound{0, false};  // no negative energy, latency or area
         k.assign = [access](DeviceSpec& d, const Value& v) { access(d) = std::get<Cost>(v); };
         k.read_cost = [access](const DeviceSpec& d) -> const Cost* {

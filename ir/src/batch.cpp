@@ -3,6 +3,7 @@
 #include "passes.h"
 
 #include <cim/ir/batch.h>
+#include <cim/ir/finite.h>
 #include <cim/ir/onnx_import.h>
 
 #include <algorithm>
@@ -474,6 +475,13 @@ bool batch_pinned(const Graph& g) {
         if (v.rank_known && !v.shape.empty() && v.shape[0] == 1) return true;
     }
     return false;
+}
+
+Graph prepare_for_accuracy(const Graph& imported, const std::string& source, std::string* note) {
+    check_finite_weights(imported);
+    BatchRewrite b = prepare_for_many_items(imported, source);
+    if (note) *note = b.batched ? "" : b.note;
+    return std::move(b.graph);
 }
 
 BatchRewrite prepare_for_many_items(const Graph& g, const std::string& source) {

@@ -556,10 +556,54 @@ OutputComparison compare_output(const Tensor& out, const Tensor& ref, double rto
     return c;
 }
 
+namespace {
+
+// A model given as bytes has no folder, so no external data file can be trusted to belong to it.
+void refuse_external_data(const onnx::ModelProto& model, const std::string& label) {
+    auto refuse = [&](const onnx::TensorProto& tp, const std::string& where) {
+        if (tp.data_location() == onnx::TensorProto::EXTERNAL)
+            throw InputError(label + ": " + where + " '" + tp.name() +
+                             "' keeps its data in an external file, which a model given as bytes cannot reach; "
+                             "export with the weights inside the model (or save it to a file and import that)");
+    };
+    for (const auto& tp : model.graph().initializer()) refuse(tp, "initializer");
+    for (const auto& node : model.graph().node())
+        for (const auto& a : node.attribute()) {
+            if (a.has_t()) refuse(a.t(), "node '" + node.name() + "' attribute");
+            for (const auto& tp : a.tensors()) refuse(tp, "node '" + node.name() + "' attribute");
+        }
+}
+
+Graph import_loaded(LoadedModel& loaded, const std::string& path, const fs::path& base_dir, const ImportOptions& options);
+
+}  // namespace
+
 Graph import_onnx(const std::string& path, const ImportOptions& options) {
     LoadedModel loaded = read_model(path);
+    return import_loaded(loaded, path, fs::path(path).parent_path(), options);
+}
+
+Graph import_onnx_bytes(std::string_view bytes, const std::string& label, const ImportOptions& options) {
+    if (bytes.empty()) throw InputError(label + ": no bytes; expected a serialized ONNX model");
+    if (bytes.size() > size_t(INT_MAX))
+        throw InputError(label + ": " + std::to_string(bytes.size()) +
+                         " bytes is over protobuf's 2 GB limit; save the model with ONNX external data and import the file");
+    check_memory(int64_t(bytes.size()), label + ": the serialized model");
+    LoadedModel loaded;
+    google::protobuf::io::CodedInputStream coded(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()));
+    coded.SetTotalBytesLimit(INT_MAX);
+    if (!loaded.model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
+        throw InputError(label + ": not a valid ONNX model (the protobuf data is truncated or corrupt, or these are not ONNX bytes)");
+    if (!loaded.model.has_graph() || loaded.model.ir_version() <= 0)
+        throw InputError(label + ": does not look like an ONNX model (no graph or no IR version)");
+    refuse_external_data(loaded.model, label);
+    return import_loaded(loaded, label, fs::path(), options);
+}
+
+namespace {
+
+Graph import_loaded(LoadedModel& loaded, const std::string& path, const fs::path& base_dir, const ImportOptions& options) {
     onnx::ModelProto& model = loaded.model;
-    const fs::path base_dir = fs::path(path).parent_path();
     Graph g;
     g.source_file = path;
     for (const auto& kv : model.metadata_props()) g.metadata[kv.key()] = kv.value();
@@ -801,6 +845,8 @@ Graph import_onnx(const std::string& path, const ImportOptions& options) {
     passes::eliminate_dead(g);
     return g;
 }
+
+}  // namespace
 
 void infer_shapes(Graph& g) { passes::infer_and_fold(g, false); }
 

@@ -95,3 +95,24 @@ TEST_CASE("a bundled device with two's-complement inputs and a multi-bit DAC is 
     CHECK_NOTHROW((void)cim::load_device("mram_princeton22", {"input.bits=8", "input.dac_bits=2",
                                                                "input.signed_handling=offset"}));
 }
+
+TEST_CASE("device_fields lists every schema key with the value loaded (what Python's cimforge.Device shows)") {
+    const cim::DeviceSpec d = cim::load_device("isaac", {"array.adc.bits=6", "chip.max_chips=~"});
+    const std::vector<cim::DeviceField> fields = cim::device_fields(d);
+    auto find = [&](const std::string& path) -> const cim::DeviceFieldValue& {
+        for (const auto& f : fields)
+            if (f.path == path) return f.value;
+        FAIL("no field " << path);
+        throw std::logic_error("unreachable");
+    };
+    CHECK(std::get<long long>(find("array.adc.bits")) == 6);
+    CHECK(std::get<long long>(find("array.rows")) == d.array.rows);
+    CHECK(std::get<std::string>(find("weight.encoding")) == "offset");
+    CHECK(std::get<bool>(find("latency.pipelined")) == d.latency.pipelined);
+    CHECK(std::get<double>(find("chip.clock_mhz")) == d.chip.clock_mhz);
+    CHECK(std::holds_alternative<std::monostate>(find("chip.max_chips")));  // unset optional
+    const cim::Cost& adc = std::get<cim::Cost>(find("energy.adc_pj_per_conversion"));
+    CHECK(adc.value == d.energy.adc_pj_per_conversion->value);
+    CHECK(!fields.empty());
+    for (const auto& f : fields) CHECK(!f.path.empty());
+}

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 using namespace cim;
@@ -268,4 +269,36 @@ TEST_CASE("shape arithmetic that overflows 64 bits is an error, integer tensors 
             CHECK(y.i[0] == c.expect);
         }
     }
+}
+
+TEST_CASE("a model given as bytes imports like its file; external data and garbage are refused") {
+    TempDir tmp;
+    const std::string path = std::string(CIM_SOURCE_DIR) + "/models/zoo/mlp/model.onnx";
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const Graph from_file = import_onnx(path);
+    const Graph from_bytes = import_onnx_bytes(bytes, "<mlp bytes>");
+    CHECK(from_bytes.source_file == "<mlp bytes>");
+    REQUIRE(from_bytes.nodes.size() == from_file.nodes.size());
+    for (size_t k = 0; k < from_file.nodes.size(); ++k) CHECK(from_bytes.nodes[k].name == from_file.nodes[k].name);
+    for (size_t v = 0; v < from_file.values.size(); ++v) {
+        const Value& a = from_file.values[v];
+        const Value& b = from_bytes.values[v];
+        CHECK(a.name == b.name);
+        CHECK(a.shape == b.shape);
+        if (a.constant) {
+            REQUIRE(b.constant);
+            CHECK(a.constant->f == b.constant->f);
+        }
+    }
+
+    save_external_model(tmp.file("ext.onnx"), "weights.bin");
+    write_floats(tmp.file("weights.bin"), 8);
+    std::ifstream ext_in(tmp.file("ext.onnx"), std::ios::binary);
+    const std::string ext((std::istreambuf_iterator<char>(ext_in)), std::istreambuf_iterator<char>());
+    CHECK_THROWS_WITH_AS(import_onnx_bytes(ext, "<ext>"),
+                         doctest::Contains("<ext>: initializer 'w' keeps its data in an external file"), InputError);
+    CHECK_THROWS_WITH_AS(import_onnx_bytes("", "<empty>"), doctest::Contains("<empty>: no bytes"), InputError);
+    CHECK_THROWS_WITH_AS(import_onnx_bytes(bytes.substr(0, bytes.size() / 2), "<half>"),
+                         doctest::Contains("<half>: not a valid ONNX model"), InputError);
 }

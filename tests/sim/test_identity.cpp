@@ -108,3 +108,34 @@ TEST_CASE("ideal crossbars reproduce the integer program of ConvTranspose layers
                                              "cell.on_off_ratio=.inf", "input.signed_handling=offset"});
     check_identity(g, isaac, batch(16), batch(4));
 }
+
+TEST_CASE("captured layer outputs: equal to the integer program's on ideal arrays, and differ with read noise") {
+    const std::string data = models::default_fashion_mnist_dir();
+    const Tensor calib = as_tensor(models::calibration_split(data, 32, 1));
+    const Tensor images = as_tensor(models::load_fashion_mnist(data, models::Split::Test, 12));
+    const Graph g = import_onnx(std::string(CIM_SOURCE_DIR) + "/models/zoo/mlp/model.onnx");
+    const quant::LabeledData test{SampleSet(images), std::vector<int>(12, 0)};
+    for (const double read_sigma : {0.0, 0.05}) {
+        CAPTURE(read_sigma);
+        // The exact ISAAC of the identity test above (a 9-bit ADC holds every column sum), with read noise or without.
+        const DeviceSpec d = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
+                                                   "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=9",
+                                                   "cell.on_off_ratio=.inf", "noise.read_sigma=" + std::to_string(read_sigma)});
+        const auto q = quant::quantize(g, d, {calib}, quant::QuantOptions::from_device(d));
+        const std::string layer = q.model.layers.back().name;
+        sim::SimOptions so;
+        so.capture_nodes = {layer};
+        so.batch = 5;  // captured a batch at a time, joined
+        const sim::SimResult r = sim::simulate(q.model, d, test, SampleSet(calib), 0, 0, so);
+        REQUIRE(r.captured_simulated.count(layer) == 1);
+        const Tensor& simulated = r.captured_simulated.at(layer);
+        const Tensor& exact = r.captured_exact.at(layer);
+        CHECK(simulated.shape == exact.shape);
+        CHECK(simulated.shape[0] == 12);
+        const bool equal = simulated.f == exact.f;
+        CHECK(equal == (read_sigma == 0));
+        so.capture_nodes = {"no such node"};
+        CHECK_THROWS_WITH_AS(sim::simulate(q.model, d, test, SampleSet(calib), 0, 0, so), doctest::Contains("no node named 'no such node'"),
+                             InputError);
+    }
+}

@@ -97,6 +97,10 @@ struct SimOptions {
     // The float model's first output for every test sample: the reference of the label-free
     // metrics (agreement, SNR, KL). Without it, and without labels, nothing can be scored.
     const Tensor* reference_outputs = nullptr;
+    // Nodes whose first output is kept for every test item, from the first chip instance
+    // (SimResult::captured_*): for looking inside a layer. Each costs its output's size in memory
+    // and an exact run of the integer program over the test set.
+    std::vector<std::string> capture_nodes;
 };
 
 struct SimResult {
@@ -114,6 +118,10 @@ struct SimResult {
     double seconds = 0;
     double adc_calibration_seconds = 0;  // the ADC-range calibration pass (all instances)
     double simulation_seconds = 0;       // the test images through the simulated arrays (all instances)
+    // Per SimOptions::capture_nodes name, its output on every test item: read through the first
+    // chip instance's arrays, and from the integer program on ideal arrays (the same inputs to the
+    // network; the difference is the error of this layer and of every array layer before it).
+    std::map<std::string, Tensor> captured_simulated, captured_exact;
 };
 
 // Simulates `instances` chip instances on the labelled test data. `calibration` is drawn

@@ -25,6 +25,7 @@
 #include <cim/ir/tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,9 @@ struct EvaluationSpec {
     int64_t calibration_count = 256;
     uint64_t seed = 1;              // the Fashion-MNIST calibration draw
     std::vector<std::string> input_names;  // as LoadOptions::input_names
+    // Sets already in memory (the Python module's NumPy arrays, read in place), used instead of
+    // loading `data` (which then only names them in messages) and `calibration_data`.
+    std::shared_ptr<const Dataset> data_in_memory, calibration_in_memory;
 };
 
 struct EvaluationSets {

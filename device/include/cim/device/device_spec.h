@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace cim {
@@ -337,6 +338,17 @@ std::vector<std::string> bundled_device_names();
 
 // Every energy, latency and area entry with its YAML path ("energy.adc_pj_per_conversion"),
 // in schema order; `cost` points into `d` and is null for an entry not given.
+// Every schema key of a device (docs/device-schema.md order) with its value: integers as long
+// long, enumerations by name, costs with their source and estimate; an unset optional key is
+// monostate. What the Python module's cimforge.Device shows as attributes.
+using DeviceFieldValue = std::variant<std::monostate, long long, double, bool, std::string, Cost>;
+struct DeviceField {
+    std::string path;  // "array.adc.bits"
+    std::string unit;  // "" when dimensionless
+    DeviceFieldValue value;
+};
+std::vector<DeviceField> device_fields(const DeviceSpec& d);
+
 struct NamedCost {
     std::string path;
     std::string unit;  // "pJ per conversion"

@@ -44,6 +44,11 @@ BatchRewrite make_batch_dynamic(const Graph& g);
 // dimension is an InputError naming `source`.
 BatchRewrite prepare_for_many_items(const Graph& g, const std::string& source);
 
+// A model as the accuracy paths (cim-quant, cim-sim, the Python module) run it: its weights checked
+// finite (check_finite_weights), then prepare_for_many_items's graph. When the graph stays
+// batch-pinned, `note` says so (the tools print it once); else it is cleared.
+Graph prepare_for_accuracy(const Graph& imported, const std::string& source, std::string* note = nullptr);
+
 // True when the graph takes exactly one item per run: an input's leading dimension is fixed at 1.
 // float_forward, quant_forward, quantize and simulate then run such a graph item by item.
 bool batch_pinned(const Graph& g);

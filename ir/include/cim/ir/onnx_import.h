@@ -5,6 +5,7 @@
 #include <cim/ir/graph.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cim {
@@ -35,6 +36,9 @@ struct ImportOptions {
 // node is supported, sorts nodes topologically, infers every shape, and applies
 // the simplifying passes. Throws InputError naming the file and node on bad input.
 Graph import_onnx(const std::string& path, const ImportOptions& options = {});
+// The same for a serialized ModelProto in memory (a torch.onnx.export to a buffer); `label` names
+// it in messages. Its checks are import_onnx's; external data is refused (there is no model folder).
+Graph import_onnx_bytes(std::string_view bytes, const std::string& label, const ImportOptions& options = {});
 
 // Re-infers every shape with the graph inputs' unknown dimensions (the batch)
 // set to `batch`, folding what becomes constant. The mapper works on this.
