@@ -23,6 +23,21 @@ using CMapM = Eigen::Map<const RowMat>;
 
 Shape spatial_of(const Shape& s) { return Shape(s.begin() + 2, s.end()); }
 
+// Products run on Eigen's single-threaded GEMM in fixed blocks of output rows, always inside an
+// active OpenMP region (Eigen does not thread there). Left to thread itself, Eigen picks its depth
+// blocking from the thread count, so outputs moved in the last bits with OMP_NUM_THREADS; with fixed
+// blocks every element's summation order is independent of the thread count (and, for Conv, whose
+// rows are output channels, of the batch).
+constexpr int64_t kRowBlock = 64;
+int64_t row_blocks(int64_t rows) { return (rows + kRowBlock - 1) / kRowBlock; }
+
+// Rows [block * kRowBlock, ...) of Y = A * B (A and B any Eigen expressions of matching shapes).
+template <class Lhs, class Rhs>
+void product_block(MapM& Y, const Lhs& A, const Rhs& B, int64_t block) {
+    const int64_t r0 = block * kRowBlock, rows = std::min(kRowBlock, Y.rows() - r0);
+    Y.middleRows(r0, rows).noalias() = A.middleRows(r0, rows) * B;
+}
+
 // col[(c*K3 + kk) * O3 + o] = x[c, input position of (kk, o)] or 0 in padding.
 void im2col(const float* x, int64_t channels, const Window& w, float* col) {
     const int64_t O3 = w.out_size(), I3 = w.in_size();
@@ -89,25 +104,39 @@ static void compute_conv(const Node& n, std::span<const Tensor* const> in, std::
     const int64_t Cg = C / G, Mg = M / G, K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
     const int64_t Kdim = Cg * K3;
     const bool pointwise = is_pointwise(w);
-    const int64_t jobs = N * G;
-#pragma omp parallel if (jobs > 1)
+    const int64_t jobs = N * G, blocks = row_blocks(Mg);
+    // One image of one group (batch-1 models): the output row blocks in parallel over one im2col;
+    // several: the jobs in parallel, each's blocks in turn. The same blocks either way.
+    const bool split_rows = jobs == 1;
+    std::vector<float> shared_col(split_rows && !pointwise ? size_t(Kdim * O3) : 0);
+#pragma omp parallel
     {
-        std::vector<float> col(pointwise ? 0 : size_t(Kdim * O3));
-#pragma omp for schedule(static)
-        for (int64_t job = 0; job < jobs; ++job) {
+        std::vector<float> col(split_rows || pointwise ? 0 : size_t(Kdim * O3));
+        auto run = [&](int64_t job, int64_t block, float* cols, bool fill) {
             const int64_t b = job / G, g = job % G;
             const float* xg = X.f.data() + (b * C + g * Cg) * I3;
             const float* src = xg;
             if (!pointwise) {
-                im2col(xg, Cg, w, col.data());
-                src = col.data();
+                if (fill) im2col(xg, Cg, w, cols);
+                src = cols;
             }
             CMapM Wg(W.f.data() + g * Mg * Kdim, Mg, Kdim);
             CMapM colm(src, Kdim, O3);
             MapM Yg(Y.f.data() + (b * M + g * Mg) * O3, Mg, O3);
-            Yg.noalias() = Wg * colm;
+            product_block(Yg, Wg, colm, block);
             if (B)
-                for (int64_t m = 0; m < Mg; ++m) Yg.row(m).array() += B->f[size_t(g * Mg + m)];
+                for (int64_t m = block * kRowBlock; m < std::min(Mg, (block + 1) * kRowBlock); ++m)
+                    Yg.row(m).array() += B->f[size_t(g * Mg + m)];
+        };
+        if (split_rows) {
+#pragma omp single
+            if (!pointwise) im2col(X.f.data(), Cg, w, shared_col.data());
+#pragma omp for schedule(static)
+            for (int64_t block = 0; block < blocks; ++block) run(0, block, shared_col.data(), false);
+        } else {
+#pragma omp for schedule(static)
+            for (int64_t job = 0; job < jobs; ++job)
+                for (int64_t block = 0; block < blocks; ++block) run(job, block, col.data(), block == 0);
         }
     }
 }
@@ -137,8 +166,8 @@ static void compute_convtranspose(const Node& n, std::span<const Tensor* const> 
     const int64_t Mg = W.shape[1], M = Mg * G, Cg = C / G;
     const Window w = convtranspose_window(n, X.shape, W.shape);
     const int64_t K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
-    const int64_t jobs = N;
-#pragma omp parallel if (jobs > 1)
+    // Always an active parallel region, so Eigen's product stays single-threaded (see kRowBlock).
+#pragma omp parallel
     {
         std::vector<float> col(size_t(Mg * K3 * I3));
 #pragma omp for schedule(static)
@@ -209,10 +238,13 @@ static void compute_gemm(const Node& n, std::span<const Tensor* const> in, std::
     CMapM Am(A.f.data(), A.shape[0], A.shape[1]);
     CMapM Bm(B.f.data(), B.shape[0], B.shape[1]);
     MapM Ym(Y.f.data(), Y.shape[0], Y.shape[1]);
-    if (!ta && !tb) Ym.noalias() = Am * Bm;
-    else if (ta && !tb) Ym.noalias() = Am.transpose() * Bm;
-    else if (!ta && tb) Ym.noalias() = Am * Bm.transpose();
-    else Ym.noalias() = Am.transpose() * Bm.transpose();
+#pragma omp parallel for schedule(static)
+    for (int64_t block = 0; block < row_blocks(Ym.rows()); ++block) {
+        if (!ta && !tb) product_block(Ym, Am, Bm, block);
+        else if (ta && !tb) product_block(Ym, Am.transpose(), Bm, block);
+        else if (!ta && tb) product_block(Ym, Am, Bm.transpose(), block);
+        else product_block(Ym, Am.transpose(), Bm.transpose(), block);
+    }
     if (alpha != 1.0f) Ym *= alpha;
     if (C && beta != 0.0f) {
         const int64_t rows = Y.shape[0], cols = Y.shape[1];
@@ -270,12 +302,14 @@ static void compute_matmul(const Node& n, std::span<const Tensor* const> in, std
         }
         return off;
     };
-#pragma omp parallel for if (nb > 1) schedule(static)
-    for (int64_t bi = 0; bi < nb; ++bi) {
+    const int64_t blocks = row_blocks(M);
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < nb * blocks; ++task) {
+        const int64_t bi = task / blocks;
         CMapM Am(A.f.data() + offset(abatch, bi) * M * K, M, K);
         CMapM Bm(B.f.data() + offset(bbatch, bi) * K * N, K, N);
         MapM Ym(Y.f.data() + bi * M * N, M, N);
-        Ym.noalias() = Am * Bm;
+        product_block(Ym, Am, Bm, task % blocks);
     }
 }
 

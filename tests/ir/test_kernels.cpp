@@ -7,6 +7,9 @@
 #include <cim/ir/executor.h>
 #include <cim/ir/onnx_import.h>
 
+#include <omp.h>
+
+#include <algorithm>
 #include <random>
 
 using namespace cim;
@@ -124,4 +127,39 @@ TEST_CASE("results do not depend on the batch they are computed in") {
         Tensor y = ex.run({one})[0];
         for (int64_t j = 0; j < per_out; ++j) CHECK(y.f[size_t(j)] == all.f[size_t(k * per_out + j)]);
     }
+}
+
+TEST_CASE("Conv, Gemm and MatMul give the same bits at 1 and 2 threads") {
+    // Eigen threading its own GEMM chose its depth blocking from the thread count: the zoo MLP's
+    // logits moved in the last bits with OMP_NUM_THREADS (kRowBlock in ir/src/kernels_nn.cpp).
+    TempDir tmp;
+    std::mt19937_64 rng(11);
+    OnnxBuilder b(13);
+    b.input("x", {-1, 16, 12, 12});
+    b.initializer("cw", {96, 16, 3, 3}, randv(96 * 16 * 9, rng));
+    b.node("Conv", {"x", "cw"}, {"c"}, "conv");
+    b.initializer_i64("flat_shape", {2}, {-1, 96 * 10 * 10});
+    b.node("Reshape", {"c", "flat_shape"}, {"f"}, "flatten");
+    b.initializer("gw", {96 * 10 * 10, 130}, randv(96 * 100 * 130, rng));
+    b.node("Gemm", {"f", "gw"}, {"g"}, "gemm");
+    b.initializer("mw", {130, 70}, randv(130 * 70, rng));
+    b.node("MatMul", {"g", "mw"}, {"y"}, "matmul");
+    b.output("y");
+    b.save(tmp.file("chain.onnx"));
+    const Graph g = import_onnx(tmp.file("chain.onnx"));
+    Tensor x(ElemType::Float, {3, 16, 12, 12});
+    x.f = randv(x.f.size(), rng);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const Tensor one = Executor(g).run({x})[0];
+    omp_set_num_threads(2);
+    const Tensor two = Executor(g).run({x})[0];
+    Tensor x0(ElemType::Float, {1, 16, 12, 12});  // one image: the Conv's rows split across threads
+    x0.f.assign(x.f.begin(), x.f.begin() + 16 * 12 * 12);
+    const Tensor alone_two = Executor(g).run({x0})[0];
+    omp_set_num_threads(1);
+    const Tensor alone_one = Executor(g).run({x0})[0];
+    omp_set_num_threads(threads);
+    CHECK(one.f == two.f);
+    CHECK(alone_one.f == alone_two.f);
 }
