@@ -219,6 +219,12 @@ int main(int argc, char** argv) {
             if (base.array.adc.range == AdcRange::oracle)
                 fmt::print("ADC range: oracle -- each read converted with the range of its own largest column sum, as NeuroSim "
                            "reads; NOT REALISABLE (an ADC cannot know the sums before converting them)\n\n");
+            // The clipped share of the conversions, under the range granularity in force (clipped: a
+            // code past either end of the ADC's range).
+            fmt::print("ADC range: {}{}\n", to_string(base.array.adc.range),
+                       base.weight.encoding == WeightEncoding::differential && base.weight.differential_readout == DifferentialReadout::analog
+                           ? " (bipolar, on the analog difference of each W+/W- pair)"
+                           : "");
             fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();
@@ -226,6 +232,8 @@ int main(int argc, char** argv) {
                            std::isfinite(snr) ? fmt::format("{:.1f}", snr) : "exact",
                            l.conversions ? 100.0 * double(l.clipped) / double(l.conversions) : 0.0, l.conversions);
             }
+            const sim::AdcTotals adc = sim::adc_totals(r);
+            fmt::print("{:<36} {:>10} {:>13.3f}% {:>12}\n", "all layers", "", 100.0 * adc.clipped_fraction(), adc.conversions);
             const bool labelled = !test.labels.empty();
             const char* what = labelled ? "accuracy" : "top-1 agreement with float";
             fmt::print("\n");

@@ -22,6 +22,9 @@ Geometry::Geometry(const DeviceSpec& dev) : d(dev) {
     has_adc = d.array.adc.range != AdcRange::none;
     cpa = has_adc ? d.array.adc.cols_per_adc : 0;
     adcs = adcs_per_array(d);
+    readings_per_col = d.weight.encoding == WeightEncoding::differential && d.weight.differential_readout == DifferentialReadout::analog
+                           ? 0.5
+                           : 1.0;
     mpt = d.chip.macros_per_tile;
     per_chip = double(d.chip.tiles) * mpt;
 }
@@ -71,9 +74,11 @@ ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias
         e.row_drives += v.cin * br * bias_tiles;
         e.cells += v.cin * br * (cols_sum / e.tiles) * bias_tiles;
     }
-    e.conversions = v.has_adc ? e.col_reads : 0;
+    // An analog differential pair's two columns are read (both bit lines conduct) and converted once.
+    const double readings = e.col_reads * v.readings_per_col;
+    e.conversions = v.has_adc ? readings : 0;
     const double outputs = N * G;
-    e.shift_adds = e.col_reads + outputs * (segments - 1);
+    e.shift_adds = readings + outputs * (segments - 1);
     // Offset subtracted digitally (weight.offset_reference digital): no reference columns are read;
     // the periphery sums each input vector once and subtracts offset x that sum from every output.
     // The off-cell leak subtracted digitally (weight.leak_reference digital) costs the same: the input

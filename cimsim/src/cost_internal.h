@@ -22,6 +22,7 @@ struct Geometry {
     double R, C, mar, cin, cpo, in_bytes, out_bytes, act_bytes;  // cpo: columns per device-width weight
     bool has_adc;
     double cpa, adcs;
+    double readings_per_col;  // digital readings per column read: 1/2 with an analog differential readout (one per pair)
     double per_chip, mpt;
 
     explicit Geometry(const DeviceSpec& dev);

@@ -27,8 +27,9 @@ struct Dev : Geometry {
     explicit Dev(const DeviceSpec& dev) : Geometry(dev), p(dev) {}
 
     // One array cycle with `cols` columns converted: the read, then the shared ADC's
-    // conversions (contiguous columns share an ADC), overlapped when pipelined.
-    double conversions_per_adc(double cols) const { return has_adc ? std::min(cpa, cols) : 0.0; }
+    // conversions (contiguous columns share an ADC; an analog differential pair, one conversion),
+    // overlapped when pipelined.
+    double conversions_per_adc(double cols) const { return has_adc ? std::ceil(std::min(cpa, cols) * readings_per_col) : 0.0; }
     double cycle_ns(double cols) const {
         const double conv = conversions_per_adc(cols) * p.t_adc;
         return d.latency.pipelined ? std::max(p.t_read, conv) : p.t_read + conv;

@@ -117,26 +117,28 @@ private:
 using detail::ReadGroup;
 
 // S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once.
-// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). Defined for float (column
+// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). With sign_magnitude (bipolar
+// inputs) plane_p(x) = sign(x) x plane p of |x|: each plane driven with the input's polarity. Defined for float (column
 // sums below 2^24 are exact) and double (larger sums, e.g. multi-bit inputs on 8-bit cells).
 #define CIM_DEFINE_PLANE_SUMS(T)                                                                              \
     CIM_SIMD_CLONES                                                                                           \
     void plane_sums(const T* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes,  \
-                    int dac_bits, T* __restrict S, float* __restrict sq) {                                    \
+                    int dac_bits, bool sign_magnitude, T* __restrict S, float* __restrict sq) {               \
         std::fill(S, S + planes * J, T(0));                                                                   \
         std::fill(sq, sq + planes, 0.0f);                                                                     \
         const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);                                           \
         for (int64_t k = 0; k < rows; ++k) {                                                                  \
-            const int32_t v = x[k];                                                                           \
+            const bool negative = sign_magnitude && x[k] < 0;                                                 \
+            const int32_t v = negative ? -x[k] : x[k];                                                        \
             if (v == 0) continue;                                                                             \
             const T* __restrict g = G + k * J;                                                                \
             for (int p = 0; p < planes; ++p) {                                                                \
                 const int32_t pv = (v >> (p * dac_bits)) & mask;                                              \
                 if (pv == 0) continue;                                                                        \
                 T* __restrict s = S + p * J;                                                                  \
-                const T f = T(pv);                                                                            \
+                const T f = negative ? -T(pv) : T(pv);                                                        \
                 sq[p] += float(f * f);                                                                        \
-                if (pv == 1)                                                                                  \
+                if (pv == 1 && !negative)                                                                     \
                     for (int64_t j = 0; j < J; ++j) s[j] += g[j];                                             \
                 else                                                                                          \
                     for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];                                         \
@@ -150,7 +152,8 @@ CIM_DEFINE_PLANE_SUMS(double)
 // acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
 // Read noise (read_sigma, in column-sum units) and ADC noise (adc_sigma, in LSB) are independent
 // Gaussians, so their sum is one Gaussian of sigma_j = sqrt((read_sigma * inv_lsb[j])^2 + adc_sigma^2):
-// one draw z[j] per conversion (z null: no noise). Returns the number of clipped conversions.
+// one draw z[j] per conversion (z null: no noise). Returns the number of clipped conversions (above
+// top, or below lo when the ADC is bipolar: lo < 0).
 #define CIM_DEFINE_CONVERT(T)                                                                                  \
     CIM_SIMD_CLONES                                                                                            \
     int64_t convert_plane(const T* __restrict s, int64_t J, const float* __restrict inv_lsb,                   \
@@ -168,7 +171,7 @@ CIM_DEFINE_PLANE_SUMS(double)
                 c += T(__builtin_sqrtf(r * r + adc_var)) * T(z[j]);                                            \
             }                                                                                                  \
             c = std::rint(c);                                                                                  \
-            clipped += c > T(top);                                                                             \
+            clipped += c > T(top) || (lo < 0 && c < T(lo));                                                    \
             c = std::min(std::max(c, T(lo)), T(top));                                                          \
             acc[j] += double(c) * double(lsb_w[j]);                                                            \
         }                                                                                                      \
@@ -191,13 +194,15 @@ struct CrossbarLayer::Impl {
     double dmax = 1, g_off = 0, g_on = 1;
     double read_sigma = 0, ir_drop = 0, adc_sigma = 0, adc_offset = 0;
     int64_t active_rows = 1;
-    bool ideal_cells = true, bipolar = false, signed_inputs = false;
+    bool ideal_cells = true, bipolar = false, signed_inputs = false, bipolar_inputs = false;
     // Matrix.
     int64_t K = 0, J = 0, N = 0, cols_per_array = 0;
     std::vector<int64_t> col_begin, col_end;
     std::vector<double> col_factor;
     std::vector<uint8_t> col_digital;  // J: reference columns the periphery computes (no ADC, nominal conductances)
     std::vector<int> col_slice;        // J: the per-slice range class (|shift-add weight|)
+    std::vector<int64_t> col_minus;    // J or empty: analog differential pairs (ProgrammedMatrix::col_minus)
+    std::vector<uint8_t> no_adc;       // J: columns without a conversion of their own (digital references, W- of an analog pair)
     int64_t converted_cols = 0;        // columns through the ADC per read
     std::vector<ReadGroup> groups;
     std::vector<float> G;   // K x J stored conductances (digit units), row-major
@@ -241,7 +246,7 @@ struct CrossbarLayer::Impl {
                 for (int64_t j = 0; j < J; ++j) {
                     const size_t i = range_row(gi, p) + size_t(j);
                     double lsb = 0;
-                    if (adc_range != AdcRange::none && !col_digital[size_t(j)]) {
+                    if (adc_range != AdcRange::none && !no_adc[size_t(j)]) {
                         lsb = lsb_for(range[i], top);
                         inv_lsb[i] = float(1.0 / lsb);
                     }
@@ -268,9 +273,28 @@ struct CrossbarLayer::Impl {
         else base = G.data();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, S.data(), sq.data());
+            plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
             visit(gi, S.data(), sq.data());
         }
+    }
+    // Analog differential readout: the bit line of each W+ column carries I+ - I- (each current
+    // through the IR drop of its own column first), the W- column is not converted (0). Other
+    // layers: S itself.
+    template <class T>
+    const T* fold_pairs(const T* S, float ir_drop, float inv_full) const {
+        if (col_minus.empty()) return S;
+        thread_local std::vector<T> D;
+        D.resize(size_t(planes * J));
+        for (int64_t i = 0; i < planes * J; ++i) D[size_t(i)] = ir_drop > 0 ? S[i] / (T(1) + T(ir_drop) * S[i] * T(inv_full)) : S[i];
+        for (int p = 0; p < planes; ++p) {
+            T* d = D.data() + p * J;
+            for (int64_t j = 0; j < J; ++j)
+                if (col_minus[size_t(j)] >= 0) {
+                    d[j] -= d[col_minus[size_t(j)]];
+                    d[col_minus[size_t(j)]] = T(0);
+                }
+        }
+        return D.data();
     }
     template <class T>
     void run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
@@ -292,6 +316,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         s.planes = (d.input.bits + d.input.dac_bits - 1) / d.input.dac_bits;
     }
     s.signed_inputs = m.signed_inputs;
+    s.bipolar_inputs = m.bipolar_inputs;
     if (s.signed_inputs && s.dac_bits != 1 && s.planes > 1)
         throw InputError(d.source_path + ": two's-complement inputs need input.dac_bits = 1 (the sign bit is its own cycle)");
     s.adc_range = d.array.adc.range;
@@ -340,7 +365,21 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         if (at == slice_keys.end()) at = slice_keys.insert(at, key);
         s.col_slice[size_t(j)] = int(at - slice_keys.begin());
     }
-    s.converted_cols = s.J - std::count(s.col_digital.begin(), s.col_digital.end(), uint8_t(1));
+    s.no_adc = s.col_digital;
+    if (!m.col_minus.empty()) {
+        if (int64_t(m.col_minus.size()) != s.J) throw InternalError("ProgrammedMatrix differential pairs");
+        s.col_minus = m.col_minus;
+        for (int64_t j = 0; j < s.J; ++j) {
+            const int64_t minus = m.col_minus[size_t(j)];
+            if (minus < 0) continue;
+            if (minus >= s.J || m.col_factor[size_t(minus)] != -m.col_factor[size_t(j)] || m.col_output[size_t(minus)] != m.col_output[size_t(j)])
+                throw InternalError("an analog differential pair whose columns differ in output or weight");
+            s.no_adc[size_t(minus)] = 1;
+        }
+    }
+    // A bipolar ADC (codes -2^(b-1)..2^(b-1)-1) for signed column sums: analog pairs and bipolar inputs.
+    s.bipolar = !s.col_minus.empty() || s.bipolar_inputs;
+    s.converted_cols = s.J - std::count(s.no_adc.begin(), s.no_adc.end(), uint8_t(1));
 
     // Read groups: arrays of usable_rows rows, each read max_active_rows rows at a time.
     const int64_t R = d.array.usable_rows;
@@ -399,8 +438,22 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
-    if (adc_range_calibrated(s.adc_range))
-        s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift);
+    if (adc_range_calibrated(s.adc_range)) {
+        if (!s.col_minus.empty()) {  // the pair's difference: digits d+ - d-, the off-cell leak cancels
+            ProgrammedMatrix folded = m;
+            for (int64_t k = 0; k < s.K; ++k)
+                for (int64_t j = 0; j < s.J; ++j)
+                    if (m.col_minus[size_t(j)] >= 0) {
+                        int16_t& plus = folded.digits[size_t(k * s.J + j)];
+                        int16_t& minus = folded.digits[size_t(k * s.J + m.col_minus[size_t(j)])];
+                        plus = int16_t(plus - minus);
+                        minus = 0;
+                    }
+            s.nominal = detail::NominalSums(folded, s.groups, s.planes, s.dac_bits, 0.0, drift, s.bipolar_inputs);
+        } else {
+            s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift, s.bipolar_inputs);
+        }
+    }
 }
 
 bool CrossbarLayer::exact() const { return impl_->exact_reads; }
@@ -438,9 +491,13 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
     int64_t conv = 0, clip = 0;
     for (int64_t v = 0; v < V; ++v) {
         std::fill(col.begin(), col.end(), 0.0);
-        s.template reads<T>(x + v * s.K, [&](size_t gi, const T* S, const float* sq) {
+        s.template reads<T>(x + v * s.K, [&](size_t gi, const T* S_cols, const float* sq) {
             const ReadGroup& g = s.groups[gi];
             const float inv_full = float(1.0 / (s.g_on * double(s.active_rows)));
+            // Analog pairs: IR drop on each column, then the difference; convert_plane then applies none.
+            const bool pairs = !s.col_minus.empty();
+            const T* S = s.fold_pairs(S_cols, float(s.ir_drop), inv_full);
+            const float ir_drop = pairs ? 0.0f : float(s.ir_drop);
             for (int p = 0; p < s.planes; ++p) {
                 const T* sp = S + p * s.J;
                 if (s.adc_range == AdcRange::none) {
@@ -448,17 +505,18 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
                     continue;
                 }
                 // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
-                const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]))) : 0.0f;
+                // An analog pair's difference carries both columns' noise (independent: variance twice).
+                const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]) * (pairs ? 2.0 : 1.0))) : 0.0f;
                 if (noisy_read || noisy_adc) rng.fill(z.data(), s.J);
                 const float* inv = s.inv_lsb.data() + s.range_row(gi, p);
                 const float* lw = s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J);
                 if (s.adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
                     double m = 0;
                     for (int64_t j = 0; j < s.J; ++j)
-                        if (!s.col_digital[size_t(j)]) m = std::max(m, double(std::fabs(sp[j])));
+                        if (!s.no_adc[size_t(j)]) m = std::max(m, double(std::fabs(sp[j])));
                     const double lsb = s.lsb_for(m, double(s.code_top));
                     for (int64_t j = 0; j < s.J; ++j)
-                        if (!s.col_digital[size_t(j)]) {
+                        if (!s.no_adc[size_t(j)]) {
                             oracle_inv[size_t(j)] = float(1.0 / lsb);
                             oracle_w[size_t(j)] = float(lsb * double(s.plain_weight[size_t(p * s.J + j)]));
                         }
@@ -467,7 +525,7 @@ void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, u
                 }
                 clip += convert_plane(sp, s.J, inv, lw, s.code_lo, s.code_top,
                                       float(s.adc_offset), noisy_read || noisy_adc ? z.data() : nullptr, rs,
-                                      noisy_adc ? float(s.adc_sigma) : 0.0f, float(s.ir_drop), inv_full, col.data());
+                                      noisy_adc ? float(s.adc_sigma) : 0.0f, ir_drop, inv_full, col.data());
                 conv += s.converted_cols;
                 if (s.converted_cols < s.J)  // digital references: the nominal reading, exactly
                     for (int64_t j = 0; j < s.J; ++j)
@@ -494,7 +552,8 @@ void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }
 void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
     const Impl& s = *impl_;
     if (maxima.size() != s.range.size()) maxima.assign(s.range.size(), 0.0);
-    auto visit = [&](size_t gi, const auto* S, const float*) {
+    auto visit = [&](size_t gi, const auto* S_cols, const float*) {
+        const auto* S = s.fold_pairs(S_cols, 0.0f, 0.0f);  // observed before the IR drop, as unpaired columns are
         for (int p = 0; p < s.planes; ++p) {
             double* obs = maxima.data() + s.range_row(gi, p);
             for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
@@ -544,7 +603,7 @@ void CrossbarLayer::finish_calibration() {
         case AdcRange::calibrated_layer: {
             double m = 0;
             for (size_t i = 0; i < r.size(); ++i)
-                if (!s.col_digital[i % J]) m = std::max(m, s.observed[i]);
+                if (!s.no_adc[i % J]) m = std::max(m, s.observed[i]);
             std::fill(r.begin(), r.end(), m);
             break;
         }
@@ -557,7 +616,7 @@ void CrossbarLayer::finish_calibration() {
                     for (size_t gj = 0; gj < s.groups.size(); ++gj)
                         if (s.groups[gj].array_row == s.groups[gi].array_row)
                             for (int64_t j = c0; j < c1; ++j)
-                                if (!s.col_digital[size_t(j)]) m = std::max(m, s.observed[gj * J + size_t(j)]);
+                                if (!s.no_adc[size_t(j)]) m = std::max(m, s.observed[gj * J + size_t(j)]);
                     for (int64_t j = c0; j < c1; ++j) r[gi * J + size_t(j)] = m;
                 }
             break;
@@ -571,7 +630,7 @@ void CrossbarLayer::finish_calibration() {
             auto cls = [&](size_t i) { return (by_slice ? size_t(s.col_slice[i % J]) : 0) * RP + (i / J) % RP; };
             std::vector<double> m(J * RP, 0.0);
             for (size_t i = 0; i < r.size(); ++i)
-                if (!s.col_digital[i % J]) m[cls(i)] = std::max(m[cls(i)], s.observed[i]);
+                if (!s.no_adc[i % J]) m[cls(i)] = std::max(m[cls(i)], s.observed[i]);
             for (size_t i = 0; i < r.size(); ++i) r[i] = m[cls(i)];
             break;
         }

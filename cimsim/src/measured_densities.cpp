@@ -41,9 +41,11 @@ public:
         const double slice_max = double(slice_mask);
         const int64_t codes = vectors * layer.rows();
         double sum = 0;
+        const bool bipolar = layer.input.realization == quant::InputRealization::bipolar;
         for (int64_t i = 0; i < codes; ++i) {
-            // Two's-complement codes are driven as their code_bits-wide bit pattern.
-            const uint64_t u = uint64_t(uint32_t(x[i])) & code_mask;
+            // Two's-complement codes are driven as their code_bits-wide bit pattern, bipolar ones as |x|
+            // (the sign is the voltage's polarity).
+            const uint64_t u = bipolar ? uint64_t(std::abs(x[i])) : uint64_t(uint32_t(x[i])) & code_mask;
             for (int p = 0; p < driven_slices; ++p) sum += double((u >> (p * slice_bits)) & slice_mask);
         }
         std::lock_guard<std::mutex> lock(mutex_);

@@ -20,12 +20,12 @@ struct Term {
     int shift;
 };
 
-// A read, fused: per column, sum = pos - neg terms and P- = the `rows` terms (rows holding a
-// negative digit), then maxima[j] = max(itself, |drift * (g_off * (P - 2 P-) + sum)|), one pass
+// A read, fused: per column, sum = pos - neg terms and P- = the `rows` less the `rows_sub` terms (rows
+// holding a negative digit; rows_sub: those driven negative, sign-magnitude inputs only), then maxima[j] = max(itself, |drift * (g_off * (P - 2 P-) + sum)|), one pass
 // over the columns with the sums in registers. VPOPCNTDQ does 8 columns per instruction.
 __attribute__((target("avx512f,avx512dq,avx512vpopcntdq"))) void read_fold_avx512(
-    const Term* pos, int n_pos, const Term* neg, int n_neg, const Term* rows, int n_rows, int64_t J, int64_t P, double g_off,
-    double drift, double* __restrict maxima) {
+    const Term* pos, int n_pos, const Term* neg, int n_neg, const Term* rows, int n_rows, const Term* rows_sub, int n_rows_sub,
+    int64_t J, int64_t P, double g_off, double drift, double* __restrict maxima) {
     const __m512d g_off_v = _mm512_set1_pd(g_off), drift_v = _mm512_set1_pd(drift);
     const __m512i P_v = _mm512_set1_epi64(P);
     for (int64_t j = 0; j < J; j += 8) {
@@ -43,6 +43,10 @@ __attribute__((target("avx512f,avx512dq,avx512vpopcntdq"))) void read_fold_avx51
             const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(m, rows[i].d + j), _mm512_set1_epi64(int64_t(rows[i].x))));
             p_neg = _mm512_add_epi64(p_neg, _mm512_sll_epi64(c, _mm_cvtsi32_si128(rows[i].shift)));
         }
+        for (int i = 0; i < n_rows_sub; ++i) {
+            const __m512i c = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_maskz_loadu_epi64(m, rows_sub[i].d + j), _mm512_set1_epi64(int64_t(rows_sub[i].x))));
+            p_neg = _mm512_sub_epi64(p_neg, _mm512_sll_epi64(c, _mm_cvtsi32_si128(rows_sub[i].shift)));
+        }
         const __m512d leak = _mm512_cvtepi64_pd(_mm512_sub_epi64(P_v, _mm512_add_epi64(p_neg, p_neg)));
         const __m512d v = _mm512_abs_pd(_mm512_mul_pd(drift_v, _mm512_add_pd(_mm512_mul_pd(g_off_v, leak), _mm512_cvtepi64_pd(sum))));
         _mm512_mask_storeu_pd(maxima + j, m, _mm512_max_pd(_mm512_maskz_loadu_pd(m, maxima + j), v));
@@ -51,13 +55,15 @@ __attribute__((target("avx512f,avx512dq,avx512vpopcntdq"))) void read_fold_avx51
 
 // The same without AVX-512 (identical results: integer sums, then the same three roundings).
 __attribute__((target_clones("popcnt", "default"))) void read_fold_scalar(const Term* pos, int n_pos, const Term* neg, int n_neg,
-                                                                         const Term* rows, int n_rows, int64_t J, int64_t P,
-                                                                         double g_off, double drift, double* __restrict maxima) {
+                                                                         const Term* rows, int n_rows, const Term* rows_sub,
+                                                                         int n_rows_sub, int64_t J, int64_t P, double g_off,
+                                                                         double drift, double* __restrict maxima) {
     for (int64_t j = 0; j < J; ++j) {
         int64_t sum = 0, p_neg = 0;
         for (int i = 0; i < n_pos; ++i) sum += int64_t(__builtin_popcountll(pos[i].x & pos[i].d[j])) << pos[i].shift;
         for (int i = 0; i < n_neg; ++i) sum -= int64_t(__builtin_popcountll(neg[i].x & neg[i].d[j])) << neg[i].shift;
         for (int i = 0; i < n_rows; ++i) p_neg += int64_t(__builtin_popcountll(rows[i].x & rows[i].d[j])) << rows[i].shift;
+        for (int i = 0; i < n_rows_sub; ++i) p_neg -= int64_t(__builtin_popcountll(rows_sub[i].x & rows_sub[i].d[j])) << rows_sub[i].shift;
         const double leak = double(P - 2 * p_neg);
         const double v = std::fabs(drift * (g_off * leak + double(sum)));
         maxima[j] = std::max(maxima[j], v);
@@ -100,8 +106,9 @@ const bool kCpuHasAvx512 = kHasAvx512;
 void use_portable_kernels(bool on) { kHasAvx512 = !on && kCpuHasAvx512; }
 
 NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
-                         double drift)
-    : K_(m.rows), J_(m.cols), planes_(planes), dac_bits_(dac_bits), g_off_(g_off), drift_(drift), groups_(groups) {
+                         double drift, bool sign_magnitude)
+    : K_(m.rows), J_(m.cols), planes_(planes), dac_bits_(dac_bits), sign_magnitude_(sign_magnitude), g_off_(g_off), drift_(drift),
+      groups_(groups) {
     CIM_INTERNAL_CHECK(planes * dac_bits <= 32, "more than 32 input bits per row");
     int dmax = 0;
     for (int16_t d : m.digits) {
@@ -162,8 +169,11 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     int64_t max_words = 0;
     for (int64_t w : words_) max_words = std::max(max_words, w);
     thread_local std::vector<uint64_t> X;  // [input bit][word] of one read
-    thread_local std::vector<Term> pos, neg, rows;  // one read's terms
+    thread_local std::vector<Term> pos, neg, rows, rows_sub;  // one read's terms
+    thread_local std::vector<int32_t> magnitude;  // sign-magnitude inputs: |x| of one read
+    thread_local std::vector<uint64_t> negative;  // and [word] the rows driven negative
     X.resize(size_t(nbits * max_words));
+    negative.assign(size_t(max_words), 0);
     thread_local std::vector<double> skip;  // per group: P at or below which a read cannot matter
     double layer_max = layer_wide ? 0.0 : -1.0;
     if (layer_wide)
@@ -179,30 +189,50 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
             // Input bit b = p * dac_bits + t of plane p, as the bit-plane path slices the codes
             // ((x >> p * dac_bits) & mask, two's-complement codes included).
             std::fill(X.begin(), X.begin() + int64_t(size_t(nbits) * W), 0);
-            (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(xv + g.r0, g.r1 - g.r0, nbits, X.data(), W);
+            const int32_t* codes = xv + g.r0;
+            if (sign_magnitude_) {  // the bits of |x|, and the sign per row
+                magnitude.resize(size_t(g.r1 - g.r0));
+                std::fill(negative.begin(), negative.begin() + int64_t(W), 0);
+                for (int64_t r = 0; r < g.r1 - g.r0; ++r) {
+                    magnitude[size_t(r)] = codes[r] < 0 ? -codes[r] : codes[r];
+                    if (codes[r] < 0) negative[size_t(r) / 64] |= uint64_t(1) << (r % 64);
+                }
+                codes = magnitude.data();
+            }
+            (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(codes, g.r1 - g.r0, nbits, X.data(), W);
             for (int p = 0; p < planes_; ++p) {
                 const size_t slot = gi * RP + (per_plane ? size_t(p) : 0);
                 double* obs = maxima + slot * J;
-                int64_t P = 0;  // sum of the plane values
-                for (int t = 0; t < dac_bits_; ++t)
-                    for (size_t w = 0; w < W; ++w) P += int64_t(__builtin_popcountll(X[size_t(p * dac_bits_ + t) * W + w])) << t;
-                if (P == 0 || double(P) <= skip[slot]) continue;  // 0 when P == 0: the maxima (>= 0) hold it already
-                pos.clear();
-                neg.clear();
-                rows.clear();
+                int64_t P = 0, P_abs = 0;  // the sum of the (signed) plane values, and of their magnitudes
                 for (int t = 0; t < dac_bits_; ++t)
                     for (size_t w = 0; w < W; ++w) {
                         const uint64_t xw = X[size_t(p * dac_bits_ + t) * W + w];
-                        if (!xw) continue;
+                        P_abs += int64_t(__builtin_popcountll(xw)) << t;
+                        P += (int64_t(__builtin_popcountll(xw & ~negative[w])) - int64_t(__builtin_popcountll(xw & negative[w]))) << t;
+                    }
+                if (P_abs == 0 || double(P_abs) <= skip[slot]) continue;  // 0 when P_abs == 0: the maxima (>= 0) hold it already
+                pos.clear();
+                neg.clear();
+                rows.clear();
+                rows_sub.clear();
+                for (int t = 0; t < dac_bits_; ++t)
+                    for (size_t w = 0; w < W; ++w) {
+                        const uint64_t xw = X[size_t(p * dac_bits_ + t) * W + w];
+                        // Rows driven positive (xp) add digit x plane; rows driven negative (xn) subtract it.
+                        const uint64_t xp = xw & ~negative[w], xn = xw & negative[w];
                         for (size_t s = 0; s < S; ++s) {
                             const size_t at = (w0 * S + s * W + w) * J;
-                            pos.push_back({xw, pos_.data() + at, int(s) + t});
-                            if (bipolar_) neg.push_back({xw, neg_.data() + at, int(s) + t});
+                            if (xp) pos.push_back({xp, pos_.data() + at, int(s) + t});
+                            if (xn) neg.push_back({xn, pos_.data() + at, int(s) + t});
+                            if (bipolar_ && xp) neg.push_back({xp, neg_.data() + at, int(s) + t});
+                            if (bipolar_ && xn) pos.push_back({xn, neg_.data() + at, int(s) + t});
                         }
-                        if (bipolar_) rows.push_back({xw, neg_rows_.data() + (w0 + w) * J, t});
+                        if (bipolar_ && xp) rows.push_back({xp, neg_rows_.data() + (w0 + w) * J, t});
+                        if (bipolar_ && xn) rows_sub.push_back({xn, neg_rows_.data() + (w0 + w) * J, t});
                     }
                 (kHasAvx512 ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
-                                                                   int(rows.size()), J_, P, g_off_, drift_, obs);
+                                                                   int(rows.size()), rows_sub.data(), int(rows_sub.size()), J_, P,
+                                                                   g_off_, drift_, obs);
                 if (!layer_wide) {
                     skip[slot] = skip_below(gi, obs, -1);
                     continue;

@@ -7,6 +7,8 @@
 // P-_j the part of P on rows whose digit is negative. Both sums are integers, computed exactly
 // from popcounts of input bit planes against digit bit slices (64 rows per word): the work per
 // read does not depend on how many input bits are set, and no float rounding enters.
+// Sign-magnitude inputs (input.signed_handling bipolar): p_k is signed, the planes of |x_k| with
+// the sign of x_k; P and P-_j are then signed sums, and the bound below uses sum_k |p_k|.
 #pragma once
 
 #include <cim/cimsim/crossbar.h>
@@ -29,8 +31,9 @@ class NominalSums {
 public:
     NominalSums() = default;
     // planes x dac_bits input bits per row; g_off and drift as the layer's conductances use them.
+    // sign_magnitude: the codes are signed, each plane |x| >> (p * dac_bits) driven with the sign of x.
     NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
-                double drift);
+                double drift, bool sign_magnitude = false);
     bool empty() const { return groups_.empty(); }
     // maxima[gi * cols + j] = max(itself, |S_j|) over the reads of every plane of the V vectors
     // (x: V x rows input codes, as CrossbarLayer::run takes them) that can matter: a read is skipped
@@ -46,7 +49,7 @@ private:
 
     int64_t K_ = 0, J_ = 0;
     int planes_ = 0, dac_bits_ = 0, slices_ = 0;
-    bool bipolar_ = false;
+    bool bipolar_ = false, sign_magnitude_ = false;
     double g_off_ = 0, drift_ = 1;
     std::vector<ReadGroup> groups_;
     std::vector<int64_t> words_, first_word_;  // per group: 64-row words and where its bits start

@@ -55,6 +55,15 @@ QuantizedForSim quantize_for_sim(const Graph& graph, const DeviceSpec& device, c
     return out;
 }
 
+AdcTotals adc_totals(const SimResult& r) {
+    AdcTotals t;
+    for (const auto& l : r.layers) {
+        t.conversions += l.conversions;
+        t.clipped += l.clipped;
+    }
+    return t;
+}
+
 json result_json(const SimResult& r) {
     json layers = json::array();
     for (const auto& l : r.layers) {
@@ -63,8 +72,10 @@ json result_json(const SimResult& r) {
                           {"snr_db", std::isfinite(snr) ? json(snr) : json(nullptr)},
                           {"exact", !(l.error > 0)},
                           {"adc_conversions", l.conversions},
+                          {"adc_clipped_conversions", l.clipped},
                           {"adc_clipped_fraction", l.conversions ? double(l.clipped) / double(l.conversions) : 0.0}});
     }
+    const AdcTotals adc = adc_totals(r);
     auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
     // Without labels there is no accuracy: "accuracy" is null and agreement_top1 is the headline.
     const double acc = std::isnan(r.mean_metrics.accuracy) ? kNaN : r.mean_accuracy;
@@ -77,6 +88,8 @@ json result_json(const SimResult& r) {
             {"instance_accuracy", r.instance_accuracy},
             {"exact", r.exact},
             {"seconds", r.seconds},
+            {"adc_conversions", adc.conversions},
+            {"adc_clipped_fraction", adc.clipped_fraction()},
             {"layers", layers}};
     // Every metric that applies, with its 95 % interval over instances when there are several.
     // Without labels "accuracy" is the top-1 agreement with the float model.

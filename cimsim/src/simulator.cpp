@@ -32,6 +32,10 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     pm.digital_reference = refs > 0 && !placed.reference_on_array;
     pm.cols_per_array = P * cpo + (pm.digital_reference ? 0 : refs);
     pm.signed_inputs = L.input.realization == quant::InputRealization::twos_complement;
+    pm.bipolar_inputs = L.input.realization == quant::InputRealization::bipolar;
+    // Analog differential readout: W+ digit c of an output pairs with W- digit c, cpo / 2 columns on.
+    const bool analog_pairs = cd.encoding == WeightEncoding::differential && d.weight.differential_readout == DifferentialReadout::analog;
+    if (analog_pairs) pm.col_minus.assign(size_t(pm.cols), -1);
     pm.digits.assign(size_t(rows * pm.cols), 0);
     if (refs > 0) pm.col_reference.assign(size_t(pm.cols), 0);
     int64_t j = 0;
@@ -48,6 +52,7 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
         const int64_t n0 = t * P, n1 = std::min(N, n0 + P);
         for (int64_t n = n0; n < n1; ++n)
             for (int64_t c = 0; c < cpo; ++c, ++j) {
+                if (analog_pairs && c < cpo / 2) pm.col_minus[size_t(j)] = j + cpo / 2;
                 pm.col_output.push_back(n);
                 pm.col_output_end.push_back(n + 1);
                 pm.col_factor.push_back(cd.column_weight[size_t(c)]);

@@ -136,6 +136,7 @@ std::string_view to_string(Technology v) { return name_in(device_detail::kTechno
 std::string_view to_string(WeightEncoding v) { return name_in(device_detail::kWeightEncodingNames, v); }
 std::string_view to_string(OffsetReference v) { return name_in(device_detail::kOffsetReferenceNames, v); }
 std::string_view to_string(LeakReference v) { return name_in(device_detail::kLeakReferenceNames, v); }
+std::string_view to_string(DifferentialReadout v) { return name_in(device_detail::kDifferentialReadoutNames, v); }
 std::string_view to_string(InputMode v) { return name_in(device_detail::kInputModeNames, v); }
 std::string_view to_string(SignedInputHandling v) {
     return name_in(device_detail::kSignedInputHandlingNames, v);

@@ -41,6 +41,10 @@ inline constexpr std::array kLeakReferenceNames{
     NameTable<LeakReference>{LeakReference::none, "none"},
     NameTable<LeakReference>{LeakReference::digital, "digital"},
 };
+inline constexpr std::array kDifferentialReadoutNames{
+    NameTable<DifferentialReadout>{DifferentialReadout::digital, "digital"},
+    NameTable<DifferentialReadout>{DifferentialReadout::analog, "analog"},
+};
 inline constexpr std::array kInputModeNames{
     NameTable<InputMode>{InputMode::bit_serial, "bit_serial"},
     NameTable<InputMode>{InputMode::multi_bit, "multi_bit"},
@@ -50,6 +54,7 @@ inline constexpr std::array kSignedInputHandlingNames{
     NameTable<SignedInputHandling>{SignedInputHandling::offset, "offset"},
     NameTable<SignedInputHandling>{SignedInputHandling::pos_neg_split, "pos_neg_split"},
     NameTable<SignedInputHandling>{SignedInputHandling::twos_complement, "twos_complement"},
+    NameTable<SignedInputHandling>{SignedInputHandling::bipolar, "bipolar"},
 };
 inline constexpr std::array kAdcRangeNames{
     NameTable<AdcRange>{AdcRange::none, "none"},
@@ -92,11 +97,13 @@ static_assert(in_declaration_order(kOffsetReferenceNames) &&
               kOffsetReferenceNames.size() == std::size_t(OffsetReference::digital) + 1);
 static_assert(in_declaration_order(kLeakReferenceNames) &&
               kLeakReferenceNames.size() == std::size_t(LeakReference::digital) + 1);
+static_assert(in_declaration_order(kDifferentialReadoutNames) &&
+              kDifferentialReadoutNames.size() == std::size_t(DifferentialReadout::analog) + 1);
 static_assert(in_declaration_order(kInputModeNames) &&
               kInputModeNames.size() == std::size_t(InputMode::multi_bit) + 1);
 static_assert(in_declaration_order(kSignedInputHandlingNames) &&
               kSignedInputHandlingNames.size() ==
-                  std::size_t(SignedInputHandling::twos_complement) + 1);
+                  std::size_t(SignedInputHandling::bipolar) + 1);
 static_assert(in_declaration_order(kAdcRangeNames) &&
               kAdcRangeNames.size() == std::size_t(AdcRange::oracle) + 1);
 static_assert(in_declaration_order(kNoiseModeNames) &&

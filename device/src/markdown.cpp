@@ -100,7 +100,20 @@ offset times the column's weight sum digitally; `pos_neg_split` drives x+ on
 the weight rows and x- on a second row set holding -W (twice the rows);
 `twos_complement` (bit-serial only, `input.dac_bits` 1 or all of `input.bits` in one
 cycle, so the sign is a plane of its own) subtracts the MSB plane in shift-add;
-`unsigned_only` rejects layers whose inputs can be negative.
+`bipolar` drives +-V on the one row set (K rows, not 2K): bit-serial, each plane of
+|x| is driven with the sign of x as its polarity (sign-magnitude); multi-bit, the DAC
+is bipolar. The column sums are then bipolar and the ADC converts a symmetric range
+(its bits include the sign); `unsigned_only` rejects layers whose inputs can be negative.
+
+## Differential readout (`weight.differential_readout`)
+
+With `weight.encoding: differential`, `digital` (the default) converts the W+ and the
+W- column of each slice separately and subtracts in shift-add; `analog` subtracts the
+two bit-line currents and converts the difference once with a bipolar ADC whose range
+is symmetric (-R..+R, the same `array.adc.bits` levels, the sign included): half the
+conversions per pair, the same columns on the arrays. Every `array.adc.range`
+granularity calibrates R on the difference; read noise is drawn on each column before
+the subtraction.
 
 ## ADC range (`array.adc.range`)
 

@@ -104,6 +104,12 @@ void check_weights_and_inputs(const RuleContext& c) {
                             w.encoding == WeightEncoding::differential ? "differential pairs cancel the leak in their subtraction"
                             : w.encoding == WeightEncoding::offset     ? "offset reference columns cancel the leak"
                                                                        : "a native signed cell's leak takes its digit's sign"));
+    if (c.ok({"weight.encoding", "weight.differential_readout"}) &&
+        w.differential_readout == DifferentialReadout::analog && w.encoding != WeightEncoding::differential)
+        c.error("weight.differential_readout", fmt::format("analog applies to weight.encoding differential only ({} "
+                                                           "has no W+/W- column pairs to subtract); remove it or "
+                                                           "use digital",
+                                                           to_string(w.encoding)));
     if (c.ok({"weight.encoding", "weight.bits", "cell.bits", "array.usable_cols"})) {
         const int columns = columns_per_weight(c.d);
         if (columns > c.d.array.usable_cols)

@@ -128,6 +128,12 @@ void declare_cell_weight_input_output(Schema& s) {
              "`digital`: the periphery subtracts the nominal leak, g_off x the input plane's sum x the "
              "output's column weights, exactly (no columns placed; the ADC still converts the leaky "
              "sums). Differential pairs and offset reference columns cancel the leak themselves.");
+    s.enumeration(FIELD(weight.differential_readout), kDifferentialReadoutNames)
+        .default_value(DifferentialReadout::digital, "`digital`")
+        .doc("Differential encoding only: how a W+/W- column pair is read. `digital`: each column "
+             "through the ADC, W- subtracted in shift-add; `analog`: the two bit-line currents "
+             "subtracted before one conversion by a bipolar ADC (range -R..+R, `array.adc.bits` "
+             "including the sign): half the conversions, the columns the arrays hold unchanged.");
 
     s.section("input", "How activations enter the array.");
     s.integer(FIELD(input.bits)).required().unit("bits").min(1).max(16)
@@ -145,7 +151,9 @@ void declare_cell_weight_input_output(Schema& s) {
         .default_value(SignedInputHandling::offset, "`offset`")
         .doc("Signed activations: `unsigned_only` (a layer with signed inputs does not map), "
              "`offset` (x + 2^(bits-1), correction subtracted digitally), `pos_neg_split` "
-             "(x- drives a second row set holding -W), `twos_complement` (bit-serial, MSB plane subtracted).");
+             "(x- drives a second row set holding -W), `twos_complement` (bit-serial, MSB plane subtracted), `bipolar` (+-V on one row set: "
+             "bit-serial planes of |x| driven with the sign of x, or a bipolar DAC; the column sums and "
+             "the ADC are bipolar).");
 
     s.section("output", "What leaves the macro after the readout.");
     s.integer(FIELD(output.bits)).optional("(none: full precision)").unit("bits").min(1).max(32)

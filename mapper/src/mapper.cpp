@@ -178,6 +178,9 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
                     case SignedInputHandling::twos_complement:
                         L.note = "signed inputs: two's-complement bit planes";
                         break;
+                    case SignedInputHandling::bipolar:
+                        L.note = "signed inputs: bipolar voltages on one row set";
+                        break;
                 }
             }
             const auto width = opt.layer_weight_bits.find(n.name);

@@ -18,6 +18,7 @@ std::string_view to_string(InputRealization r) {
         case InputRealization::offset: return "offset";
         case InputRealization::pos_neg_split: return "pos_neg_split";
         case InputRealization::twos_complement: return "twos_complement";
+        case InputRealization::bipolar: return "bipolar";
     }
     return "?";
 }
@@ -181,10 +182,17 @@ void DigitMvmBackend::mvm(const QuantLayer& L, int group, const int32_t* x, int6
     const int64_t R = L.rows(), N = L.N, C = d.layout.columns_per_output;
     const int64_t tile = std::max(1, device_.array.max_active_rows);
     const bool signed_planes = L.input.realization == InputRealization::twos_complement;
+    // Bipolar inputs: the planes of |x|, each driven with the sign of x (sign-magnitude).
+    const bool bipolar = L.input.realization == InputRealization::bipolar;
     const int bits = L.input.bits;
     const int dac = device_.input.mode == InputMode::multi_bit ? bits : std::max(1, device_.input.dac_bits);
     const int planes = (bits + dac - 1) / dac;
     const int64_t plane_mask = (int64_t(1) << dac) - 1;
+    auto plane_in = [&](int32_t x_r, int p) -> int64_t {
+        if (bipolar) return (x_r < 0 ? -1 : 1) * ((int64_t(std::abs(x_r)) >> (p * dac)) & plane_mask);
+        const int64_t u = int64_t(uint32_t(x_r) & ((uint64_t(1) << bits) - 1));
+        return (u >> (p * dac)) & plane_mask;
+    };
     for (int64_t v = 0; v < vectors; ++v) {
         const int32_t* xv = x + v * R;
         int64_t* av = acc + v * N;
@@ -198,19 +206,12 @@ void DigitMvmBackend::mvm(const QuantLayer& L, int group, const int32_t* x, int6
                     int64_t total = 0;
                     for (int64_t c = 0; c < C; ++c) {
                         int64_t colsum = 0;  // what an ideal ADC reads
-                        for (int64_t r = r0; r < r1; ++r) {
-                            const int64_t u = int64_t(uint32_t(xv[r]) & ((uint64_t(1) << bits) - 1));
-                            const int64_t digit_in = (u >> (p * dac)) & plane_mask;
-                            colsum += digit_in * L.digit(group, r, n, int(c));
-                        }
+                        for (int64_t r = r0; r < r1; ++r) colsum += plane_in(xv[r], p) * L.digit(group, r, n, int(c));
                         total += d.column_weight[size_t(c)] * colsum;
                     }
                     for (size_t j = 0; j < d.reference_digit.size(); ++j) {
                         int64_t colsum = 0;
-                        for (int64_t r = r0; r < r1; ++r) {
-                            const int64_t u = int64_t(uint32_t(xv[r]) & ((uint64_t(1) << bits) - 1));
-                            colsum += ((u >> (p * dac)) & plane_mask) * d.reference_digit[j];
-                        }
+                        for (int64_t r = r0; r < r1; ++r) colsum += plane_in(xv[r], p) * d.reference_digit[j];
                         total += d.reference_weight[j] * colsum;
                     }
                     // Shift-add across planes; the MSB plane of a signed input subtracts its top bit.

@@ -72,7 +72,7 @@ ActQuant model_act_quant(const ModelQuantization& m, bool is_signed, const Devic
             case SignedInputHandling::unsigned_only:
                 throw InputError(layer + ": its input takes negative codes (" + codes_text(m) + ", zero point " +
                                  std::to_string(z) + "), but input.signed_handling is unsigned_only (" + d.source_path +
-                                 "); set --set input.signed_handling=offset, pos_neg_split or twos_complement");
+                                 "); set --set input.signed_handling=offset, pos_neg_split, twos_complement or bipolar");
             case SignedInputHandling::offset:  // the code q - code_min on the rows, its zero point subtracted digitally
                 a.realization = InputRealization::offset;
                 a.zero_point = int32_t(-lo);
@@ -82,11 +82,13 @@ ActQuant model_act_quant(const ModelQuantization& m, bool is_signed, const Devic
                 realized = "offset codes";
                 break;
             case SignedInputHandling::pos_neg_split:  // |c| on one of two rows
-                a.realization = InputRealization::pos_neg_split;
+            case SignedInputHandling::bipolar:        // |c| on one row, the sign as the voltage's polarity
+                a.realization = d.input.signed_handling == SignedInputHandling::bipolar ? InputRealization::bipolar
+                                                                                        : InputRealization::pos_neg_split;
                 a.code_min = int32_t(lo);
                 a.code_max = int32_t(hi);
                 a.bits = unsigned_bits(std::max(-lo, hi));
-                realized = "magnitudes on split rows";
+                realized = a.realization == InputRealization::bipolar ? "magnitudes with signed voltages" : "magnitudes on split rows";
                 break;
             case SignedInputHandling::twos_complement:
                 a.realization = InputRealization::twos_complement;

@@ -211,7 +211,7 @@ ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const Device
             case SignedInputHandling::unsigned_only:
                 throw InputError(d.source_path + ": input.signed_handling is unsigned_only, but layer '" + layer +
                                  "' has signed inputs (no ReLU before it); set input.signed_handling to offset, "
-                                 "pos_neg_split or twos_complement");
+                                 "pos_neg_split, twos_complement or bipolar");
             case SignedInputHandling::offset: {
                 a.realization = InputRealization::offset;
                 a.code_min = 0;
@@ -223,12 +223,13 @@ ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const Device
                 break;
             }
             case SignedInputHandling::pos_neg_split:
-            case SignedInputHandling::twos_complement: {
+            case SignedInputHandling::twos_complement:
+            case SignedInputHandling::bipolar: {
                 if (b < 2)
                     throw InputError("layer '" + layer + "': signed inputs need quant.activation_bits >= 2");
-                a.realization = d.input.signed_handling == SignedInputHandling::pos_neg_split
-                                    ? InputRealization::pos_neg_split
-                                    : InputRealization::twos_complement;
+                a.realization = d.input.signed_handling == SignedInputHandling::pos_neg_split ? InputRealization::pos_neg_split
+                                : d.input.signed_handling == SignedInputHandling::bipolar     ? InputRealization::bipolar
+                                                                                               : InputRealization::twos_complement;
                 a.code_max = int32_t((int64_t(1) << (b - 1)) - 1);
                 a.code_min = -a.code_max;
                 const Range r = calibrate_range(values, q.calibration, q.percentile, true, false, a.code_max);

@@ -136,6 +136,35 @@ TEST_CASE("isaac, a 300x100 Gemm with the offset subtracted digitally: no refere
     CHECK(comp(cs, CC::shift_add).events == doctest::Approx(comp(ck, CC::shift_add).events + 300 + 100));
 }
 
+TEST_CASE("isaac, a 300x100 Gemm with analog differential readout: the same columns read, one conversion per pair") {
+    // 8-bit weights, differential pairs in 2-bit cells: 4 slices per side, 8 columns per weight ->
+    // 16 outputs per 128-column array. Row tiles 128, 128, 44; column tiles 6 x 16 + 4.
+    TempDir tmp;
+    const auto layer_cost = [&](const char* readout) {
+        const DeviceSpec d = load_device("isaac", {"weight.bits=8", "quant.weight_bits=8", "weight.encoding=differential",
+                                                   std::string("weight.differential_readout=") + readout});
+        const Run r = run(mlp_file(tmp, {300, 100}), d, {}, no_dup());
+        const LayerMapping* L = r.mapping.find("fc0");
+        REQUIRE(L);
+        CHECK(L->cols_per_output == 8);
+        CHECK(L->outputs_per_array == 16);
+        CHECK(L->col_tiles == 7);
+        CHECK(L->arrays == 21);
+        return layer(r, "fc0");
+    };
+    const LayerCost digital = layer_cost("digital"), analog = layer_cost("analog");
+    const double col_reads = 16 * 3 * (6 * 128 + 4 * 8);  // 16 input cycles, 3 row tiles
+    CHECK(comp(digital, CC::array_read).events == doctest::Approx(col_reads));
+    CHECK(comp(analog, CC::array_read).events == doctest::Approx(col_reads));  // both bit lines of a pair conduct
+    CHECK(comp(digital, CC::adc).events == doctest::Approx(col_reads));
+    CHECK(comp(analog, CC::adc).events == doctest::Approx(col_reads / 2));
+    CHECK(comp(analog, CC::adc).energy_j == doctest::Approx(comp(digital, CC::adc).energy_j / 2));
+    CHECK(comp(analog, CC::shift_add).events == doctest::Approx(col_reads / 2 + 100 * 2));  // + 2 row-tile accumulations
+    // The ADC shared by 128 columns converts 64 pairs per cycle: 16 x 64 x 0.78125 ns.
+    CHECK(comp(digital, CC::adc).latency_s == doctest::Approx(16 * 128 * 0.78125e-9));
+    CHECK(comp(analog, CC::adc).latency_s == doctest::Approx(16 * 64 * 0.78125e-9));
+}
+
 TEST_CASE("per-layer latency and energy add up to the totals") {
     TempDir tmp;
     for (const std::string name : {"isaac", "wtm2101", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22",

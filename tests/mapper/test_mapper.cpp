@@ -97,6 +97,22 @@ TEST_CASE("a QDQ-quantized Gemm maps like a float one: its int8 weight dequantiz
     CHECK(fc->arrays == 21);  // as the float 300x100 Gemm above: 3 row tiles x 7 column tiles
 }
 
+TEST_CASE("signed inputs take 2K rows split into positive and negative row sets, K rows as bipolar voltages") {
+    TempDir tmp;
+    const Graph g = gemm_model(tmp, 300, 100, false);
+    MapOptions no_dup;
+    no_dup.duplicate = false;
+    for (const std::string handling : {"pos_neg_split", "bipolar", "offset", "twos_complement"}) {
+        CAPTURE(handling);
+        const Mapping m = map_model(g, diff_device({"input.signed_handling=" + handling}), no_dup);
+        const LayerMapping* fc = m.find("fc");
+        REQUIRE(fc);
+        CHECK(fc->signed_inputs);
+        CHECK(fc->rows_per_vector == (handling == "pos_neg_split" ? 600 : 300));
+        CHECK(fc->row_tiles == (handling == "pos_neg_split" ? 5 : 3));
+    }
+}
+
 TEST_CASE("a uint8 Q/DQ after a ReLU is unsigned: K rows under pos_neg_split, 2K once its zero point allows negatives") {
     TempDir tmp;
     for (const int zero_point : {0, 128}) {

@@ -102,7 +102,7 @@ std::vector<Tensor> run_fake_quant(const QuantizedModel& m, const Graph& fq, con
 TEST_CASE("the integer program equals float arithmetic on the same codes, for every signed-input handling") {
     TempDir tmp;
     const Graph g = small_model(tmp);
-    for (const char* handling : {"offset", "pos_neg_split", "twos_complement"})
+    for (const char* handling : {"offset", "pos_neg_split", "twos_complement", "bipolar"})
         for (bool sym : {true, false}) {
             const DeviceSpec d = load_device("isaac", {"weight.bits=8", "input.bits=8", "quant.weight_bits=8", "quant.activation_bits=8",
                                                       std::string("input.signed_handling=") + handling,
@@ -152,6 +152,30 @@ TEST_CASE("an ideal crossbar on the cell digits reproduces the integer program b
         CAPTURE(c.device);
         CHECK(a[0].f == b[0].f);
     }
+}
+
+TEST_CASE("the ideal digit crossbar reproduces the integer program for every signed-input handling") {
+    // Signed inputs as split rows, two's-complement planes and bipolar sign-magnitude planes
+    // (1- and 2-bit DACs, and one multi-bit DAC).
+    TempDir tmp;
+    const Graph g = small_model(tmp);
+    const Tensor x = random_batch(5, 3);
+    for (const std::string handling : {"pos_neg_split", "twos_complement", "bipolar"})
+        for (const std::string dac : {"input.dac_bits=1", "input.dac_bits=2", "input.dac_bits=8"}) {
+            if (handling == "twos_complement" && dac != "input.dac_bits=1") continue;  // not a device
+            CAPTURE(handling);
+            CAPTURE(dac);
+            const DeviceSpec d = load_device("isaac", {"weight.bits=8", "input.bits=8", "quant.weight_bits=8", "quant.activation_bits=8",
+                                                      "input.signed_handling=" + handling, dac,
+                                                      dac == "input.dac_bits=8" ? "input.mode=multi_bit" : "input.mode=bit_serial"});
+            const QuantResult r = quantize(g, d, {random_batch(32, 1)}, QuantOptions::from_device(d));
+            DigitMvmBackend ideal(d);
+            RunOptions ro;
+            ro.backend = &ideal;
+            const auto a = run_program(r.model, {x});
+            const auto b = run_program(r.model, {x}, ro);
+            CHECK(a[0].f == b[0].f);
+        }
 }
 
 TEST_CASE("a plugged-in backend sees every layer, group and item") {

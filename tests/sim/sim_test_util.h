@@ -6,6 +6,7 @@
 #include <cim/mapper/mapping.h>
 #include <cim/models/fashion_mnist.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -34,6 +35,16 @@ inline std::vector<double> exact_product(const std::vector<int32_t>& w, int64_t 
             y[size_t(v * N + n)] = double(acc);
         }
     return y;
+}
+
+// 10 log10(signal / error) of y against ref, in dB; infinite when y equals ref.
+inline double snr_db(const std::vector<double>& y, const std::vector<double>& ref) {
+    double e = 0, s = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+        e += (y[i] - ref[i]) * (y[i] - ref[i]);
+        s += ref[i] * ref[i];
+    }
+    return e == 0 ? INFINITY : 10 * std::log10(s / e);
 }
 
 }  // namespace sim_test

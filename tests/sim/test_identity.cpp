@@ -107,6 +107,18 @@ TEST_CASE("ideal crossbars reproduce the integer program of ConvTranspose layers
                                              "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=9",
                                              "cell.on_off_ratio=.inf", "input.signed_handling=offset"});
     check_identity(g, isaac, batch(16), batch(4));
+    // Bipolar inputs (+-V on K rows): 1-bit planes of |x| on 2-bit cells give sums within +-384, which
+    // a 10-bit bipolar full-scale ADC (-512..511) reads exactly.
+    check_identity(g, load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
+                                            "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=10",
+                                            "cell.on_off_ratio=.inf", "input.signed_handling=bipolar"}),
+                   batch(16), batch(4));
+    // The analog differential readout: W+ - W- within +-384, a 10-bit bipolar ADC.
+    check_identity(g, load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
+                                            "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=10",
+                                            "cell.on_off_ratio=.inf", "input.signed_handling=bipolar",
+                                            "weight.differential_readout=analog"}),
+                   batch(16), batch(4));
 }
 
 TEST_CASE("captured layer outputs: equal to the integer program's on ideal arrays, and differ with read noise") {

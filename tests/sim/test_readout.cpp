@@ -20,6 +20,7 @@
 
 using namespace cim;
 using namespace cim::sim;
+using sim_test::snr_db;
 
 namespace {
 
@@ -76,15 +77,6 @@ std::vector<int32_t> activations(int64_t V, int64_t K, uint64_t seed) {
 
 std::vector<double> exact_product(const OffsetMatrix& f, const std::vector<int32_t>& x, int64_t V) {
     return sim_test::exact_product(f.w, f.K, f.N, x, V);
-}
-
-double snr_db(const std::vector<double>& y, const std::vector<double>& ref) {
-    double e = 0, s = 0;
-    for (size_t i = 0; i < y.size(); ++i) {
-        e += (y[i] - ref[i]) * (y[i] - ref[i]);
-        s += ref[i] * ref[i];
-    }
-    return e == 0 ? INFINITY : 10 * std::log10(s / e);
 }
 
 DeviceSpec offset_device(std::vector<std::string> sets) {

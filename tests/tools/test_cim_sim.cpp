@@ -53,6 +53,31 @@ TEST_CASE("cim-sim marks an oracle ADC range as not realisable, in JSON and text
     CHECK(r.output.find("NOT REALISABLE") != std::string::npos);
 }
 
+TEST_CASE("cim-sim reports the clipped share of the conversions per layer and in all, under the range granularity in force") {
+    // A 3-bit bipolar ADC on analog W+ - W- differences, one range per layer, with 1 LSB of ADC noise:
+    // sums near either end of the range are pushed past it.
+    const std::string narrow = kNoisy + " --set array.adc.bits=3 --set array.adc.range=calibrated_layer --set noise.adc_sigma_lsb=1"
+                                        " --set weight.differential_readout=analog --limit 20";
+    json j = run_json(narrow);
+    int64_t conversions = 0, clipped = 0;
+    for (const auto& l : j["layers"]) {
+        const int64_t c = l["adc_conversions"], k = l["adc_clipped_conversions"];
+        CHECK(l["adc_clipped_fraction"].get<double>() == doctest::Approx(c ? double(k) / double(c) : 0.0));
+        conversions += c;
+        clipped += k;
+    }
+    CHECK(clipped > 0);
+    CHECK(j["adc_conversions"] == conversions);
+    CHECK(j["adc_clipped_fraction"].get<double>() == doctest::Approx(double(clipped) / double(conversions)));
+    // Half the conversions of the same pairs converted column by column.
+    json digital = run_json(kNoisy + " --set array.adc.bits=3 --set array.adc.range=calibrated_layer --set noise.adc_sigma_lsb=1 --limit 20");
+    CHECK(2 * conversions == digital["adc_conversions"].get<int64_t>());
+    auto r = run_command(tool("cim-sim") + " " + kModel + narrow + " --dataset fashion-mnist");
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("ADC range: calibrated_layer (bipolar, on the analog difference of each W+/W- pair)") != std::string::npos);
+    CHECK(r.output.find("all layers") != std::string::npos);
+}
+
 TEST_CASE("cim-sim is reproducible by seed and independent of the thread count") {
     json a = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=1 ");
     json b = run_json(kNoisy + " --limit 40 --seed 7", "OMP_NUM_THREADS=2 ");

@@ -38,12 +38,16 @@ struct ProgrammedMatrix {
     bool digital_reference = false;
     int64_t cols_per_array = 0;        // columns one array holds (for per-array ADC ranges); 0: all
     bool signed_inputs = false;        // two's-complement input codes: the top input bit weighs negative
+    bool bipolar_inputs = false;       // signed codes driven as +-V: the planes of |x| with the sign of x
+    // Analog differential readout (empty: none): for a W+ column the index of its W- column, whose
+    // current the bit line subtracts before one bipolar conversion; -1 for every other column.
+    std::vector<int64_t> col_minus;
 };
 
 // Where each ADC's range came from and how often it clipped.
 struct AdcStats {
     int64_t conversions = 0;
-    int64_t clipped = 0;  // conversions above the top code
+    int64_t clipped = 0;  // conversions outside the codes (above the top code; below the bottom one of a bipolar ADC)
 };
 
 class CrossbarLayer {

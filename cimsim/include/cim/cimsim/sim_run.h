@@ -41,6 +41,13 @@ QuantizedForSim quantize_for_sim(const Graph& graph, const DeviceSpec& device, c
 // cim-sim --json's result fields: accuracy and its interval, every metric, per-layer SNR and ADC
 // statistics (docs/simulator.md).
 nlohmann::json result_json(const SimResult& r);
+
+// ADC conversions and clipped conversions (past either end of the range) over every layer.
+struct AdcTotals {
+    int64_t conversions = 0, clipped = 0;
+    double clipped_fraction() const { return conversions ? double(clipped) / double(conversions) : 0.0; }
+};
+AdcTotals adc_totals(const SimResult& r);
 // Whether the model's own (QDQ) quantization was used, and where each layer's came from.
 void add_model_quantization(nlohmann::json& j, const quant::QuantReport& report);
 

@@ -45,6 +45,12 @@ enum class LeakReference {
               // column weights) exactly: a calibrated off-current correction
 };
 
+// How the two columns of a differential pair are read.
+enum class DifferentialReadout {
+    digital,  // each column converted by its own ADC read, W- subtracted in shift-add
+    analog,   // W+ - W- subtracted on the bit lines, one bipolar conversion per pair (range -R..+R)
+};
+
 enum class InputMode { bit_serial, multi_bit };
 
 // How signed activations reach an array that only takes unsigned inputs.
@@ -53,6 +59,7 @@ enum class SignedInputHandling {
     offset,           // x + 2^(bits-1), the offset times the weight sum is subtracted digitally
     pos_neg_split,    // x = x+ - x-: x- drives a second row set holding -W (doubles the rows)
     twos_complement,  // bit-serial planes, the MSB plane is subtracted in shift-add
+    bipolar,          // +-V on one row set: each plane (or the DAC) drives the sign as the voltage polarity
 };
 
 // Where the ADC's conversion range comes from. `none`: no ADC, the column sum
@@ -166,6 +173,7 @@ struct WeightSpec {
     WeightEncoding encoding = WeightEncoding::differential;
     OffsetReference offset_reference = OffsetReference::converted;  // offset encoding only
     LeakReference leak_reference = LeakReference::none;             // two's-complement encoding only
+    DifferentialReadout differential_readout = DifferentialReadout::digital;  // differential encoding only
 
     bool operator==(const WeightSpec&) const = default;
 };
@@ -378,6 +386,7 @@ std::string_view to_string(Technology v);
 std::string_view to_string(WeightEncoding v);
 std::string_view to_string(OffsetReference v);
 std::string_view to_string(LeakReference v);
+std::string_view to_string(DifferentialReadout v);
 std::string_view to_string(InputMode v);
 std::string_view to_string(SignedInputHandling v);
 std::string_view to_string(AdcRange v);

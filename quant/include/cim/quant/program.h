@@ -13,6 +13,8 @@
 //        twos_complement u[k] = clamp(round(x/s), -(2^(b-1) - 1), 2^(b-1) - 1) rows = K (signed)
 //        pos_neg_split   q = clamp(round(x/s), -(2^(b-1) - 1), 2^(b-1) - 1);
 //                        u[k] = max(q, 0), u[K + k] = max(-q, 0)             rows = 2K
+//        bipolar         u[k] = clamp(round(x/s), -(2^(b-1) - 1), 2^(b-1) - 1) rows = K (signed:
+//                        +-V, each plane of |u| driven with the sign of u)
 //      Conv padding is real 0, i.e. the code z (offset) or 0.
 //   2. The MVM. acc[n] = sum_r u[r] * A[r][n] over the array rows r, with A the array
 //      weight matrix: A[k][n] = w[k][n] and, for pos_neg_split, A[K + k][n] = -w[k][n].
@@ -62,7 +64,7 @@
 
 namespace cim::quant {
 
-enum class InputRealization { unsigned_code, offset, pos_neg_split, twos_complement };
+enum class InputRealization { unsigned_code, offset, pos_neg_split, twos_complement, bipolar };
 std::string_view to_string(InputRealization r);
 
 // The quantizer of a layer's input activations.
