@@ -22,9 +22,7 @@ Geometry::Geometry(const DeviceSpec& dev) : d(dev) {
     has_adc = d.array.adc.range != AdcRange::none;
     cpa = has_adc ? d.array.adc.cols_per_adc : 0;
     adcs = adcs_per_array(d);
-    readings_per_col = d.weight.encoding == WeightEncoding::differential && d.weight.differential_readout == DifferentialReadout::analog
-                           ? 0.5
-                           : 1.0;
+    readings_per_col = readings_per_column(d);
     mpt = d.chip.macros_per_tile;
     per_chip = double(d.chip.tiles) * mpt;
 }

@@ -90,6 +90,12 @@ int adcs_per_array(const DeviceSpec& d) {
     return d.array.cols / d.array.adc.cols_per_adc;
 }
 
+double readings_per_column(const DeviceSpec& d) {
+    const bool analog_pairs =
+        d.weight.encoding == WeightEncoding::differential && d.weight.differential_readout == DifferentialReadout::analog;
+    return analog_pairs ? 0.5 : 1.0;
+}
+
 int input_cycles(const DeviceSpec& d) {
     return (d.input.bits + d.input.dac_bits - 1) / d.input.dac_bits;
 }

@@ -158,7 +158,12 @@ TEST_CASE("isaac, a 300x100 Gemm with analog differential readout: the same colu
     CHECK(comp(analog, CC::array_read).events == doctest::Approx(col_reads));  // both bit lines of a pair conduct
     CHECK(comp(digital, CC::adc).events == doctest::Approx(col_reads));
     CHECK(comp(analog, CC::adc).events == doctest::Approx(col_reads / 2));
-    CHECK(comp(analog, CC::adc).energy_j == doctest::Approx(comp(digital, CC::adc).energy_j / 2));
+    // ISAAC's ADC is priced at the rate it runs (anchored at 1.28 GS/s, above the 8-bit corner of the
+    // survey frontier): converting 64 pairs instead of 128 columns per 100 ns cycle, a conversion costs less.
+    const double digital_pj = comp(digital, CC::adc).energy_j / comp(digital, CC::adc).events;
+    const double analog_pj = comp(analog, CC::adc).energy_j / comp(analog, CC::adc).events;
+    CHECK(analog_pj < digital_pj);
+    CHECK(analog_pj > 0.8 * digital_pj);
     CHECK(comp(analog, CC::shift_add).events == doctest::Approx(col_reads / 2 + 100 * 2));  // + 2 row-tile accumulations
     // The ADC shared by 128 columns converts 64 pairs per cycle: 16 x 64 x 0.78125 ns.
     CHECK(comp(digital, CC::adc).latency_s == doctest::Approx(16 * 128 * 0.78125e-9));

@@ -58,11 +58,11 @@ double walden_pj(const Inputs& in) {
     return in["fom_w_fj"] * 1e-3 * std::exp2(in["bits"]) * tech * rate;
 }
 
-// The conversion rate the device asks of one ADC: cols_per_adc conversions in the time
-// the cost model gives them (the whole cycle when pipelined, else the conversions' own
-// time); 0 when neither time is given.
+// The conversion rate the device asks of one ADC: cols_per_adc conversions (one per pair of
+// them with an analog differential readout) in the time the cost model gives them (the whole
+// cycle when pipelined, else the conversions' own time); 0 when neither time is given.
 double demanded_rate_gsps(const DeviceSpec& d) {
-    const double cols = d.array.adc.cols_per_adc;
+    const double cols = std::ceil(d.array.adc.cols_per_adc * readings_per_column(d));
     const double read_ns = d.latency.array_read_ns.value;
     const double convert_ns = cols * (d.latency.adc_ns_per_conversion ? d.latency.adc_ns_per_conversion->value : 0.0);
     const double window_ns = d.latency.pipelined ? std::max(read_ns, convert_ns) : (convert_ns > 0 ? convert_ns : read_ns);

@@ -376,6 +376,9 @@ std::string device_schema_markdown();
 int weight_slices(const DeviceSpec& d);       // cell digits per weight (per sign for differential)
 int columns_per_weight(const DeviceSpec& d);  // columns one output occupies
 int adcs_per_array(const DeviceSpec& d);      // 0 without an ADC
+// Digital readings (conversions, with an ADC) per column read: 1/2 when differential pairs are
+// subtracted on the bit lines (weight.differential_readout analog: one per pair), else 1.
+double readings_per_column(const DeviceSpec& d);
 int input_cycles(const DeviceSpec& d);        // array cycles per input vector: ceil(bits / dac_bits)
 // Area (um^2) from the area entries: one array with its drivers, ADCs, shift-add and other
 // periphery; one tile (its arrays, buffer and other logic).
