@@ -23,13 +23,17 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     const int64_t P = outputs_per_array(placed, d.array.usable_cols);
     if (P < 1) throw InputError(d.source_path + ": an array cannot hold one output");
     const int64_t tiles = (N + P - 1) / P;
+    // weight.leak_reference digital: the periphery subtracts the nominal off-cell leak of every output's
+    // columns. A column of digit-0 cells per array reads exactly that leak per unit column weight; it is
+    // computed, not placed (a digital reference), weighted by minus the sum of the column weights.
+    const int64_t leak_cols = d.weight.leak_reference == LeakReference::digital ? tiles : 0;
     ProgrammedMatrix pm;
     pm.rows = rows;
     pm.outputs = N;
-    pm.cols = N * cpo + tiles * refs;
+    pm.cols = N * cpo + tiles * refs + leak_cols;
     // Digital references are not on the arrays: they follow the weight columns of all tiles, one set
     // per tile, outside the per-array column count.
-    pm.digital_reference = refs > 0 && !placed.reference_on_array;
+    pm.digital_reference = (refs > 0 && !placed.reference_on_array) || leak_cols > 0;
     pm.cols_per_array = P * cpo + (pm.digital_reference ? 0 : refs);
     pm.signed_inputs = L.input.realization == quant::InputRealization::twos_complement;
     pm.bipolar_inputs = L.input.realization == quant::InputRealization::bipolar;
@@ -37,7 +41,7 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     const bool analog_pairs = cd.encoding == WeightEncoding::differential && d.weight.differential_readout == DifferentialReadout::analog;
     if (analog_pairs) pm.col_minus.assign(size_t(pm.cols), -1);
     pm.digits.assign(size_t(rows * pm.cols), 0);
-    if (refs > 0) pm.col_reference.assign(size_t(pm.cols), 0);
+    if (refs > 0 || leak_cols > 0) pm.col_reference.assign(size_t(pm.cols), 0);
     int64_t j = 0;
     auto add_references = [&](int64_t n0, int64_t n1) {  // offset encoding: one reference set per array
         for (int64_t c = 0; c < refs; ++c, ++j) {
@@ -58,28 +62,18 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
                 pm.col_factor.push_back(cd.column_weight[size_t(c)]);
                 for (int64_t r = 0; r < rows; ++r) pm.digits[size_t(r * pm.cols + j)] = L.digit(g, r, n, int(c));
             }
-        if (!pm.digital_reference) add_references(n0, n1);
+        if (placed.reference_on_array) add_references(n0, n1);
     }
-    if (pm.digital_reference)
+    if (refs > 0 && !placed.reference_on_array)
         for (int64_t t = 0; t < tiles; ++t) add_references(t * P, std::min(N, (t + 1) * P));
-    // weight.leak_reference digital: the periphery subtracts the nominal off-cell leak of every output's
-    // columns. A column of digit-0 cells per array reads exactly that leak per unit column weight; it is
-    // computed, not placed (a digital reference), weighted by minus the sum of the column weights.
-    if (d.weight.leak_reference == LeakReference::digital) {
+    if (leak_cols > 0) {
         int64_t weight_sum = 0;
         for (int64_t w : cd.column_weight) weight_sum += w;
-        pm.digital_reference = true;
-        if (pm.col_reference.empty()) pm.col_reference.assign(size_t(pm.cols), 0);
-        pm.cols += tiles;
-        std::vector<int16_t> digits(size_t(rows * pm.cols), 0);  // the old columns, then the leak columns
-        for (int64_t r = 0; r < rows; ++r)
-            std::copy_n(pm.digits.begin() + r * (pm.cols - tiles), pm.cols - tiles, digits.begin() + r * pm.cols);
-        pm.digits = std::move(digits);
-        for (int64_t t = 0; t < tiles; ++t) {
+        for (int64_t t = 0; t < tiles; ++t, ++j) {  // digits stay 0
             pm.col_output.push_back(t * P);
             pm.col_output_end.push_back(std::min(N, (t + 1) * P));
             pm.col_factor.push_back(-weight_sum);
-            pm.col_reference.push_back(1);
+            pm.col_reference[size_t(j)] = 1;
         }
     }
     return pm;
