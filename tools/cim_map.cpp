@@ -249,6 +249,74 @@ void write_plot(const std::string& path, const std::string& svg) {
         throw InputError("--plot " + path + ": rsvg-convert failed to write the PNG");
 }
 
+// cim-map MODEL --device A --device B ...: every device maps and prices the same model; one table
+// (or a JSON list of the single-device objects, or a comparison plot).
+int compare_devices(const std::string& model_path, const std::vector<std::string>& names, const std::vector<std::string>& sets,
+                    int batch, const std::string& stats_path, const std::vector<std::string>& host_layers,
+                    std::optional<int> chips, bool duplicate, bool skip_zero, bool as_json, const std::string& plot_path) {
+    Graph imported = import_onnx(model_path);
+    check_finite_weights(imported);
+    const Graph graph = specialize_batch(imported, 1);
+    struct Run {
+        DeviceSpec device;
+        Mapping m;
+        CostReport r;
+    };
+    std::vector<Run> runs;
+    for (const auto& name : names) {
+        Run run{load_device(name, sets), {}, {}};
+        MapOptions opt;
+        opt.chips = chips;
+        opt.host_layers = host_layers;
+        opt.duplicate = duplicate;
+        opt.skip_zero_arrays = skip_zero;
+        run.m = map_model(graph, run.device, opt);
+        CostOptions copt;
+        copt.batch = batch;
+        if (!stats_path.empty()) copt.stats = load_data_stats(stats_path);
+        run.r = estimate_cost(graph, run.m, run.device, copt);
+        runs.push_back(std::move(run));
+    }
+    if (!plot_path.empty()) {
+        std::vector<ComparedDevice> shown;
+        for (const auto& run : runs) shown.push_back({run.device.name, &run.r});
+        write_plot(plot_path, comparison_svg(model_path, shown));
+    }
+    if (as_json) {
+        json list = json::array();
+        for (const auto& run : runs) {
+            list.push_back(mapping_json(run.m, run.device, run.r));
+        }
+        fmt::print("{}\n", list.dump(2));
+        return cli::kExitOk;
+    }
+    auto ratio = [](const std::optional<double>& x, const std::optional<double>& first) {
+        return x && first && *first > 0 ? fmt::format("{:.3g}x", *x / *first) : std::string("unknown");
+    };
+    auto num = [](const std::optional<double>& x) { return x ? fmt::format("{:.4g}", *x) : std::string("unknown"); };
+    fmt::print("{} on {} devices, batch {} (ratios: to the first device, {})\n\n", model_path, runs.size(), batch,
+               runs.front().device.name);
+    fmt::print("{:<22} {:<12} {:>10} {:>12} {:>11} {:>9} {:>10} {:>10} {:>5} {:>4} {:>9} {:>9}\n", "device", "kind", "latency",
+               "inf/s", "energy/inf", "TOPS/W", "TOPS/mm^2", "area mm^2", "chips", "fits", "latency x", "energy x");
+    for (const auto& run : runs) {
+        const CostReport& r = run.r;
+        const CostReport& first = runs.front().r;
+        const bool area_known = r.area_mm2 > 0;
+        fmt::print("{:<22} {:<12} {:>10} {:>12} {:>11} {:>9} {:>10} {:>10} {:>5} {:>4} {:>9} {:>9}\n", run.device.name,
+                   to_string(run.device.kind), si(r.latency_s, "s"), num(r.throughput_inf_per_s), si(r.energy_j, "J"),
+                   num(r.tops_per_w), num(r.tops_per_mm2), area_known ? fmt::format("{:.4g}", r.area_mm2) : "unknown",
+                   run.m.chips, run.m.fits_device ? "yes" : "no", ratio(r.latency_s, first.latency_s),
+                   ratio(r.energy_j, first.energy_j));
+    }
+    fmt::print("\n");
+    for (const auto& run : runs) {
+        std::vector<std::string> notes = run.r.notes;
+        if (!run.m.fits_device) notes.insert(notes.begin(), "does not fit: " + run.m.fit_note);
+        for (const auto& n : notes) fmt::print("{}: {}\n", run.device.name, n);
+    }
+    return cli::kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,13 +325,18 @@ int main(int argc, char** argv) {
                      "Reports per layer how it is tiled onto arrays, how many arrays and chips it needs, what runs\n"
                      "digitally, whether it fits, and its latency, energy and area per layer and per component\n"
                      "(docs/cost-model.md). DEVICE is a YAML path or a bundled name (e.g. wtm2101, isaac)."};
-        std::string model_path, device_name, layout_path, plot_path, stats_path, csv_path, quant_report;
+        std::vector<std::string> device_names;
+        std::string model_path, layout_path, plot_path, stats_path, csv_path, quant_report;
         std::vector<std::string> sets, host_layers, calibrate;
         std::optional<int> chips;
         int batch = 1;
         bool as_json = false, no_dup = false, keep_zero = false, describe = false;
         app.add_option("model", model_path, "ONNX model file (optional with --describe)");
-        app.add_option("--device", device_name, "device YAML path or bundled name")->required();
+        app.add_option("--device", device_names,
+                       "device YAML path or bundled name; repeat it to compare devices side by side "
+                       "(one table, --json a list, --plot a comparison chart; ratios to the first device)")
+            ->required()
+            ->allow_extra_args(false);  // one device per --device, so `--device a MODEL` keeps its model
         app.add_option("--set", sets, "override a device field, e.g. --set array.adc.bits=6 (repeatable)");
         app.add_option("--chips", chips, "at most this many chips: a model that needs more is an error")->check(CLI::PositiveNumber);
         app.add_option("--host-layers", host_layers, "node names to run on the host (comma-separated or repeated)");
@@ -299,7 +372,16 @@ int main(int argc, char** argv) {
                 if (used) throw InputError(std::string(flag) + " needs a MODEL");
             }
         }
-        DeviceSpec device = load_device(device_name, sets);
+        if (device_names.size() > 1) {
+            if (model_path.empty()) throw InputError("comparing devices (--device given " + std::to_string(device_names.size()) +
+                                                     " times) needs a MODEL");
+            for (const char* flag : {"--describe", "--layout", "--csv", "--calibrate", "--quant-report"})
+                if (app.count(flag) > 0)
+                    throw InputError(std::string(flag) + " takes one --device; run cim-map once per device for it");
+            return compare_devices(model_path, device_names, sets, batch, stats_path, split_commas(host_layers), chips, !no_dup,
+                                   !keep_zero, as_json, plot_path);
+        }
+        DeviceSpec device = load_device(device_names.front(), sets);
         const PeakFigures peak = peak_figures(device);
         if (model_path.empty()) {
             if (!plot_path.empty()) write_plot(plot_path, peak_breakdown_svg(peak, device));

@@ -49,7 +49,9 @@ std::string plot_svg(const sweep::SweepSpec& spec, const sweep::RunSummary& sum)
     cli::ScatterOptions o;
     std::string models;
     for (const auto& m : spec.models) models += (models.empty() ? "" : ", ") + m.name;
-    o.title = fmt::format("{}: {} on {} ({} points)", spec.name, models, std::filesystem::path(spec.device).stem().string(), pts.size());
+    std::string devices = std::filesystem::path(spec.device).stem().string();
+    if (spec.device_axis >= 0) devices = fmt::format("{} devices", spec.devices.size());
+    o.title = fmt::format("{}: {} on {} ({} points)", spec.name, models, devices, pts.size());
     o.x_label = spec.plot_x;
     o.y_label = spec.plot_y;
     o.legend_title = spec.plot_color;

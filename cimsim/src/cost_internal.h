@@ -56,4 +56,18 @@ std::array<AreaItem, kAreaComponents> area_items(const Geometry& v, double chips
 // "energy.adc_pj_per_conversion = 1.56 pJ (source)", with the estimator when one priced it.
 std::string cite(const std::string& path, const Cost& c, const std::string& unit);
 
+// Adds a layer's components into the report's sums (a component unknown in one layer is unknown in all).
+inline void add_to_components(CostReport& rep, const LayerCost& lc) {
+    for (std::size_t k = 0; k < kCostComponents; ++k) {
+        rep.components[k].energy_j += lc.components[k].energy_j;
+        rep.components[k].latency_s += lc.components[k].latency_s;
+        rep.components[k].events += lc.components[k].events;
+        if (!lc.components[k].known) rep.components[k].known = false;
+    }
+}
+
+// The digital kinds (digital_npu, fpga_dsp): cost_digital.cpp, docs/cost-model.md "Digital baselines".
+CostReport estimate_digital_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, const CostOptions& opt);
+PeakFigures digital_peak_figures(const DeviceSpec& d);
+
 }  // namespace cim::cost_detail

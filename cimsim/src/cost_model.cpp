@@ -53,6 +53,7 @@ struct ChipRange {
 CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, const CostOptions& opt) {
     if (opt.batch < 1) throw InputError("--batch must be at least 1 (got " + std::to_string(opt.batch) + ")");
     CIM_INTERNAL_CHECK(m.layers.size() == g.nodes.size(), "mapping and graph disagree on the number of nodes");
+    if (d.kind != DeviceKind::cim) return estimate_digital_cost(g, m, d, opt);
     const Dev v(d);
     const double B = opt.batch;
     CostReport rep;
@@ -332,12 +333,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
     // ---- totals ----
     double latency = 0, energy = 0, stage_max = 0, stage_sum = 0;
     for (const LayerCost& lc : rep.layers) {
-        for (std::size_t k = 0; k < kCostComponents; ++k) {
-            rep.components[k].energy_j += lc.components[k].energy_j;
-            rep.components[k].latency_s += lc.components[k].latency_s;
-            rep.components[k].events += lc.components[k].events;
-            if (!lc.components[k].known) rep.components[k].known = false;
-        }
+        add_to_components(rep, lc);
         latency += lc.latency_s;
         energy += lc.energy_j;
         stage_max = std::max(stage_max, lc.stage_s);
@@ -393,6 +389,7 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
 }
 
 PeakFigures peak_figures(const DeviceSpec& d, const LayerDensity& density) {
+    if (d.kind != DeviceKind::cim) return digital_peak_figures(d);
     const Dev v(d);
     PeakFigures p;
     const double r_in = density.input_density.value_or(d.energy.reference_input_density) / d.energy.reference_input_density;

@@ -198,4 +198,43 @@ std::string peak_breakdown_svg(const PeakFigures& p, const DeviceSpec& d) {
     return svg.s;
 }
 
+const char* device_colour(std::size_t i) {
+    static const char* const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                          "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+    return palette[i % (sizeof(palette) / sizeof(palette[0]))];
+}
+
+std::string comparison_svg(const std::string& model, const std::vector<ComparedDevice>& devices) {
+    const double rows = double(devices.size());
+    const double panel_h = 30 + 18 * rows;
+    Svg svg;
+    svg.s = fmt::format("<svg xmlns='http://www.w3.org/2000/svg' width='1000' height='{:.0f}' font-family='sans-serif' "
+                        "font-size='11'>\n<rect width='100%' height='100%' fill='white'/>\n",
+                        60 + 3 * panel_h);
+    svg.text(10, 20, fmt::format("{} on {} devices (bars scaled to the largest; unknown where a device lacks a cost)", model,
+                                 devices.size()),
+             " font-size='13' font-weight='bold'");
+    auto bars = [&](const std::function<std::optional<double>(const CostReport&)>& get) {
+        std::vector<Bar> out;
+        for (std::size_t i = 0; i < devices.size(); ++i)
+            out.push_back({devices[i].name, get(*devices[i].report), device_colour(i), devices[i].name});
+        return out;
+    };
+    auto si_of = [](const char* unit) { return [unit](double x) { return format_si(x, unit); }; };
+    auto num_of = [](const char* unit) { return [unit](double x) { return fmt::format("{:.4g} {}", x, unit); }; };
+    double y = 50;
+    bar_chart(svg, 10, y, "Latency (batch, layer by layer)", bars([](const CostReport& r) { return r.latency_s; }), si_of("s"), 0);
+    bar_chart(svg, 510, y, "Energy per inference", bars([](const CostReport& r) { return r.energy_j; }), si_of("J"), 0);
+    y += panel_h;
+    bar_chart(svg, 10, y, "Throughput", bars([](const CostReport& r) { return r.throughput_inf_per_s; }), num_of("inf/s"), 0);
+    bar_chart(svg, 510, y, "TOPS/W", bars([](const CostReport& r) { return r.tops_per_w; }), num_of("TOPS/W"), 0);
+    y += panel_h;
+    bar_chart(svg, 10, y, "TOPS/mm^2", bars([](const CostReport& r) { return r.tops_per_mm2; }), num_of("TOPS/mm^2"), 0);
+    bar_chart(svg, 510, y, "Area (chips in use)",
+              bars([](const CostReport& r) { return r.area_mm2 > 0 ? std::optional(r.area_mm2) : std::nullopt; }),
+              num_of("mm^2"), 0);
+    svg.s += "</svg>\n";
+    return svg.s;
+}
+
 }  // namespace cim

@@ -147,6 +147,12 @@ std::array<ComponentInfo, kCostComponents> component_info(const Geometry& g, con
     lk.energy_pj_per_event = p.leak_mw * 1e9;  // mW x 1 s = 1e9 pJ
     lk.energy_source = cite("energy.leakage_mw_per_tile", d.energy.leakage_mw_per_tile, "mW");
     lk.latency_source = "static power, no latency of its own";
+    // The digital kinds' own components (cost_digital.cpp).
+    for (CC c : {CC::mac, CC::dram}) {
+        auto& none = info[idx(c)];
+        none.event_unit = std::string(component_row(c).event_unit);
+        none.energy_source = none.latency_source = "not part of a CIM device (digital_npu and fpga_dsp only)";
+    }
 
     // Which components an estimator priced.
     const auto& e = d.energy;

@@ -189,7 +189,7 @@ json mapping_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                   {"components", components_json(r)},
                   {"area_by_component", area_json(r.area)},
                   {"notes", r.notes}};
-    return {{"model", m.model}, {"device", d.name}, {"device_file", d.source_path}, {"overrides", d.overrides},
+    return {{"model", m.model}, {"device", d.name}, {"kind", std::string(to_string(d.kind))}, {"device_file", d.source_path}, {"overrides", d.overrides},
             {"layers", layers}, {"total", total}};
 }
 
@@ -223,14 +223,24 @@ json peak_json(const PeakFigures& p) {
 std::string describe_text(const DeviceSpec& d, const PeakFigures& p) {
     std::string out;
     fmt::format_to(std::back_inserter(out), "{}: {}\n  file {}\n", d.name, d.description, d.source_path);
-    fmt::format_to(std::back_inserter(out), "  {} nm {}; chip: {} tile(s) x {} array(s) of {}x{} ({}x{} usable), {}-bit cells\n", d.node_nm,
+    if (d.kind == DeviceKind::digital_npu)
+        fmt::format_to(std::back_inserter(out), "  {} nm digital NPU: {}x{} {} array of INT{} MACs at {} MHz; buffers {} KiB (weights) + {} KiB "
+                       "(activations); DRAM {} GB/s\n", d.node_nm, d.npu.rows, d.npu.cols, to_string(d.npu.dataflow), d.npu.precision_bits,
+                       d.npu.clock_mhz, d.npu.weight_buffer_kib, d.npu.activation_buffer_kib, d.npu.dram_gb_per_s);
+    else if (d.kind == DeviceKind::fpga_dsp)
+        fmt::format_to(std::back_inserter(out), "  {} nm FPGA: {} DSP slices ({} LUTs, {} per busy DSP) at {} MHz, INT{}{}; BRAM {} KiB; DRAM {} GB/s\n",
+                       d.node_nm, d.fpga.dsp_slices, d.fpga.luts, d.fpga.luts_per_dsp, d.fpga.clock_mhz, d.fpga.precision_bits,
+                       d.fpga.int8_packing && d.fpga.precision_bits == 8 ? " packed two per DSP" : "", d.fpga.bram_kib, d.fpga.dram_gb_per_s);
+    else {
+        fmt::format_to(std::back_inserter(out), "  {} nm {}; chip: {} tile(s) x {} array(s) of {}x{} ({}x{} usable), {}-bit cells\n", d.node_nm,
                to_string(d.technology), d.chip.tiles, d.chip.macros_per_tile, d.array.rows, d.array.cols, d.array.usable_rows,
                d.array.usable_cols, d.cell.bits);
-    fmt::format_to(std::back_inserter(out), "  {}-bit weights on {} column(s) ({}), {}-bit inputs in {} cycle(s) of {} bit(s), ADC: {}\n", d.weight.bits,
+        fmt::format_to(std::back_inserter(out), "  {}-bit weights on {} column(s) ({}), {}-bit inputs in {} cycle(s) of {} bit(s), ADC: {}\n", d.weight.bits,
                columns_per_weight(d), to_string(d.weight.encoding), d.input.bits, input_cycles(d), d.input.dac_bits,
                d.array.adc.range == AdcRange::none
                    ? std::string("none")
                    : fmt::format("{} bits, {} column(s) each", d.array.adc.bits, d.array.adc.cols_per_adc));
+    }
     const int prec = d.weight.bits * d.input.bits;
     fmt::format_to(std::back_inserter(out), "\npeak, one chip with every array busy on full tiles ({}b weights x {}b inputs):\n", d.weight.bits, d.input.bits);
     fmt::format_to(std::back_inserter(out), "  throughput  {:.4g} TOPS  ({:.4g} TOPS normalized to 1b x 1b, x{})\n", p.tops, p.tops_1b, prec);

@@ -118,14 +118,16 @@ std::string estimate_formula(const CostEstimate& e) {
 
 std::vector<DeviceField> device_fields(const DeviceSpec& d) {
     std::vector<DeviceField> out;
-    for (const auto& k : device_detail::device_schema().keys()) out.push_back({k.path, k.unit, k.read(d)});
+    for (const auto& k : device_detail::device_schema().keys())
+        if (k.kinds & device_detail::kind_bit(d.kind)) out.push_back({k.path, k.unit, k.read(d)});
     return out;
 }
 
 std::vector<NamedCost> list_costs(const DeviceSpec& d) {
     std::vector<NamedCost> out;
     for (const auto& k : device_detail::device_schema().keys())
-        if (k.kind == device_detail::ValueKind::cost) out.push_back({k.path, k.unit, k.read_cost(d)});
+        if (k.kind == device_detail::ValueKind::cost && (k.kinds & device_detail::kind_bit(d.kind)))
+            out.push_back({k.path, k.unit, k.read_cost(d)});
     return out;
 }
 
@@ -140,6 +142,8 @@ std::string_view name_in(const Table& table, E v) {
 
 std::string_view to_string(Technology v) { return name_in(device_detail::kTechnologyNames, v); }
 std::string_view to_string(WeightEncoding v) { return name_in(device_detail::kWeightEncodingNames, v); }
+std::string_view to_string(DeviceKind v) { return name_in(device_detail::kDeviceKindNames, v); }
+std::string_view to_string(Dataflow v) { return name_in(device_detail::kDataflowNames, v); }
 std::string_view to_string(OffsetReference v) { return name_in(device_detail::kOffsetReferenceNames, v); }
 std::string_view to_string(LeakReference v) { return name_in(device_detail::kLeakReferenceNames, v); }
 std::string_view to_string(DifferentialReadout v) { return name_in(device_detail::kDifferentialReadoutNames, v); }

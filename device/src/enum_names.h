@@ -27,6 +27,15 @@ inline constexpr std::array kTechnologyNames{
     NameTable<Technology>{Technology::pcm, "pcm"},
     NameTable<Technology>{Technology::fefet, "fefet"},
 };
+inline constexpr std::array kDeviceKindNames{
+    NameTable<DeviceKind>{DeviceKind::cim, "cim"},
+    NameTable<DeviceKind>{DeviceKind::digital_npu, "digital_npu"},
+    NameTable<DeviceKind>{DeviceKind::fpga_dsp, "fpga_dsp"},
+};
+inline constexpr std::array kDataflowNames{
+    NameTable<Dataflow>{Dataflow::systolic, "systolic"},
+    NameTable<Dataflow>{Dataflow::adder_tree, "adder_tree"},
+};
 inline constexpr std::array kWeightEncodingNames{
     NameTable<WeightEncoding>{WeightEncoding::differential, "differential"},
     NameTable<WeightEncoding>{WeightEncoding::offset, "offset"},
@@ -91,6 +100,10 @@ constexpr bool in_declaration_order(const Table& table) {
 }
 static_assert(in_declaration_order(kTechnologyNames) &&
               kTechnologyNames.size() == std::size_t(Technology::fefet) + 1);
+static_assert(in_declaration_order(kDeviceKindNames) &&
+              kDeviceKindNames.size() == std::size_t(DeviceKind::fpga_dsp) + 1);
+static_assert(in_declaration_order(kDataflowNames) &&
+              kDataflowNames.size() == std::size_t(Dataflow::adder_tree) + 1);
 static_assert(in_declaration_order(kWeightEncodingNames) &&
               kWeightEncodingNames.size() == std::size_t(WeightEncoding::native_signed) + 1);
 static_assert(in_declaration_order(kOffsetReferenceNames) &&

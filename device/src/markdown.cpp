@@ -23,6 +23,15 @@ array geometry, cells, converters, per-component costs, non-idealities and
 quantization defaults. `cim-map --device NAME` accepts a path or the name of a
 bundled config (`wtm2101` finds `configs/wtm2101.yaml`).
 
+## Device kinds
+
+`kind: cim` (the default) is a compute-in-memory chip, described by the sections below from
+`technology` to `noise`. `kind: digital_npu` is a digital MAC-array accelerator (section `npu`) and
+`kind: fpga_dsp` an FPGA computing with DSP slices (section `fpga`): digital baselines to compare CIM
+chips against (`cim-map MODEL --device A --device B`). A device gives only its kind's keys; a CIM
+key on a digital device (or an `npu` key on a CIM chip) is an error at its line. `name`,
+`description`, `node_nm`, `supply_v` and `quant` belong to every kind.
+
 ## Layout
 
 ```yaml
@@ -220,8 +229,10 @@ void render_table(std::string& out, const device_detail::Schema& schema, const s
             out += "|---|---|---|---|---|---|\n";
             any = true;
         }
-        out += fmt::format("| `{}` | {} | {} | {} | {} | {} |\n", k->path, type_text(*k), k->unit,
-                           default_text(*k), allowed_text(*k), k->description);
+        const bool all = k->kinds == device_detail::kAllKinds;
+        out += fmt::format("| `{}` | {} | {} | {} | {} | {}{} |\n", k->path, type_text(*k), k->unit,
+                           default_text(*k), allowed_text(*k), all || !section.empty() ? "" : "(kind " + device_detail::kinds_text(k->kinds) + " only) ",
+                           k->description);
     }
     if (any) out += "\n";
 }
@@ -234,7 +245,9 @@ std::string device_schema_markdown() {
     out += "\n### Top level\n\n";
     render_table(out, schema, "");
     for (const auto& section : schema.sections()) {
-        out += fmt::format("### `{}`\n\n{}\n\n", section.path, section.description);
+        const bool all = section.kinds == device_detail::kAllKinds;
+        out += fmt::format("### `{}`{}\n\n{}\n\n", section.path,
+                           all ? "" : " (kind " + device_detail::kinds_text(section.kinds) + ")", section.description);
         render_table(out, schema, section.path);
     }
     out += "A `cost` is a non-negative number, `{value: N, source: \"...\"}`, or an estimator "

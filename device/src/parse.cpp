@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include "cim/device/device_spec.h"
 #include "cim/error.h"
 #include "diagnostics.h"
+#include "enum_names.h"
 #include "estimators/estimator.h"
 #include "rules.h"
 #include "schema.h"
@@ -83,8 +85,9 @@ std::string bounds_text(const KeyDecl& k) {
 
 class TreeReader {
 public:
-    TreeReader(const Schema& schema, Diagnostics& diag, DeviceSpec& spec)
-        : schema_(schema), diag_(diag), spec_(spec) {}
+    // `kind` decides which keys the device may give; nullopt (override_path_problem) suggests from every kind.
+    TreeReader(const Schema& schema, Diagnostics& diag, DeviceSpec& spec, std::optional<DeviceKind> kind = DeviceKind::cim)
+        : schema_(schema), diag_(diag), spec_(spec), kind_(kind.value_or(DeviceKind::cim)), any_kind_(!kind) {}
 
     void read_section(const YAML::Node& map, const std::string& section);
     void fill_derived_defaults();
@@ -101,9 +104,19 @@ private:
     bool in_bounds(const KeyDecl& k, const std::string& path, double v);
     void mark_subtree_failed(const std::string& path);
 
+    // Whether a key or section of the schema belongs to this device's kind.
+    bool applies(KindMask kinds) const { return any_kind_ || (kinds & kind_bit(kind_)) != 0; }
+    KindMask kinds_of(const std::string& path) const {
+        if (const SectionDecl* sec = schema_.find_section(path)) return sec->kinds;
+        if (const KeyDecl* k = schema_.find_key(path)) return k->kinds;
+        return kAllKinds;
+    }
+
     const Schema& schema_;
     Diagnostics& diag_;
     DeviceSpec& spec_;
+    DeviceKind kind_;
+    bool any_kind_ = false;
 };
 
 void TreeReader::mark_subtree_failed(const std::string& path) { diag_.mark_failed(path); }
@@ -114,7 +127,7 @@ std::string TreeReader::unknown_key_problem(const std::string& section, const st
     const std::string prefix = section.empty() ? "" : section + ".";
     std::vector<std::string> relative, flattened;
     auto consider = [&](const std::string& path) {
-        if (path.compare(0, prefix.size(), prefix) != 0) return;
+        if (path.compare(0, prefix.size(), prefix) != 0 || !applies(kinds_of(path))) return;
         std::string rel = path.substr(prefix.size());
         std::string flat = rel;
         for (char& c : flat)
@@ -128,6 +141,7 @@ std::string TreeReader::unknown_key_problem(const std::string& section, const st
     //    finds input.dac_bits, `adc_bits` under `area` finds array.adc.bits.
     std::vector<std::string> tails, owners;
     for (const auto& k : schema_.keys()) {
+        if (!applies(k.kinds)) continue;
         std::string tail;
         for (std::string p = k.path; !p.empty(); p = parent_path(p)) {
             tail = tail.empty() ? leaf_name(p) : leaf_name(p) + "_" + tail;
@@ -149,13 +163,15 @@ std::string TreeReader::unknown_key_problem(const std::string& section, const st
     }
     if (!suggestion.empty()) return "unknown key; did you mean " + suggestion + "?";
     std::string expected;
-    for (const auto& kid : schema_.children(section)) expected += (expected.empty() ? "" : ", ") + kid;
+    for (const auto& kid : schema_.children(section))
+        if (applies(kinds_of(join_path(section, kid)))) expected += (expected.empty() ? "" : ", ") + kid;
     return "unknown key; expected one of: " + expected;
 }
 
 void TreeReader::read_section(const YAML::Node& map, const std::string& section) {
     const auto& kids = schema_.children(section);
     std::unordered_map<std::string, YAML::Node> present;  // a file may give thousands of keys
+    std::set<std::string> foreign;                         // given, but of another device kind
     auto find_present = [&](const std::string& name) -> const YAML::Node* {
         const auto it = present.find(name);
         return it == present.end() ? nullptr : &it->second;
@@ -179,17 +195,23 @@ void TreeReader::read_section(const YAML::Node& map, const std::string& section)
             // An empty value's mark points past the key's line; the key's is clearer.
             diag_.record(path, key.Mark(), value.IsNull() ? YAML::Mark::null_mark() : value.Mark());
             present.emplace(name, value);
-            if (std::find(kids.begin(), kids.end(), name) == kids.end())
+            if (std::find(kids.begin(), kids.end(), name) == kids.end()) {
                 diag_.error_at_key(path, diag_.full() ? "unknown key" : unknown_key_problem(section, name));
+            } else if (const KindMask kinds = kinds_of(path); !applies(kinds)) {
+                diag_.error_at_key(path, fmt::format("belongs to kind {} devices; this device is kind {}: remove it "
+                                                     "(docs/device-schema.md lists the keys of each kind)",
+                                                     kinds_text(kinds), to_string(kind_)));
+                foreign.insert(name);  // then read as absent
+            }
         }
     }
 
     for (const auto& name : kids) {
         const std::string path = join_path(section, name);
-        const YAML::Node* node = find_present(name);
+        const YAML::Node* node = foreign.count(name) ? nullptr : find_present(name);
         if (schema_.find_section(path)) {
             if (!node) {
-                if (schema_.section_required(path)) {
+                if (schema_.section_required(path, kind_)) {
                     diag_.error(path, "required section is missing");
                     mark_subtree_failed(path);
                 } else {
@@ -214,6 +236,7 @@ void TreeReader::read_section(const YAML::Node& map, const std::string& section)
         }
         switch (k->presence) {
             case Presence::required:
+                if (!applies(k->kinds)) break;  // a digital device's CIM view is synthesized (digital_view)
                 diag_.error(path, k->unit.empty() ? "required key is missing"
                                                   : "required key is missing (" + k->unit + ")");
                 diag_.mark_failed(path);
@@ -567,6 +590,16 @@ void apply_override(YAML::Node& root, const std::string& text, Diagnostics& diag
     diag.record_override(path, text);
 }
 
+// The kind the YAML gives (after overrides), which decides the sections it may have; cim when
+// absent or invalid (the walk reports an invalid one).
+DeviceKind peek_kind(const YAML::Node& root) {
+    if (!root.IsMap()) return DeviceKind::cim;
+    const YAML::Node& const_root = root;
+    const YAML::Node kind = const_root["kind"];
+    if (!kind.IsDefined() || !kind.IsScalar()) return DeviceKind::cim;
+    return value_of(kDeviceKindNames, kind.Scalar()).value_or(DeviceKind::cim);
+}
+
 }  // namespace
 
 DeviceSpec read_device(std::string_view yaml_text, const std::string& source_name,
@@ -593,8 +626,9 @@ DeviceSpec read_device(std::string_view yaml_text, const std::string& source_nam
 
     DeviceSpec spec;
     try {
-        TreeReader reader(device_schema(), diag, spec);
+        TreeReader reader(device_schema(), diag, spec, peek_kind(root));
         reader.read_section(root, "");
+        fill_digital_view(spec);
         reader.fill_derived_defaults();
         check_cross_field_rules(spec, diag);
         resolve_estimates(spec, diag);
@@ -664,13 +698,14 @@ DeviceSpec DeviceVariants::make(const std::vector<std::string>& set_overrides) c
     Diagnostics diag(impl_->source);
     diag.set_base_given(&impl_->given);
     DeviceSpec spec = impl_->base;
-    TreeReader reader(schema, diag, spec);
+    TreeReader reader(schema, diag, spec, spec.kind);
     bool fast = true;
     for (const auto& text : set_overrides) {
         const auto eq = text.find('=');
         const KeyDecl* k = eq == std::string::npos || eq == 0 ? nullptr : schema.find_key(text.substr(0, eq));
         const std::string value = eq == std::string::npos ? "" : text.substr(eq + 1);
-        if (!k || !plain_scalar(value)) {
+        // The kind decides which keys a device has; a key of another kind is an error only the full read words.
+        if (!k || !plain_scalar(value) || k->path == "kind" || !(k->kinds & kind_bit(spec.kind))) {
             fast = false;
             break;
         }
@@ -678,6 +713,7 @@ DeviceSpec DeviceVariants::make(const std::vector<std::string>& set_overrides) c
         reader.read_key(*k, YAML::Node(value));
     }
     if (fast) {
+        fill_digital_view(spec);
         reader.fill_derived_defaults();
         check_cross_field_rules(spec, diag);
         resolve_estimates(spec, diag);
@@ -713,7 +749,7 @@ std::string override_path_problem(const std::string& path) {
         }
         Diagnostics diag("");
         DeviceSpec scratch;
-        TreeReader reader(schema, diag, scratch);
+        TreeReader reader(schema, diag, scratch, std::nullopt);
         return "'" + here + "': " + reader.unknown_key_problem(section, parts[i]);
     }
     const auto& kids = schema.children(section);
@@ -722,6 +758,18 @@ std::string override_path_problem(const std::string& path) {
         for (const auto& kid : kids) list += (list.empty() ? "" : ", ") + kid;
         return list;
     }() + ")";
+}
+
+bool path_applies_to(const std::string& path, DeviceKind kind) {
+    using namespace device_detail;
+    const Schema& schema = device_schema();
+    // The first section or key on the path decides (a cost's `.value` lies inside its key).
+    for (std::string p = path; !p.empty(); p = parent_path(p)) {
+        if (const KeyDecl* k = schema.find_key(p)) return (k->kinds & kind_bit(kind)) != 0;
+        if (const SectionDecl* sec = schema.find_section(p); sec && parent_path(p).empty())
+            return (sec->kinds & kind_bit(kind)) != 0;
+    }
+    return true;
 }
 
 DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,

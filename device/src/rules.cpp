@@ -185,8 +185,9 @@ void check_cross_field_rules(const DeviceSpec& d, Diagnostics& diag) {
     check_geometry(c);
     check_adc(c);
     check_weights_and_inputs(c);
-    check_costs(c);
+    if (d.kind == DeviceKind::cim) check_costs(c);
     check_noise_and_quant(c);
+    check_digital_rules(d, diag);
 }
 
 }  // namespace cim::device_detail

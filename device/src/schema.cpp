@@ -22,8 +22,15 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 void declare_top_level(Schema& s) {
     s.string(FIELD(name)).required().doc("Device name shown in reports.");
     s.string(FIELD(description)).default_value("", "`\"\"`").doc("Free text: what the device is, which paper or product.");
+    s.enumeration(FIELD(kind), kDeviceKindNames).default_value(DeviceKind::cim, "`cim`")
+        .doc("`cim`: a compute-in-memory chip (`technology` and the sections `chip` to `noise`); `digital_npu`: a "
+             "digital MAC-array accelerator (section `npu`); `fpga_dsp`: an FPGA computing with DSP slices "
+             "(section `fpga`). A digital device gives none of the CIM keys; the quantizer and simulator run "
+             "its exact integer datapath (docs/cost-model.md, \"Digital baselines\").");
+    s.for_kinds(kind_bit(DeviceKind::cim));
     s.enumeration(FIELD(technology), kTechnologyNames).required()
         .doc("Memory technology of the cells; sram_digital means an all-digital macro (no ADC).");
+    s.for_kinds(kAllKinds);
     s.integer(FIELD(node_nm)).required().unit("nm").min(1).max(1000).doc("CMOS process node.");
     s.number(FIELD(supply_v)).optional("(none: estimators compare nodes at a common 1.0 V)").unit("V")
         .above(0).max(5)
@@ -346,9 +353,85 @@ void declare_quant(Schema& s) {
              "the device cannot take); `false` requantizes every layer for the device.");
 }
 
+// Keys both digital kinds share, under `section` ("npu" or "fpga"), with the member access `spec`.
+template <class Spec>
+void declare_digital_common(Schema& s, const std::string& section, Spec spec, const char* buffers) {
+    auto field = [&](auto member) {
+        return [spec, member](auto& d) -> auto& { return spec(d).*member; };
+    };
+    using T = std::remove_reference_t<decltype(spec(std::declval<DeviceSpec&>()))>;
+    s.number(section + ".clock_mhz", field(&T::clock_mhz)).required().unit("MHz").above(0).max(100'000)
+        .doc("Clock of the MAC array (DSP slices) and buffers.");
+    s.integer(section + ".precision_bits", field(&T::precision_bits)).default_value(8, "`8`").unit("bits").min(8).max(16)
+        .doc("Operand width of the multipliers: 8 (INT8) or 16 (INT16). The quantizer stores weights and "
+             "activations at this width.");
+    s.number(section + ".dram_gb_per_s", field(&T::dram_gb_per_s)).required().unit("GB/s").above(0).max(1e6)
+        .doc(std::string("Off-chip memory bandwidth. Weights stream from DRAM; activations spill to it when a layer's "
+                         "input and output do not fit ") + buffers + ".");
+    s.integer(section + ".vector_ops_per_cycle", field(&T::vector_ops_per_cycle)).default_value(1, "`1`")
+        .unit("ops per cycle").min(1).max(1'000'000)
+        .doc("Element ops (activation, pooling, adds, requantization) the vector unit or fabric does per cycle.");
+}
+
+void declare_npu(Schema& s) {
+    s.for_kinds(kind_bit(DeviceKind::digital_npu));
+    s.section("npu", "A digital NPU (`kind: digital_npu`): a `rows x cols` array of MACs fed from SRAM buffers, "
+                     "weights streamed from DRAM layer by layer (docs/cost-model.md, \"Digital baselines\").");
+    s.integer(FIELD(npu.rows)).required().unit("MACs").min(1).max(65536)
+        .doc("MAC rows: the reduction (K) dimension of a weight tile.");
+    s.integer(FIELD(npu.cols)).required().unit("MACs").min(1).max(65536)
+        .doc("MAC columns: the outputs (N) of a weight tile.");
+    s.enumeration(FIELD(npu.dataflow), kDataflowNames).default_value(Dataflow::systolic, "`systolic`")
+        .doc("`systolic`: weight-stationary systolic array (TPU v1): a weight tile takes max(M, rows) + rows + "
+             "cols - 2 cycles for M input vectors (loading the next tile overlaps); `adder_tree`: each column "
+             "sums its row products in a tree: M + ceil(log2 rows) cycles per tile.");
+    declare_digital_common(s, "npu", [](auto& d) -> auto& { return d.npu; }, "the activation buffer");
+    s.number(FIELD(npu.weight_buffer_kib)).required().unit("KiB").above(0).max(1e9)
+        .doc("On-chip weight staging; a model whose weights all fit stays on chip between inferences.");
+    s.number(FIELD(npu.activation_buffer_kib)).required().unit("KiB").above(0).max(1e9)
+        .doc("On-chip activation buffer (TPU v1's unified buffer, Eyeriss's global buffer).");
+    s.cost(FIELD(npu.mac_pj)).required().unit("pJ per MAC")
+        .doc("One multiply-accumulate in the array, its pipeline registers included (e.g. `{model: horowitz_mac}`).");
+    s.cost(FIELD(npu.sram_pj_per_byte)).required().unit("pJ per byte")
+        .doc("Reading or writing a byte of a buffer (e.g. `{model: sram_buffer, capacity_kb: N}`).");
+    s.cost(FIELD(npu.dram_pj_per_byte)).required().unit("pJ per byte").doc("Moving a byte to or from DRAM.");
+    s.cost(FIELD(npu.vector_pj_per_op)).required().unit("pJ per op").doc("One element op of the vector unit.");
+    s.cost(FIELD(npu.static_mw)).required().unit("mW")
+        .doc("Power drawn while running besides the events above (clock tree, control, leakage, host interface).");
+    s.cost(FIELD(npu.chip_um2)).optional("(none: area unknown)").unit("um^2").doc("Die (or core) area.");
+    s.for_kinds(kAllKinds);
+}
+
+void declare_fpga(Schema& s) {
+    s.for_kinds(kind_bit(DeviceKind::fpga_dsp));
+    s.section("fpga", "An FPGA computing with DSP48E2-like slices (`kind: fpga_dsp`): each slice multiplies a "
+                      "27-bit by an 18-bit operand into a 48-bit accumulator; BRAM buffers, LUT fabric, DRAM.");
+    s.integer(FIELD(fpga.dsp_slices)).required().unit("DSP slices").min(1).max(1'000'000).doc("DSP slices of the part.");
+    s.integer(FIELD(fpga.luts)).required().unit("LUTs").min(1).max(100'000'000).doc("LUTs of the part.");
+    s.integer(FIELD(fpga.luts_per_dsp)).default_value(0, "`0` (no LUT limit)").unit("LUTs").min(0).max(100'000)
+        .doc("Fabric LUTs one busy DSP slice needs (operand muxing, accumulation control); the slices in use are "
+             "min(dsp_slices, luts / luts_per_dsp).");
+    s.number(FIELD(fpga.bram_kib)).required().unit("KiB").above(0).max(1e9)
+        .doc("Block RAM, split evenly between weight and activation buffers.");
+    s.boolean(FIELD(fpga.int8_packing)).default_value(true, "`true`")
+        .doc("Two INT8 multiplies per DSP per cycle when they share one operand (the second weight in the 27-bit "
+             "port 18 bits above the first, the low product's sign corrected); needs `precision_bits: 8`.");
+    declare_digital_common(s, "fpga", [](auto& d) -> auto& { return d.fpga; }, "half the BRAM");
+    s.cost(FIELD(fpga.dsp_pj_per_cycle)).required().unit("pJ per DSP cycle")
+        .doc("One busy DSP slice for one cycle with its share of the routing (one or two MACs).");
+    s.cost(FIELD(fpga.bram_pj_per_byte)).required().unit("pJ per byte").doc("Reading or writing a byte of block RAM.");
+    s.cost(FIELD(fpga.dram_pj_per_byte)).required().unit("pJ per byte").doc("Moving a byte to or from DRAM.");
+    s.cost(FIELD(fpga.fabric_pj_per_op)).required().unit("pJ per op").doc("One element op in the LUT fabric.");
+    s.cost(FIELD(fpga.static_mw)).optional("(none: unknown; energy totals are then unknown)").unit("mW")
+        .doc("Static and clock power of the configured part while running.");
+    s.cost(FIELD(fpga.chip_um2)).optional("(none: area unknown)").unit("um^2").doc("Die area.");
+    s.for_kinds(kAllKinds);
+}
+
 Schema build_schema() {
     Schema s;
     declare_top_level(s);
+    s.for_kinds(kind_bit(DeviceKind::cim));
     declare_chip(s);
     declare_array(s);
     declare_cell_weight_input_output(s);
@@ -356,7 +439,10 @@ Schema build_schema() {
     declare_latency(s);
     declare_area(s);
     declare_noise(s);
+    s.for_kinds(kAllKinds);
     declare_quant(s);
+    declare_npu(s);
+    declare_fpga(s);
     return s;
 }
 
@@ -397,7 +483,14 @@ void Schema::add_child(const std::string& path) {
 void Schema::section(std::string path, std::string description) {
     add_child(path);
     children_.push_back({path, {}});
-    sections_.push_back({std::move(path), std::move(description)});
+    sections_.push_back({std::move(path), std::move(description), kinds_});
+}
+
+std::string kinds_text(KindMask kinds) {
+    std::string out;
+    for (const auto& [kind, name] : kDeviceKindNames)
+        if (kinds & kind_bit(kind)) out += (out.empty() ? "" : " and ") + std::string(name);
+    return out;
 }
 
 KeyDecl& Schema::add(std::string path, ValueKind kind) {
@@ -405,6 +498,7 @@ KeyDecl& Schema::add(std::string path, ValueKind kind) {
     KeyDecl& k = keys_.emplace_back();
     k.path = std::move(path);
     k.kind = kind;
+    k.kinds = kinds_;
     return k;
 }
 
@@ -427,10 +521,10 @@ const std::vector<std::string>& Schema::children(const std::string& section_path
     return none;
 }
 
-bool Schema::section_required(const std::string& path) const {
+bool Schema::section_required(const std::string& path, DeviceKind kind) const {
     const std::string prefix = path + ".";
     for (const auto& k : keys_)
-        if (k.presence == Presence::required && k.path.compare(0, prefix.size(), prefix) == 0)
+        if (k.presence == Presence::required && (k.kinds & kind_bit(kind)) && k.path.compare(0, prefix.size(), prefix) == 0)
             return true;
     return false;
 }

@@ -28,6 +28,12 @@ enum class Presence {
     conditional,  // required or forbidden depending on other keys (checked in the post-pass)
 };
 
+// The device kinds a key or section belongs to (a bit per DeviceKind).
+using KindMask = unsigned;
+constexpr KindMask kind_bit(DeviceKind k) { return 1u << unsigned(k); }
+inline constexpr KindMask kAllKinds = kind_bit(DeviceKind::cim) | kind_bit(DeviceKind::digital_npu) |
+                                      kind_bit(DeviceKind::fpga_dsp);
+
 struct Bound {
     double value = 0;
     bool exclusive = false;
@@ -38,6 +44,7 @@ using Value = std::variant<long long, double, bool, std::string, Cost>;
 
 struct KeyDecl {
     std::string path;  // "array.adc.bits"
+    KindMask kinds = kAllKinds;  // other kinds may not give it (their own sections describe them)
     ValueKind kind = ValueKind::integer;
     std::string unit;  // "" when dimensionless
     Presence presence = Presence::required;
@@ -57,7 +64,11 @@ struct KeyDecl {
 struct SectionDecl {
     std::string path;  // "array.adc"
     std::string description;
+    KindMask kinds = kAllKinds;
 };
+
+// "cim", "digital_npu and fpga_dsp": the kinds of a mask, for messages and docs.
+std::string kinds_text(KindMask kinds);
 
 // Builder handle returned by Schema::integer() etc.; T is the member type
 // without std::optional.
@@ -128,6 +139,8 @@ DeviceFieldValue field_value(const M& member) {
 
 class Schema {
 public:
+    // Keys and sections declared from here on belong to these kinds.
+    void for_kinds(KindMask kinds) { kinds_ = kinds; }
     void section(std::string path, std::string description);
 
     template <class Access>
@@ -218,8 +231,8 @@ public:
     // Direct children (keys and sections) of a section, in declaration order;
     // "" is the top level.
     const std::vector<std::string>& children(const std::string& section_path) const;
-    // A section is required when a required key lies below it.
-    bool section_required(const std::string& path) const;
+    // A section is required when a required key of `kind` lies below it.
+    bool section_required(const std::string& path, DeviceKind kind = DeviceKind::cim) const;
 
 private:
     template <class Access>
@@ -229,6 +242,7 @@ private:
     KeyDecl& add(std::string path, ValueKind kind);
     void add_child(const std::string& path);
 
+    KindMask kinds_ = kAllKinds;
     std::deque<KeyDecl> keys_;  // deque: builders hold references while more are added
     std::vector<SectionDecl> sections_;
     std::vector<std::pair<std::string, std::vector<std::string>>> children_;

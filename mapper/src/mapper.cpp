@@ -87,6 +87,51 @@ int model_weight_bits(const ModelQuantization& mq, const DeviceSpec& d, const st
                      "--set quant.use_model_quantization=false to map the layer at the device's width");
 }
 
+// A digital device runs every weight-stationary layer on its one MAC engine with the weights
+// streamed in: nothing is placed, one chip always suffices. The tiles are the engine's
+// (docs/cost-model.md, "Digital baselines"); utilization is the share of the MACs a tile keeps busy.
+Mapping finish_digital(Mapping m, const DeviceSpec& d) {
+    const bool npu = d.kind == DeviceKind::digital_npu;
+    for (auto& L : m.layers) {
+        if (L.placement != Placement::arrays) continue;
+        L.rows_per_vector = L.k;
+        L.cols_per_output = 1;
+        L.reference_cols = 0;
+        L.groups_per_array = 1;
+        L.arrays = 0;
+        L.zero_arrays_skipped = 0;
+        L.used_cells = 0;
+        L.first_chip = L.last_chip = 0;
+        if (npu) {
+            L.row_tiles = ceil_div(L.k, d.npu.rows);
+            L.col_tiles = ceil_div(L.n, d.npu.cols);
+            L.outputs_per_array = d.npu.cols;
+            L.utilization = double(L.k) * double(L.n) / (double(L.row_tiles * L.col_tiles) * d.npu.rows * d.npu.cols);
+        } else {
+            // Packed slices compute two outputs each: an odd N leaves one half-slice idle.
+            const int64_t per = d.fpga.int8_packing && d.fpga.precision_bits == 8 ? 2 : 1;
+            L.row_tiles = 1;
+            L.col_tiles = ceil_div(L.n, per);
+            L.outputs_per_array = per;
+            L.utilization = double(L.n) / double(L.col_tiles * per);
+        }
+        L.note = L.note.empty() ? "MAC engine, weights streamed" : L.note;
+    }
+    m.arrays_per_chip = 0;
+    m.arrays_used = 0;
+    m.chips = 1;
+    m.tiles_used = 1;
+    m.fits_device = true;
+    double macs = 0, busy = 0;
+    for (const auto& L : m.layers)
+        if (L.placement == Placement::arrays && L.utilization > 0) {
+            macs += double(L.macs);
+            busy += double(L.macs) / L.utilization;
+        }
+    m.utilization = busy > 0 ? macs / busy : 0.0;
+    return m;
+}
+
 }  // namespace
 
 Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
@@ -236,6 +281,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
         m.layers.push_back(std::move(L));
     }
 
+    if (d.kind != DeviceKind::cim) return finish_digital(std::move(m), d);
+
     // ---- placement ----
     int64_t arrays = 0;
     for (auto& L : m.layers) arrays += L.placement == Placement::arrays ? L.arrays : 0;
@@ -332,8 +379,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
 std::string mapping_key(const DeviceSpec& d) {
     // Everything map_model reads: array geometry, chip hierarchy, the weight
     // encoding, width, clip and slicing (columns per weight, reference columns placed or not), signed-input handling,
-    // whether a QDQ model's widths are used, and the name and file (used in the
-    // Mapping and its messages).
+    // whether a QDQ model's widths are used, a digital device's kind and engine geometry, and the
+    // name and file (used in the Mapping and its messages).
     std::string k;
     k.reserve(160);
     for (long long v : {(long long)d.array.usable_rows, (long long)d.array.usable_cols, (long long)d.array.max_active_rows,
@@ -341,7 +388,8 @@ std::string mapping_key(const DeviceSpec& d) {
                         (long long)d.chip.max_chips.value_or(-1), (long long)d.input.signed_handling,
                         (long long)d.weight.encoding, (long long)d.weight.offset_reference, (long long)d.weight.bits,
                         (long long)d.weight.clip, (long long)d.cell.bits,
-                        (long long)d.quant.use_model_quantization}) {
+                        (long long)d.quant.use_model_quantization, (long long)d.kind, (long long)d.npu.rows,
+                        (long long)d.npu.cols, (long long)d.fpga.int8_packing, (long long)d.fpga.precision_bits}) {
         k += std::to_string(v);
         k += ',';
     }

@@ -13,6 +13,8 @@
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <cmath>
 #include <mutex>
@@ -47,7 +49,7 @@ DeviceSpec quantization_key(DeviceSpec d) {
 struct Evaluator::Impl {
     SweepSpec spec;
     EvalOptions options;
-    DeviceVariants variants;
+    std::vector<DeviceVariants> variants;  // one per device of the device axis, else the base device
 
     struct Model {
         Graph graph;     // as imported (quantizer, float accuracy)
@@ -78,7 +80,10 @@ struct Evaluator::Impl {
 
     std::atomic<int64_t> points{0}, mappings{0}, quantizations{0};
 
-    Impl(const SweepSpec& s, EvalOptions o) : spec(s), options(o), variants(s.device, s.fixed) {}
+    Impl(const SweepSpec& s, EvalOptions o) : spec(s), options(o) {
+        if (s.device_axis < 0) variants.emplace_back(s.device, s.fixed);
+        for (const auto& dev : s.devices) variants.emplace_back(dev, s.fixed);
+    }
 
     std::shared_ptr<MapSlot> mapping_for(int model, const DeviceSpec& d) {
         if (!options.reuse_mappings) {
@@ -164,7 +169,7 @@ Evaluator::Evaluator(const SweepSpec& spec, EvalOptions options) : impl_(std::ma
         ds.preprocess = a.preprocess;
         ds.calibration_data = a.calibration_data;
         ds.limit = a.images;
-        ds.calibration_count = a.calibration > 0 ? a.calibration : s.variants.base().quant.calibration_samples;
+        ds.calibration_count = a.calibration > 0 ? a.calibration : s.variants.front().base().quant.calibration_samples;
         ds.seed = a.seed;
         // Bound to the first model's inputs by name; every model must take the same inputs.
         const Graph& first = s.models.front().graph;
@@ -204,7 +209,17 @@ PointResult Evaluator::evaluate(const Point& p) const {
 
     DeviceSpec d;
     try {
-        d = s.variants.make(point_overrides(s.spec, p));
+        // Axes whose keys a device's kind does not have (array.adc.bits on a digital NPU) are skipped for it.
+        const DeviceVariants& base = s.variants[s.spec.device_axis >= 0 ? size_t(p.value[size_t(s.spec.device_axis)]) : 0];
+        std::vector<std::string> sets, skipped;
+        for (auto& text : point_overrides(s.spec, p)) {
+            const std::string path = text.substr(0, text.find('='));
+            if (path_applies_to(path, base.base().kind)) sets.push_back(std::move(text));
+            else if (std::find(skipped.begin(), skipped.end(), path) == skipped.end()) skipped.push_back(path);
+        }
+        d = base.make(sets);
+        if (!skipped.empty())
+            r.note = fmt::format("{} skipped: {} is kind {}", fmt::join(skipped, ", "), d.name, to_string(d.kind));
     } catch (const InputError& e) {
         r.status = "invalid";
         r.note = one_line(e.what());
@@ -222,14 +237,16 @@ PointResult Evaluator::evaluate(const Point& p) const {
     co.batch = s.spec.batch;
     co.describe = false;
     const CostReport rep = estimate_cost(model.batch1, m, d, co);
+    // A digital device without a published area reports it unknown (0 mm^2 would be a silent zero).
+    const std::optional<double> area = rep.area_mm2 > 0 || d.kind == DeviceKind::cim ? std::optional<double>(rep.area_mm2) : std::nullopt;
     size_t k = 0;
     for (const std::optional<double>& v : {rep.latency_s, rep.throughput_inf_per_s, rep.energy_j, rep.power_w,
-                                           std::optional<double>(rep.area_mm2), rep.tops, rep.tops_per_w, rep.tops_per_mm2,
+                                           area, rep.tops, rep.tops_per_w, rep.tops_per_mm2,
                                            std::optional<double>(double(m.arrays_used)), std::optional<double>(double(m.chips)),
                                            std::optional<double>(m.utilization), std::optional<double>(m.fits_device ? 1.0 : 0.0)})
         r.metrics[k++] = v;
-    if (!m.fits_device) r.note = m.fit_note;
-    if (!rep.latency_s)
+    if (!m.fits_device) r.note += (r.note.empty() ? "" : "; ") + m.fit_note;
+    if (!rep.latency_s || !rep.energy_j)
         for (const auto& n : rep.notes)
             if (n.find("unknown") != std::string::npos) r.note += (r.note.empty() ? "" : "; ") + n;
 

@@ -82,7 +82,7 @@ bool satisfies(const SweepSpec& spec, int model, const std::vector<int>& value) 
 std::vector<std::string> point_overrides(const SweepSpec& spec, const Point& p) {
     std::vector<std::string> sets;
     for (size_t k = 0; k < spec.axes.size(); ++k)
-        for (size_t i = 0; i < spec.axes[k].paths.size(); ++i)
+        for (size_t i = 0; i < spec.axes[k].paths.size() && int(k) != spec.device_axis; ++i)
             sets.push_back(spec.axes[k].paths[i] + "=" + spec.axes[k].text(size_t(p.value[k]), i));
     return sets;
 }

@@ -414,8 +414,20 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
     spec.file = source_name;
     spec.name = fs::path(source_name).stem().string();
     const auto top = entries(root, "", {"name", "device", "set", "models", "axes", "sampling", "constraints", "metrics", "pareto", "plot"}, P);
+    // A device axis (`path: device`) lists the devices in place of `device:`.
+    bool device_axis_given = false;
+    if (const Entry* e = find(top, "axes"); e && e->value.IsSequence())
+        for (size_t i = 0; i < e->value.size(); ++i) {
+            const YAML::Node an = e->value[i];
+            if (an.IsMap() && an["path"].IsDefined() && an["path"].IsScalar() && an["path"].Scalar() == "device") device_axis_given = true;
+        }
     for (const char* required : {"device", "models", "axes"})
-        if (!find(top, required)) P.at(root.Mark(), required, "required key is missing");
+        if (!find(top, required) && !(device_axis_given && std::string(required) == "device"))
+            P.at(root.Mark(), required, "required key is missing");
+    if (device_axis_given)
+        if (const Entry* e = find(top, "device"))
+            P.at(e->key_node.Mark(), "device", "the devices are the values of the axis `path: device`; remove `device:` "
+                                                "(or the axis)");
 
     if (const Entry* e = find(top, "name"))
         if (auto s = as_string(e->value, "name", P)) spec.name = *s;
@@ -530,6 +542,11 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                     if (path_list.empty() && paths->value.IsSequence()) P.at(paths->value.Mark(), where + ".paths", "the list is empty");
                 }
                 for (const auto& [p, node] : path_list) {
+                    if (p == "device") {
+                        if (!path) P.at(node.Mark(), where + ".paths", "the device axis is `path: device` alone (devices are not zipped with keys)");
+                        axis.paths.push_back(p);
+                        continue;
+                    }
                     if (std::string why = override_path_problem(p); !why.empty()) {
                         P.at(node.Mark(), where + (path ? ".path" : ".paths"), p + ": " + why);
                         continue;
@@ -617,6 +634,25 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                 for (const auto& other : spec.axes)
                     if (!axis.name.empty() && other.name == axis.name)
                         P.at(an.Mark(), where, "two axes are named " + axis.name + "; give one a `name:`");
+                if (axis.paths.size() == 1 && axis.paths.front() == "device") {
+                    if (range) P.at(an.Mark(), where, "the device axis lists devices under `values:` (names or YAML files)");
+                    spec.device_axis = int(spec.axes.size());
+                    for (const auto& v : axis.values) {
+                        std::error_code ec;
+                        const std::string dev = looks_like_path(v, ".yaml") && fs::exists(relative_to(base_dir, v), ec) ? relative_to(base_dir, v) : v;
+                        try {
+                            const std::string resolved = resolve_device_path(dev);
+                            if (device_path.empty()) device_path = resolved;
+                            if (P.empty()) load_device(dev, spec.fixed);
+                        } catch (const InputError& err) {
+                            std::string m = err.what();
+                            for (size_t q = 0; (q = m.find('\n', q)) != std::string::npos; q += 3) m.replace(q, 1, "\n  ");
+                            P.at(axis.line, axis.col, where + ".values", "device '" + v + "' does not load:\n  " + m);
+                        }
+                        spec.devices.push_back(dev);
+                    }
+                    if (!spec.devices.empty()) spec.device = spec.devices.front();
+                }
                 spec.axes.push_back(axis);
             }
         }
@@ -768,7 +804,8 @@ SweepSpec parse_sweep(std::string_view yaml_text, const std::string& source_name
                 }
         }
     }
-    spec.plot_color = spec.models.size() > 1 ? "model" : (spec.axes.empty() ? "" : spec.axes[0].name);
+    spec.plot_color = spec.device_axis >= 0 ? spec.axes[size_t(spec.device_axis)].name
+                      : spec.models.size() > 1 ? "model" : (spec.axes.empty() ? "" : spec.axes[0].name);
     if (const Entry* e = find(top, "plot")) {
         if (!e->value.IsMap()) {
             P.at(e->value.Mark(), "plot", "expected {x: METRIC, y: METRIC, color: AXIS}, got " + describe(e->value));

@@ -54,7 +54,7 @@ TEST_CASE("unknown keys are reported at the key, with a suggestion") {
           "tiny.yaml:48:3: area.adc_bits: unknown key; did you mean array.adc.bits?");
     // Nothing close: the allowed keys are listed.
     CHECK(error_of("frobnicate: 1\n" + kTiny) ==
-          "tiny.yaml:1:1: frobnicate: unknown key; expected one of: name, description, technology, "
+          "tiny.yaml:1:1: frobnicate: unknown key; expected one of: name, description, kind, technology, "
           "node_nm, supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
     // Inside a {value, source} cost.
     CHECK(error_of(edited(kTiny, "source: \"test\"", "sorce: \"test\"")) ==

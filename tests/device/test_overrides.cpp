@@ -57,7 +57,7 @@ TEST_CASE("a bad override names the --set text") {
     CHECK(error_of(kTiny, {"array.rows=[1"}) ==
           "--set array.rows=[1: array.rows: the value is not valid YAML: end of sequence flow not found");
     CHECK(error_of(kTiny, {"gpu.cores=8"}) ==
-          "--set gpu.cores=8: gpu: unknown key; expected one of: name, description, technology, node_nm, "
+          "--set gpu.cores=8: gpu: unknown key; expected one of: name, description, kind, technology, node_nm, "
           "supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
 }
 

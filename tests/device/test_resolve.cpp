@@ -8,8 +8,8 @@
 namespace fs = std::filesystem;
 
 namespace {
-const std::vector<std::string> kBundled = {"intel22_c2c", "isaac", "mram_princeton22", "tsmc22_sram_digital",
-                                           "tsmc7_sram_analog", "wtm2101"};
+const std::vector<std::string> kBundled = {"eyeriss_like", "fpga_dsp_zu7ev", "intel22_c2c", "isaac", "mram_princeton22",
+                                           "tpu_v1_like", "tsmc22_sram_digital", "tsmc7_sram_analog", "wtm2101"};
 
 bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -37,13 +37,15 @@ TEST_CASE("an unknown name lists the bundled devices") {
     CHECK_THROWS_WITH_AS(cim::resolve_device_path("wtm2100"),
                          ("wtm2100: no such device file and no bundled device of that name (did you mean "
                           "wtm2101?); bundled devices in " + dir +
-                          ": intel22_c2c, isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
+                          ": eyeriss_like, fpga_dsp_zu7ev, intel22_c2c, isaac, mram_princeton22, tpu_v1_like, tsmc22_sram_digital, "
+                          "tsmc7_sram_analog, wtm2101")
                              .c_str(),
                          cim::InputError);
     CHECK_THROWS_WITH_AS(cim::resolve_device_path("no/such/dev.yaml"),
                          ("no/such/dev.yaml: no such device file and no bundled device of that name; "
                           "bundled devices in " + dir +
-                          ": intel22_c2c, isaac, mram_princeton22, tsmc22_sram_digital, tsmc7_sram_analog, wtm2101")
+                          ": eyeriss_like, fpga_dsp_zu7ev, intel22_c2c, isaac, mram_princeton22, tpu_v1_like, tsmc22_sram_digital, "
+                          "tsmc7_sram_analog, wtm2101")
                              .c_str(),
                          cim::InputError);
     CHECK_THROWS_AS(cim::load_device("wtm2100"), cim::InputError);

@@ -279,3 +279,37 @@ TEST_CASE("cim-map shows every estimated cost with its formula, inputs, anchor a
     CHECK(e.output.find("'adc_flsh' is not an estimator (did you mean adc_flash?); estimators for "
                         "energy.adc_pj_per_conversion: adc_sar (fom_w_fj [fJ per conversion step]") != std::string::npos);
 }
+
+TEST_CASE("cim-map --device A --device B: one comparison table, a JSON list and a plot") {
+    TempDir tmp;
+    const std::string model = small_cnn(tmp);
+    const std::string devices = " --device isaac --device tpu_v1_like --device fpga_dsp_zu7ev";
+    // JSON: a list of the single-device objects, each equal to that device's own --json.
+    const json list = run_json(model + devices);
+    REQUIRE(list.is_array());
+    REQUIRE(list.size() == 3);
+    CHECK(list[0]["device"] == "isaac");
+    CHECK(list[1]["kind"] == "digital_npu");
+    CHECK(list[2]["kind"] == "fpga_dsp");
+    const json single = run_json(model + " --device tpu_v1_like");
+    CHECK(single.is_object());
+    CHECK(single["total"]["latency_s"] == list[1]["total"]["latency_s"]);
+    CHECK(single["total"]["energy_j"] == list[1]["total"]["energy_j"]);
+    // The FPGA config gives no static power: its energy is unknown (null), never zero.
+    CHECK(list[2]["total"]["energy_j"].is_null());
+    CHECK(list[2]["total"]["chips"] == 1);
+
+    const auto table = run_command(tool("cim-map") + " " + model + devices + " --plot " + tmp.file("cmp.svg"));
+    REQUIRE_MESSAGE(table.status == 0, table.output);
+    CHECK(table.output.find("latency x") != std::string::npos);
+    for (const char* name : {"isaac", "tpu_v1_like", "fpga_dsp_zu7ev"}) CHECK(table.output.find(name) != std::string::npos);
+    CHECK(table.output.find("unknown") != std::string::npos);  // the FPGA's energy, TOPS/W and area
+    CHECK(table.output.find(" 1x ") != std::string::npos);      // the first device against itself
+    const std::string svg = read(tmp.file("cmp.svg"));
+    CHECK(svg.find("<svg") == 0);
+    CHECK(svg.find("fpga_dsp_zu7ev") != std::string::npos);
+
+    const auto bad = run_command(tool("cim-map") + " " + model + devices + " --layout " + tmp.file("l.svg"));
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("--layout takes one --device") != std::string::npos);
+}

@@ -144,3 +144,16 @@ TEST_CASE("cim-sim bad input: exit 2 with the place named") {
     CHECK(alias.output.find("/nonexistent") != std::string::npos);
     CHECK(run_command(tool("cim-sim") + " --help").status == 0);
 }
+
+TEST_CASE("cim-sim on the digital kinds equals the integer program bit for bit") {
+    for (const char* device : {"tpu_v1_like", "fpga_dsp_zu7ev"}) {
+        CAPTURE(device);
+        json j = run_json(std::string(" --device ") + device + " --limit 20");
+        CHECK(j["accuracy"] == j["quant_accuracy"]);
+        REQUIRE(j["layers"].size() == 5);
+        for (const auto& l : j["layers"]) {
+            CHECK(l["exact"] == true);
+            CHECK(l["adc_conversions"] == 0);
+        }
+    }
+}

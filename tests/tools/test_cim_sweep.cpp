@@ -116,6 +116,38 @@ TEST_CASE("cim-sweep writes one row per point, the Pareto front and a plot") {
     CHECK(dry.output.find("52 points (27 proposed per model, 1 excluded by constraints") != std::string::npos);
 }
 
+TEST_CASE("cim-sweep: a device axis of a CIM chip, a digital NPU and an FPGA crossed with ADC bits") {
+    TempDir tmp;
+    const std::string spec = tmp.write("devices.yaml", R"(models: [mlp]
+axes:
+  - path: device
+    values: [isaac, tpu_v1_like, fpga_dsp_zu7ev]
+  - path: array.adc.bits
+    values: [6, 8]
+)");
+    const auto r = run_command(tool("cim-sweep") + " " + spec + " --out " + tmp.file("devices.csv"));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    const std::string csv = slurp(tmp.file("devices.csv"));
+    CHECK(csv.rfind("id,model,device,array.adc.bits,status,", 0) == 0);
+    CHECK(lines_of(tmp.file("devices.csv")) == 7);
+    for (const char* d : {",isaac,6,ok,", ",isaac,8,ok,", ",tpu_v1_like,6,ok,", ",fpga_dsp_zu7ev,8,ok,"})
+        CHECK(csv.find(d) != std::string::npos);
+    // The ADC axis does not apply to the digital devices: skipped, and said so.
+    CHECK(csv.find("array.adc.bits skipped: tpu_v1_like is kind digital_npu") != std::string::npos);
+    // The FPGA's energy and area are unknown (no static power or die area published): empty cells, not 0.
+    CHECK(csv.find(",fpga_dsp_zu7ev,6,ok,") != std::string::npos);
+    CHECK(csv.find("energy unknown") != std::string::npos);
+    const std::string svg = slurp(tmp.file("devices.svg"));
+    CHECK(svg.find(">device</text>") != std::string::npos);  // the legend colours by device
+    CHECK(svg.find(">tpu_v1_like</text>") != std::string::npos);
+    CHECK(svg.find("on 3 devices") != std::string::npos);
+    // `device:` and a device axis together: which devices are meant is unclear.
+    const std::string both = tmp.write("both.yaml", "device: isaac\n" + slurp(spec));
+    const auto bad = run_command(tool("cim-sweep") + " " + both + " --out " + tmp.file("both.csv"));
+    CHECK(bad.status == 2);
+    CHECK(bad.output.find("remove `device:`") != std::string::npos);
+}
+
 TEST_CASE("cim-sweep: bad input exits 2 and names the place") {
     TempDir tmp;
     const std::string bad = tmp.write("bad.yaml", "device: isaac\nmodels: [lenet5]\naxes:\n  - path: array.adc.bit\n    values: [4]\n");

@@ -15,7 +15,8 @@ std::vector<Estimator> buffer_estimators() {
     e.summary = "SRAM buffer access per byte, growing as sqrt(capacity)";
     e.reference = "Horowitz ISSCC 2014: 64-bit read of an 8 KB SRAM 10 pJ, 32 KB 20 pJ (devices.md 7.1); "
                   "Stillmaker & Baas 2017 scaling";
-    e.serves = {"energy.input_buffer_pj_per_byte", "energy.output_buffer_pj_per_byte"};
+    e.serves = {"energy.input_buffer_pj_per_byte", "energy.output_buffer_pj_per_byte", "npu.sram_pj_per_byte",
+                "fpga.bram_pj_per_byte"};
     e.inputs = {{"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
     e.params = {required_param("capacity_kb", "KB", "capacity of the buffer read")};
     e.gather = [](const DeviceSpec& d, const std::string&, Inputs& in) -> std::string {

@@ -37,7 +37,7 @@ Estimator make(std::string name, std::string summary, const Table& table) {
     e.name = std::move(name);
     e.summary = std::move(summary);
     e.reference = "Horowitz ISSCC 2014 45 nm table (devices.md 7.1); Stillmaker & Baas 2017 node and supply scaling";
-    e.serves = {"energy.shift_add_pj_per_op", "energy.digital_pj_per_op"};
+    e.serves = {"energy.shift_add_pj_per_op", "energy.digital_pj_per_op", "npu.vector_pj_per_op", "fpga.fabric_pj_per_op"};
     e.inputs = {{"bits", "bits", "shift-add: output.bits (else quant.bias_bits); digital: input.bits"},
                 {"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
     e.params = {required_param("bits", "bits", "operand width")};
@@ -57,11 +57,38 @@ Estimator make(std::string name, std::string summary, const Table& table) {
     return e;
 }
 
+// A multiply-accumulate: a multiplier of the operand width and an adder of the accumulator's.
+Estimator make_mac() {
+    Estimator e;
+    e.name = "horowitz_mac";
+    e.summary = "integer multiply-accumulate (Horowitz 45 nm multiplier + accumulator adder), scaled";
+    e.reference = "Horowitz ISSCC 2014 45 nm table (devices.md 7.1); Stillmaker & Baas 2017 node and supply scaling";
+    e.serves = {"npu.mac_pj", "fpga.dsp_pj_per_cycle"};
+    e.inputs = {{"bits", "bits", "npu.precision_bits / fpga.precision_bits"}, {"node_nm", "nm", "node_nm"},
+                {"supply_v", "V", "supply_v"}};
+    e.params = {default_param("accumulator_bits", "bits", "accumulator width", 32,
+                              "a 32-bit accumulator (TPU v1; a DSP48E2 has 48 bits)")};
+    e.gather = [](const DeviceSpec& d, const std::string& path, Inputs& in) -> std::string {
+        if (path == "npu.mac_pj")
+            in.add("bits", d.npu.precision_bits, "bits", "npu.precision_bits");
+        else
+            in.add("bits", d.fpga.precision_bits, "bits", "fpga.precision_bits");
+        add_node_and_supply(d, in);
+        return scaling_range_problem(d.node_nm);
+    };
+    e.evaluate = [](const Inputs& in, const std::string&, std::string_view* formula) {
+        if (formula) *formula = "E = (E_mult_45nm(bits) + E_add_45nm(accumulator_bits)) * S(node_nm, supply_v) / S(45 nm, 0.9 V)";
+        return (loglog(mult_table(), in["bits"]) + loglog(add_table(), in["accumulator_bits"])) *
+               stillmaker_energy_ratio(in["node_nm"], in["supply_v"], 45, 0.9);
+    };
+    return e;
+}
+
 }  // namespace
 
 std::vector<Estimator> logic_estimators() {
     return {make("horowitz_add", "integer adder (Horowitz 45 nm), scaled", add_table()),
-            make("horowitz_mult", "integer multiplier (Horowitz 45 nm), scaled", mult_table())};
+            make("horowitz_mult", "integer multiplier (Horowitz 45 nm), scaled", mult_table()), make_mac()};
 }
 
 }  // namespace cim::device_detail

@@ -217,7 +217,7 @@ void resolve_one(const KeyDecl& k, DeviceSpec& d, Diagnostics& diag) {
 const std::vector<const KeyDecl*>& cost_keys_in_order() {
     static const std::vector<const KeyDecl*> keys = [] {
         std::vector<const KeyDecl*> v;
-        for (const char* section : {"latency.", "area.", "energy."})
+        for (const char* section : {"latency.", "area.", "energy.", "npu.", "fpga."})
             for (const KeyDecl& k : device_schema().keys())
                 if (k.kind == ValueKind::cost && k.path.rfind(section, 0) == 0) v.push_back(&k);
         return v;

@@ -9,11 +9,11 @@
 namespace cim::device_detail {
 
 namespace {
-// Every per-event energy (pJ) entry; leakage is a power and scales otherwise.
+// Every per-event energy (pJ) entry, digital kinds' included; leakage and static power scale otherwise.
 std::vector<std::string> energy_paths() {
     std::vector<std::string> v;
     for (const KeyDecl& k : device_schema().keys())
-        if (k.kind == ValueKind::cost && k.path.rfind("energy.", 0) == 0 && k.path != "energy.leakage_mw_per_tile")
+        if (k.kind == ValueKind::cost && k.unit.rfind("pJ", 0) == 0)
             v.push_back(k.path);
     return v;
 }

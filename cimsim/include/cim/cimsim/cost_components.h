@@ -23,6 +23,8 @@ enum class CostComponent {
     host_transfer,   // model inputs and outputs, and layers pinned to the host
     weight_program,  // rewriting weights when the model is time-multiplexed on too few chips
     leakage,         // static power over the run time
+    mac,             // digital devices: the MAC array's multiply-accumulates (DSP slices on an FPGA)
+    dram,            // digital devices: weights and spilled activations to and from DRAM
     Count
 };
 inline constexpr std::size_t kCostComponents = std::size_t(CostComponent::Count);
@@ -51,6 +53,8 @@ constexpr ComponentRow component_row(CostComponent c) {
         case CostComponent::host_transfer: return {"host_transfer", "bytes", "#bab0ac"};
         case CostComponent::weight_program: return {"weight_program", "cells written", "#d37295"};
         case CostComponent::leakage: return {"leakage", "tile-seconds", "#8cd17d"};
+        case CostComponent::mac: return {"mac", "MACs", "#1f77b4"};
+        case CostComponent::dram: return {"dram", "bytes", "#7f7f7f"};
         case CostComponent::Count: break;
     }
     return {"?", "", "#000000"};

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cim {
 
@@ -14,6 +15,16 @@ std::string cost_breakdown_svg(const CostReport& r, const Mapping& m, const Devi
 
 // Peak power and area of one chip per component (cim-map --describe --plot).
 std::string peak_breakdown_svg(const PeakFigures& p, const DeviceSpec& d);
+
+// One device of a side-by-side comparison (cim-map --device A --device B --plot).
+struct ComparedDevice {
+    std::string name;
+    const CostReport* report = nullptr;
+};
+// Latency, energy per inference, throughput, TOPS/W, TOPS/mm^2 and area, a bar per device.
+std::string comparison_svg(const std::string& model, const std::vector<ComparedDevice>& devices);
+// The colour of the i-th device in comparisons and sweeps.
+const char* device_colour(std::size_t i);
 
 // Text made safe for SVG/XML (& < > ' "); shared by every plot the tools draw.
 std::string svg_escape(std::string_view s);

@@ -22,6 +22,15 @@ namespace cim {
 
 enum class Technology { sram_analog, sram_digital, mram, nor_flash, rram, pcm, fefet };
 
+// What the device is: a compute-in-memory chip (arrays holding the weights), or a digital baseline
+// that streams weights from DRAM through a MAC array (an NPU such as TPU v1 or Eyeriss) or through
+// an FPGA's DSP slices. Each kind has its own schema sections (docs/device-schema.md).
+enum class DeviceKind { cim, digital_npu, fpga_dsp };
+
+// How a digital MAC array moves operands: `systolic` (weight-stationary, inputs and partial sums
+// passed PE to PE, TPU v1) or `adder_tree` (each column sums its row products in one tree).
+enum class Dataflow { systolic, adder_tree };
+
 // How a signed weight code is stored in unsigned cell conductances.
 enum class WeightEncoding {
     differential,     // W = W+ - W-, magnitudes on two columns
@@ -242,6 +251,48 @@ struct AreaSpec {
     bool operator==(const AreaSpec&) const = default;
 };
 
+// A digital NPU (kind digital_npu): a rows x cols array of MACs, SRAM buffers, DRAM.
+struct NpuSpec {
+    int rows = 0, cols = 0;             // MACs: rows take the reduction (K), columns the outputs (N)
+    int precision_bits = 8;             // INT8 or INT16 operands
+    Dataflow dataflow = Dataflow::systolic;
+    double clock_mhz = 0;
+    double weight_buffer_kib = 0;       // on-chip weight staging (double-buffered tiles)
+    double activation_buffer_kib = 0;   // on-chip activations (unified buffer)
+    double dram_gb_per_s = 0;           // off-chip bandwidth
+    int vector_ops_per_cycle = 1;       // element ops (activation, pooling, ...) per cycle
+    Cost mac_pj;                        // one multiply-accumulate
+    Cost sram_pj_per_byte;              // buffer read or write
+    Cost dram_pj_per_byte;
+    Cost vector_pj_per_op;
+    Cost static_mw;                     // clock tree, control, leakage, I/O while running
+    std::optional<Cost> chip_um2;       // nullopt: area unknown
+
+    bool operator==(const NpuSpec&) const = default;
+};
+
+// An FPGA computing with its DSP slices (kind fpga_dsp): DSP48E2-like 27x18 multipliers with a
+// 48-bit accumulator, BRAM buffers, LUT fabric, DRAM.
+struct FpgaSpec {
+    int dsp_slices = 0;
+    int luts = 0;                       // the fabric's LUTs
+    int luts_per_dsp = 0;               // glue logic one busy DSP needs (operand muxing, control)
+    double bram_kib = 0;                // block RAM
+    double clock_mhz = 0;
+    int precision_bits = 8;
+    bool int8_packing = true;           // two INT8 MACs sharing an operand per DSP per cycle
+    double dram_gb_per_s = 0;
+    int vector_ops_per_cycle = 1;
+    Cost dsp_pj_per_cycle;              // one busy DSP slice for one cycle (fabric routing included)
+    Cost bram_pj_per_byte;
+    Cost dram_pj_per_byte;
+    Cost fabric_pj_per_op;              // element ops in LUTs
+    std::optional<Cost> static_mw;      // nullopt: unknown (energy totals then unknown)
+    std::optional<Cost> chip_um2;       // nullopt: area unknown
+
+    bool operator==(const FpgaSpec&) const = default;
+};
+
 struct NoiseSpec {
     double programming_sigma = 0;
     NoiseMode programming_sigma_mode = NoiseMode::relative;
@@ -282,6 +333,7 @@ struct QuantDefaults {
 struct DeviceSpec {
     std::string name;
     std::string description;
+    DeviceKind kind = DeviceKind::cim;
     Technology technology = Technology::sram_analog;
     int node_nm = 0;
     std::optional<double> supply_v;      // core supply; estimators scale energies with it
@@ -296,6 +348,11 @@ struct DeviceSpec {
     AreaSpec area;
     NoiseSpec noise;
     QuantDefaults quant;
+    // A digital device's own description (kind digital_npu / fpga_dsp). For those kinds the CIM
+    // fields above are not read from the YAML: they describe the exact integer datapath (an
+    // all-digital array of ideal cells, no ADC) that the quantizer and simulator run.
+    NpuSpec npu;
+    FpgaSpec fpga;
 
     std::string source_path;             // file it came from
     std::vector<std::string> overrides;  // the --set strings applied, in order
@@ -331,6 +388,10 @@ private:
 // names a key of the schema, else the problem with a suggestion
 // ("'array.adc.bit': unknown key; did you mean array.adc.bits?").
 std::string override_path_problem(const std::string& path);
+
+// Whether a schema key path (a --set path, "array.adc.bits") belongs to devices of `kind`: the CIM
+// sections belong to kind cim only, `npu` to digital_npu, `fpga` to fpga_dsp; the rest to all.
+bool path_applies_to(const std::string& path, DeviceKind kind);
 
 // Same, from YAML text; `source_name` stands in for the file in messages.
 DeviceSpec parse_device(std::string_view yaml_text, const std::string& source_name,
@@ -386,6 +447,8 @@ double array_area_um2(const DeviceSpec& d);
 double tile_area_um2(const DeviceSpec& d);
 
 std::string_view to_string(Technology v);
+std::string_view to_string(DeviceKind v);
+std::string_view to_string(Dataflow v);
 std::string_view to_string(WeightEncoding v);
 std::string_view to_string(OffsetReference v);
 std::string_view to_string(LeakReference v);

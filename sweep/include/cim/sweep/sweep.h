@@ -65,7 +65,9 @@ struct Constraints;  // compiled constraint expressions (internal)
 struct SweepSpec {
     std::string file;                 // where it was read from (messages)
     std::string name;                 // title of the plot (default: the file stem)
-    std::string device;               // base device: bundled name or path
+    std::string device;               // base device: bundled name or path (the first of a device axis)
+    int device_axis = -1;             // the axis `path: device` (values: devices), or -1
+    std::vector<std::string> devices; // the device axis's devices, resolved (names or files)
     std::vector<std::string> fixed;   // --set PATH=VALUE applied to every point
     struct Model {
         std::string name;             // as written (CSV column `model`)
