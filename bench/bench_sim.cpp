@@ -3,7 +3,12 @@
 //   - BM_FloatGemm: Eigen float GEMM compiled for this machine's widest vectors (the baseline rate),
 //   - BM_VggFloat / BM_VggSimulated: the VGG-style zoo model per image, float executor vs the
 //     simulator (8-bit weights in 2-bit differential cells, 8 bit-serial input planes, a 6-bit ADC
-//     on 128-row arrays, programming and read noise).
+//     on 128-row arrays, programming and read noise);
+//   - BM_Vgg8Float / BM_Vgg8Simulated: issue 21's workloads on NeuroSim's VGG-8 widths (0.468 G MACs
+//     per 28x28 image; bench/vgg8_neurosim.py writes the model, its path in CIM_VGG8_MODEL, default
+//     /tmp/vgg8/model.onnx; skipped without it), synthetic seeded images, the ADC ranges calibrated
+//     outside the timing: Arg 0 NeuroSim's defaults, 1 the same with programming sigma 0.05 and read
+//     noise 0.01, 2 CrossSim's fast defaults.
 #include <benchmark/benchmark.h>
 
 #include <cim/cimsim/simulator.h>
@@ -15,6 +20,8 @@
 #include "native_gemm.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <random>
 
@@ -67,14 +74,7 @@ struct CountingBackend : quant::MvmBackend {
 
 }  // namespace
 
-static void BM_FloatGemm(benchmark::State& state) {
-    cim::bench::NativeGemm gemm(1024, 576, 512);
-    for (auto _ : state) {
-        gemm.run();
-        benchmark::DoNotOptimize(gemm.result());
-    }
-    state.counters["MAC/s"] = benchmark::Counter(gemm.macs(), benchmark::Counter::kIsIterationInvariantRate);
-}
+static void BM_FloatGemm(benchmark::State& state) { cim::bench::native_gemm_benchmark(state); }
 BENCHMARK(BM_FloatGemm)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 static void BM_VggFloat(benchmark::State& state) {
@@ -96,3 +96,75 @@ static void BM_VggSimulated(benchmark::State& state) {
     state.counters["planeMAC/s"] = benchmark::Counter(counting.plane_macs.load(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_VggSimulated)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+
+namespace {
+
+// Issue 21's settings (scripts/readout_table.py has the same ones for the accuracy tables).
+const std::vector<std::string> kNeuroSim{"weight.bits=8", "cell.bits=1", "weight.encoding=offset", "input.bits=8", "input.dac_bits=1",
+                                         "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=5",
+                                         "array.adc.range=calibrated_layer", "cell.on_off_ratio=10", "array.capacity_bits=16384"};
+const std::vector<std::string> kCrossSim{"weight.bits=8", "cell.bits=7", "weight.encoding=differential", "input.bits=8",
+                                         "input.mode=multi_bit", "input.dac_bits=8", "quant.weight_bits=8", "quant.activation_bits=8",
+                                         "array.adc.bits=8", "array.adc.range=calibrated_layer", "array.rows=1152", "array.usable_rows=1152",
+                                         "array.max_active_rows=1152", "array.capacity_bits=~", "cell.on_off_ratio=.inf",
+                                         "noise.programming_sigma=0.05"};
+
+std::vector<std::string> workload(int64_t w) {
+    if (w == 2) return kCrossSim;
+    std::vector<std::string> sets = kNeuroSim;
+    if (w == 1) sets.insert(sets.end(), {"noise.programming_sigma=0.05", "noise.read_sigma=0.01"});
+    return sets;
+}
+
+// Seeded uniform pixels in [0, 1): n images of 1 x 28 x 28.
+Tensor synthetic_images(int64_t n, uint64_t seed) {
+    Tensor t(ElemType::Float, {n, 1, 28, 28});
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (auto& v : t.f) v = u(rng);
+    return t;
+}
+
+struct Vgg8 {
+    std::optional<Graph> graph;
+    Tensor images = synthetic_images(8, 1), calibration = synthetic_images(16, 2);
+    static Vgg8& get() {
+        static Vgg8 v = [] {
+            Vgg8 x;
+            const char* env = std::getenv("CIM_VGG8_MODEL");
+            const std::string path = env ? env : "/tmp/vgg8/model.onnx";
+            if (std::filesystem::exists(path)) x.graph = import_onnx(path);
+            return x;
+        }();
+        return v;
+    }
+};
+
+}  // namespace
+
+static void BM_Vgg8Float(benchmark::State& state) {
+    Vgg8& v = Vgg8::get();
+    if (!v.graph) return state.SkipWithError("no VGG-8 model: run bench/vgg8_neurosim.py, or set CIM_VGG8_MODEL");
+    Executor ex(*v.graph);
+    for (auto _ : state) benchmark::DoNotOptimize(ex.run({v.images}));
+    state.counters["s/image"] = benchmark::Counter(double(v.images.shape[0]), benchmark::Counter::kIsIterationInvariantRate |
+                                                                                benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Vgg8Float)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+static void BM_Vgg8Simulated(benchmark::State& state) {
+    Vgg8& v = Vgg8::get();
+    if (!v.graph) return state.SkipWithError("no VGG-8 model: run bench/vgg8_neurosim.py, or set CIM_VGG8_MODEL");
+    const DeviceSpec device = load_device("isaac", workload(state.range(0)));
+    const auto q = quant::quantize(*v.graph, device, {v.calibration}, quant::QuantOptions::from_device(device));
+    sim::CrossbarBackend backend(q.model, device, 1, 0);
+    quant::RunOptions ro;
+    ro.backend = &backend;
+    backend.begin_calibration();
+    quant::run_program(q.model, {v.calibration}, ro);
+    backend.finish_calibration();
+    for (auto _ : state) benchmark::DoNotOptimize(quant::run_program(q.model, {v.images}, ro));
+    state.counters["s/image"] = benchmark::Counter(double(v.images.shape[0]), benchmark::Counter::kIsIterationInvariantRate |
+                                                                                benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Vgg8Simulated)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);

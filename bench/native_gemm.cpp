@@ -23,4 +23,13 @@ void NativeGemm::run() {
     c.noalias() = a * b;
 }
 
+void native_gemm_benchmark(benchmark::State& state) {
+    NativeGemm gemm(1024, 576, 512);
+    for (auto _ : state) {
+        gemm.run();
+        benchmark::DoNotOptimize(gemm.result());
+    }
+    state.counters["MAC/s"] = benchmark::Counter(gemm.macs(), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace cim::bench

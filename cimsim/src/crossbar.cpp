@@ -1,14 +1,16 @@
-// Bit-plane crossbar simulation. For one input vector and one read group (at most
-// max_active_rows rows of one array), every input plane's column sums come from
-// adding the stored conductance rows of the inputs whose plane bit is set (work
-// proportional to the set bits, as the charge on a bit line); each sum is then
-// converted by the ADC and shift-added with its column and plane weight. The hot
-// loops are compiled for AVX-512, AVX2 and a baseline, chosen at run time.
-// The ideal case (every read exact) is one integer-valued GEMM.
+// Bit-plane crossbar simulation. Each layer is planned once per chip instance: the stored
+// conductances, and, when the cells are exact in integers (no programming error, no stuck cells),
+// the cell digits packed as bits for the popcount kernel (packed_digits.h). A read (at most
+// max_active_rows rows of one array, every input plane) then gets its column sums from popcounts
+// over a block of input vectors at once, or, with programming variation, from adding the stored
+// conductance rows of the inputs whose plane bit is set (read_kernels.h); each sum is then
+// converted by the ADC and shift-added with its column and plane weight. The ideal case (every
+// read exact) is one integer-valued GEMM.
 #include <cim/cimsim/crossbar.h>
 #include <cim/error.h>
 
 #include "nominal_sums.h"
+#include "read_kernels.h"
 
 #include <Eigen/Core>
 
@@ -16,10 +18,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
-#include <initializer_list>
 #include <limits>
-
-#define CIM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace cim::sim {
 
@@ -27,163 +26,9 @@ namespace {
 
 using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-uint64_t splitmix(uint64_t& s) {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-// Every random stream's key: one mixing function of the stream's coordinates, splitmix64 chained
-// over them (order matters), so that distinct coordinates give unrelated streams without packing
-// numbers into bit fields. Coordinates: (seed, instance, layer, group, purpose[, chunk]).
-enum StreamPurpose : uint64_t { kProgramming = 1, kReads = 2 };
-uint64_t stream_key(std::initializer_list<uint64_t> coordinates) {
-    uint64_t h = 0;
-    for (uint64_t c : coordinates) {
-        uint64_t state = h ^ c;
-        h = splitmix(state);
-    }
-    return h;
-}
-
-// n (even) standard normals from the counter-based stream (key, first..first+n): Box-Muller with
-// polynomial log and sin/cos so that the loop vectorizes (errors below 1e-6, far below
-// any noise level a device description can state).
-CIM_SIMD_CLONES
-void normals_at_pairs(uint64_t key, uint64_t first, float* __restrict cos_out, float* __restrict sin_out, int64_t half) {
-    // 32-bit arithmetic throughout (murmur3's finalizer on key + counter) so that the loop
-    // vectorizes without 64-bit vector multiplies.
-    const uint32_t k1 = uint32_t(key), k2 = uint32_t(key >> 32) ^ 0x5BD1E995u;
-    const uint32_t c0 = uint32_t(first / 2);
-    for (int64_t i = 0; i < half; ++i) {
-        uint32_t ha = (c0 + uint32_t(i)) * 0x9E3779B9u + k1, hb = (c0 + uint32_t(i)) * 0x85EBCA6Bu + k2;
-        ha ^= ha >> 16; ha *= 0x85EBCA6Bu; ha ^= ha >> 13; ha *= 0xC2B2AE35u; ha ^= ha >> 16;
-        hb ^= hb >> 16; hb *= 0x85EBCA6Bu; hb ^= hb >> 13; hb *= 0xC2B2AE35u; hb ^= hb >> 16;
-        const float u1 = (float(int32_t(ha >> 8)) + 0.5f) * (1.0f / 16777216.0f);  // (0, 1)
-        const float u2 = float(int32_t(hb >> 8)) * (1.0f / 16777216.0f);           // [0, 1)
-        // ln(u1) = e ln 2 + ln(m), m in [1, 2): ln m = 2 atanh(t), t = (m - 1) / (m + 1) <= 1/3.
-        int32_t bits;
-        __builtin_memcpy(&bits, &u1, 4);
-        const float e = float(((bits >> 23) & 255) - 127);
-        const int32_t mbits = (bits & 0x7FFFFF) | 0x3F800000;
-        float m;
-        __builtin_memcpy(&m, &mbits, 4);
-        const float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
-        const float lnm = 2.0f * t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9 + t2 * (1.0f / 11))))));
-        const float r = __builtin_sqrtf(-2.0f * (e * 0.69314718f + lnm));
-        // theta in [-pi, pi), folded to [-pi/2, pi/2] for the series.
-        const float th = float(M_PI) * (2.0f * u2 - 1.0f);
-        const float fold = (th > float(M_PI / 2) || th < -float(M_PI / 2)) ? 1.0f : 0.0f;  // branch-free: vectorizes
-        const float a = th + fold * (__builtin_copysignf(float(M_PI), th) - 2.0f * th);
-        const float a2 = a * a;
-        const float sn = a * (1 - a2 / 6 * (1 - a2 / 20 * (1 - a2 / 42 * (1 - a2 / 72 * (1 - a2 / 110 * (1 - a2 / 156))))));
-        float cs = 1 - a2 / 2 * (1 - a2 / 12 * (1 - a2 / 30 * (1 - a2 / 56 * (1 - a2 / 90 * (1 - a2 / 132)))));
-        cs = cs * (1.0f - 2.0f * fold);
-        cos_out[i] = r * cs;
-        sin_out[i] = r * sn;
-    }
-}
-
-void normals_at(uint64_t key, uint64_t first, float* out, int64_t n) {
-    const int64_t half = (n + 1) / 2;
-    normals_at_pairs(key, first, out, out + half, half);  // the cosine halves first, then the sine halves
-}
-
-// A counter-based Gaussian stream: the same key gives the same numbers on any platform
-// and thread count (std::normal_distribution is not specified bit for bit).
-class GaussStream {
-public:
-    explicit GaussStream(uint64_t key) : state_(key) {}
-    double next() {
-        double u1 = (double(splitmix(state_) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-        double u2 = double(splitmix(state_) >> 11) * (1.0 / 9007199254740992.0);
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
-    double uniform() { return (double(splitmix(state_) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
-    // n standard normals at once (vectorized, see normals_at).
-    // `out` must have room for n rounded up to even.
-    void fill(float* out, int64_t n) {
-        n += n & 1;
-        normals_at(state_, counter_, out, n);
-        counter_ += uint64_t(n);
-    }
-
-private:
-    uint64_t state_;
-    uint64_t counter_ = 0;
-};
-
+using detail::GaussStream;
 using detail::ReadGroup;
-
-// S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once.
-// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). With sign_magnitude (bipolar
-// inputs) plane_p(x) = sign(x) x plane p of |x|: each plane driven with the input's polarity. Defined for float (column
-// sums below 2^24 are exact) and double (larger sums, e.g. multi-bit inputs on 8-bit cells).
-#define CIM_DEFINE_PLANE_SUMS(T)                                                                              \
-    CIM_SIMD_CLONES                                                                                           \
-    void plane_sums(const T* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes,  \
-                    int dac_bits, bool sign_magnitude, T* __restrict S, float* __restrict sq) {               \
-        std::fill(S, S + planes * J, T(0));                                                                   \
-        std::fill(sq, sq + planes, 0.0f);                                                                     \
-        const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);                                           \
-        for (int64_t k = 0; k < rows; ++k) {                                                                  \
-            const bool negative = sign_magnitude && x[k] < 0;                                                 \
-            const int32_t v = negative ? -x[k] : x[k];                                                        \
-            if (v == 0) continue;                                                                             \
-            const T* __restrict g = G + k * J;                                                                \
-            for (int p = 0; p < planes; ++p) {                                                                \
-                const int32_t pv = (v >> (p * dac_bits)) & mask;                                              \
-                if (pv == 0) continue;                                                                        \
-                T* __restrict s = S + p * J;                                                                  \
-                const T f = negative ? -T(pv) : T(pv);                                                        \
-                sq[p] += float(f * f);                                                                        \
-                if (pv == 1 && !negative)                                                                     \
-                    for (int64_t j = 0; j < J; ++j) s[j] += g[j];                                             \
-                else                                                                                          \
-                    for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];                                         \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
-CIM_DEFINE_PLANE_SUMS(float)
-CIM_DEFINE_PLANE_SUMS(double)
-
-// One plane's reads through the ADC into per-column accumulators:
-// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
-// Read noise (read_sigma, in column-sum units) and ADC noise (adc_sigma, in LSB) are independent
-// Gaussians, so their sum is one Gaussian of sigma_j = sqrt((read_sigma * inv_lsb[j])^2 + adc_sigma^2):
-// one draw z[j] per conversion (z null: no noise). Returns the number of clipped conversions (above
-// top, or below lo when the ADC is bipolar: lo < 0).
-#define CIM_DEFINE_CONVERT(T)                                                                                  \
-    CIM_SIMD_CLONES                                                                                            \
-    int64_t convert_plane(const T* __restrict s, int64_t J, const float* __restrict inv_lsb,                   \
-                          const float* __restrict lsb_w, float lo, float top, float offset,                    \
-                          const float* __restrict z, float read_sigma, float adc_sigma, float ir_drop,         \
-                          float inv_full, double* __restrict acc) {                                            \
-        int64_t clipped = 0;                                                                                   \
-        const float adc_var = adc_sigma * adc_sigma;                                                           \
-        for (int64_t j = 0; j < J; ++j) {                                                                      \
-            T v = s[j];                                                                                        \
-            if (ir_drop > 0) v = v / (T(1) + T(ir_drop) * v * T(inv_full));                                    \
-            T c = v * T(inv_lsb[j]) + T(offset);                                                               \
-            if (z) {                                                                                           \
-                const float r = read_sigma * inv_lsb[j];                                                       \
-                c += T(__builtin_sqrtf(r * r + adc_var)) * T(z[j]);                                            \
-            }                                                                                                  \
-            c = std::rint(c);                                                                                  \
-            clipped += c > T(top) || (lo < 0 && c < T(lo));                                                    \
-            c = std::min(std::max(c, T(lo)), T(top));                                                          \
-            acc[j] += double(c) * double(lsb_w[j]);                                                            \
-        }                                                                                                      \
-        return clipped;                                                                                        \
-    }                                                                                                          \
-    /* No ADC (digital macros): the column sum itself. */                                                      \
-    CIM_SIMD_CLONES                                                                                            \
-    void accumulate_plane(const T* __restrict s, int64_t J, const float* __restrict w, double* __restrict acc) { \
-        for (int64_t j = 0; j < J; ++j) acc[j] += double(s[j]) * double(w[j]);                                \
-    }
-CIM_DEFINE_CONVERT(float)
-CIM_DEFINE_CONVERT(double)
+using detail::stream_key;
 
 }  // namespace
 
@@ -209,6 +54,11 @@ struct CrossbarLayer::Impl {
     std::vector<double> Gd; // the same in double when column sums can exceed float's exact range
     bool use_double = false;
     bool force_bitplanes = false;
+    // The popcount kernel's plan: the digits as bits (empty when the cells are not exact in
+    // integers), and what turns its integer sums into conductance sums.
+    detail::PackedDigits packed;
+    double drift = 1;
+    SumKernel kernel = SumKernel::automatic;
     RowMatD W_exact;       // K x N: what the digital side believes the array holds
     // ADC, per (group, column), or per (group, input plane, column) for per-plane ranges.
     int range_planes = 1;           // input planes with ranges of their own: `planes` or 1
@@ -273,7 +123,7 @@ struct CrossbarLayer::Impl {
         else base = G.data();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
+            detail::plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
             visit(gi, S.data(), sq.data());
         }
     }
@@ -297,7 +147,13 @@ struct CrossbarLayer::Impl {
         return D.data();
     }
     template <class T>
-    void run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
+    void read_out(size_t gi, const T* S_cols, const float* sq, int64_t v, GaussStream& rng, double* col, int64_t& conv,
+                  int64_t& clip) const;
+    void scatter(const double* col, double* o) const;
+    template <class T>
+    void run_rows(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
+    template <class T>
+    void run_popcount(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
 };
 
 CrossbarLayer::~CrossbarLayer() = default;
@@ -391,7 +247,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     // signed conductance (a device pair inside the cell); its noise scales with |g|.
     s.stream = {seed, instance, layer, group};
     s.G.resize(size_t(s.K * s.J));
-    GaussStream rng(stream_key({seed, instance, layer, group, kProgramming}));
+    GaussStream rng(stream_key({seed, instance, layer, group, detail::kProgramming}));
     for (int64_t k = 0; k < s.K; ++k)
         for (int64_t j = 0; j < s.J; ++j) {
             const int digit = m.digits[size_t(k * s.J + j)];
@@ -434,6 +290,14 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
             for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[s.range_row(gi, p) + size_t(j)] = s.full_scale(s.groups[gi]));
     s.set_ranges(fs);
     s.use_double = largest >= double(1 << 24);  // float column sums would round
+    // The popcount kernel's plan: cells exact in integers (drift and the OFF leak are one scale and
+    // one offset per read), at most 32 input bits a row, and integer sums inside int32.
+    s.drift = drift;
+    int64_t group_rows = 0;
+    for (const ReadGroup& g : s.groups) group_rows = std::max(group_rows, g.r1 - g.r0);
+    const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
+    if (!programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31))
+        s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
     if (s.use_double) s.Gd.assign(s.G.begin(), s.G.end());
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
@@ -474,77 +338,148 @@ void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk
     run_bitplanes(x, V, out, chunk_id);
 }
 
+// One read's column sums S (planes x J, before any pair folding; sq: the squared plane values per
+// plane) through the ADC into the per-column accumulators col (J) of vector v.
 template <class T>
-void CrossbarLayer::Impl::run_planes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
-    const Impl& s = *this;
-    GaussStream rng(stream_key({s.stream[0], s.stream[1], s.stream[2], s.stream[3], kReads, chunk_id}));
-    const bool noisy_read = s.read_sigma > 0, noisy_adc = s.adc_sigma > 0 && s.adc_range != AdcRange::none;
-    thread_local std::vector<double> col;
+void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, int64_t v, GaussStream& rng, double* col,
+                                   int64_t& conv, int64_t& clip) const {
+    const bool noisy_read = read_sigma > 0, noisy_adc = adc_sigma > 0 && adc_range != AdcRange::none;
     thread_local std::vector<float> z;  // one Gaussian per conversion: read and ADC noise combined
     thread_local std::vector<float> oracle_inv, oracle_w;  // AdcRange::oracle: this read's own range
-    col.resize(size_t(s.J));
-    if (s.adc_range == AdcRange::oracle) {
-        oracle_inv.assign(size_t(s.J), 0.0f);
-        oracle_w.assign(size_t(s.J), 0.0f);
+    if (adc_range == AdcRange::oracle) {
+        oracle_inv.assign(size_t(J), 0.0f);
+        oracle_w.assign(size_t(J), 0.0f);
     }
-    if (noisy_read || noisy_adc) z.resize(size_t(s.J + 1));
+    if (noisy_read || noisy_adc) {
+        z.resize(size_t(J + 1));
+        // Draws in (vector, group, plane) order, J rounded up to even each: placed by the read's
+        // coordinates, so kernels that visit reads in another order draw the same numbers.
+        rng.seek((uint64_t(v) * groups.size() + gi) * uint64_t(planes) * uint64_t(J + (J & 1)));
+    }
+    const float inv_full = float(1.0 / (g_on * double(active_rows)));
+    // Analog pairs: IR drop on each column, then the difference; convert_plane then applies none.
+    const bool pairs = !col_minus.empty();
+    const T* S = fold_pairs(S_cols, float(ir_drop), inv_full);
+    const float ir = pairs ? 0.0f : float(ir_drop);
+    for (int p = 0; p < planes; ++p) {
+        const T* sp = S + p * J;
+        if (adc_range == AdcRange::none) {
+            detail::accumulate_plane(sp, J, plain_weight.data() + p * J, col);
+            continue;
+        }
+        // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
+        // An analog pair's difference carries both columns' noise (independent: variance twice).
+        const float rs = noisy_read ? float(read_sigma * dmax * std::sqrt(double(sq[p]) * (pairs ? 2.0 : 1.0))) : 0.0f;
+        if (noisy_read || noisy_adc) rng.fill(z.data(), J);
+        const float* inv = inv_lsb.data() + range_row(gi, p);
+        const float* lw = lsb_weight.data() + (gi * size_t(planes) + size_t(p)) * size_t(J);
+        if (adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
+            double m = 0;
+            for (int64_t j = 0; j < J; ++j)
+                if (!no_adc[size_t(j)]) m = std::max(m, double(std::fabs(sp[j])));
+            const double lsb = lsb_for(m, double(code_top));
+            for (int64_t j = 0; j < J; ++j)
+                if (!no_adc[size_t(j)]) {
+                    oracle_inv[size_t(j)] = float(1.0 / lsb);
+                    oracle_w[size_t(j)] = float(lsb * double(plain_weight[size_t(p * J + j)]));
+                }
+            inv = oracle_inv.data();
+            lw = oracle_w.data();
+        }
+        clip += detail::convert_plane(sp, J, inv, lw, code_lo, code_top, float(adc_offset), noisy_read || noisy_adc ? z.data() : nullptr,
+                                      rs, noisy_adc ? float(adc_sigma) : 0.0f, ir, inv_full, col);
+        conv += converted_cols;
+        if (converted_cols < J)  // digital references: the nominal reading, exactly
+            for (int64_t j = 0; j < J; ++j)
+                if (col_digital[size_t(j)]) col[j] += double(sp[j]) * double(plain_weight[size_t(p * J + j)]);
+    }
+}
+
+// Every column's accumulated reading into its outputs.
+void CrossbarLayer::Impl::scatter(const double* col, double* o) const {
+    std::fill(o, o + N, 0.0);
+    for (int64_t j = 0; j < J; ++j)
+        for (int64_t n = col_begin[size_t(j)]; n < col_end[size_t(j)]; ++n) o[n] += col[j];
+}
+
+// Column sums from the stored conductance rows, one vector at a time.
+template <class T>
+void CrossbarLayer::Impl::run_rows(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
+    GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
+    thread_local std::vector<double> col;
+    col.resize(size_t(J));
     int64_t conv = 0, clip = 0;
     for (int64_t v = 0; v < V; ++v) {
         std::fill(col.begin(), col.end(), 0.0);
-        s.template reads<T>(x + v * s.K, [&](size_t gi, const T* S_cols, const float* sq) {
-            const ReadGroup& g = s.groups[gi];
-            const float inv_full = float(1.0 / (s.g_on * double(s.active_rows)));
-            // Analog pairs: IR drop on each column, then the difference; convert_plane then applies none.
-            const bool pairs = !s.col_minus.empty();
-            const T* S = s.fold_pairs(S_cols, float(s.ir_drop), inv_full);
-            const float ir_drop = pairs ? 0.0f : float(s.ir_drop);
-            for (int p = 0; p < s.planes; ++p) {
-                const T* sp = S + p * s.J;
-                if (s.adc_range == AdcRange::none) {
-                    accumulate_plane(sp, s.J, s.plain_weight.data() + p * s.J, col.data());
-                    continue;
-                }
-                // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
-                // An analog pair's difference carries both columns' noise (independent: variance twice).
-                const float rs = noisy_read ? float(s.read_sigma * s.dmax * std::sqrt(double(sq[p]) * (pairs ? 2.0 : 1.0))) : 0.0f;
-                if (noisy_read || noisy_adc) rng.fill(z.data(), s.J);
-                const float* inv = s.inv_lsb.data() + s.range_row(gi, p);
-                const float* lw = s.lsb_weight.data() + (gi * size_t(s.planes) + size_t(p)) * size_t(s.J);
-                if (s.adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
-                    double m = 0;
-                    for (int64_t j = 0; j < s.J; ++j)
-                        if (!s.no_adc[size_t(j)]) m = std::max(m, double(std::fabs(sp[j])));
-                    const double lsb = s.lsb_for(m, double(s.code_top));
-                    for (int64_t j = 0; j < s.J; ++j)
-                        if (!s.no_adc[size_t(j)]) {
-                            oracle_inv[size_t(j)] = float(1.0 / lsb);
-                            oracle_w[size_t(j)] = float(lsb * double(s.plain_weight[size_t(p * s.J + j)]));
-                        }
-                    inv = oracle_inv.data();
-                    lw = oracle_w.data();
-                }
-                clip += convert_plane(sp, s.J, inv, lw, s.code_lo, s.code_top,
-                                      float(s.adc_offset), noisy_read || noisy_adc ? z.data() : nullptr, rs,
-                                      noisy_adc ? float(s.adc_sigma) : 0.0f, ir_drop, inv_full, col.data());
-                conv += s.converted_cols;
-                if (s.converted_cols < s.J)  // digital references: the nominal reading, exactly
-                    for (int64_t j = 0; j < s.J; ++j)
-                        if (s.col_digital[size_t(j)]) col[size_t(j)] += double(sp[j]) * double(s.plain_weight[size_t(p * s.J + j)]);
-            }
-            (void)g;
-        });
-        double* o = out + v * s.N;
-        std::fill(o, o + s.N, 0.0);
-        for (int64_t j = 0; j < s.J; ++j)
-            for (int64_t n = s.col_begin[size_t(j)]; n < s.col_end[size_t(j)]; ++n) o[n] += col[size_t(j)];
+        reads<T>(x + v * K, [&](size_t gi, const T* S, const float* sq) { read_out(gi, S, sq, v, rng, col.data(), conv, clip); });
+        scatter(col.data(), out + v * N);
     }
-    s.conversions += conv;
-    s.clipped += clip;
+    conversions += conv;
+    clipped += clip;
+}
+
+// Column sums by popcount over blocks of vectors: for each read group, the integer sums of a whole
+// block at once (the digit words of 32 columns stay in registers across its vectors and planes),
+// then each read's conductance sums drift x (g_off x (P - 2 P-) + sum), rounded once.
+template <class T>
+void CrossbarLayer::Impl::run_popcount(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
+    constexpr int64_t kBlock = 8;  // vectors per kernel call: its sums (8 x planes x J int32) stay in L2
+    GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
+    thread_local detail::InputBits in;
+    thread_local std::vector<int32_t> sums, pneg;
+    thread_local std::vector<T> S;
+    thread_local std::vector<float> sq;
+    thread_local std::vector<double> cols;
+    thread_local std::vector<int64_t> P, Q;
+    in.nbits = planes * dac_bits;
+    in.sign_magnitude = bipolar_inputs;
+    const bool need_pneg = packed.signed_digits && g_off != 0;
+    sums.resize(size_t(kBlock * planes * J));
+    if (need_pneg) pneg.resize(sums.size());
+    S.resize(size_t(planes * J));
+    sq.resize(size_t(planes));
+    P.resize(size_t(planes));
+    Q.resize(size_t(planes));
+    int64_t conv = 0, clip = 0;
+    for (int64_t v0 = 0; v0 < V; v0 += kBlock) {
+        const int64_t nv = std::min(kBlock, V - v0);
+        cols.assign(size_t(nv * J), 0.0);
+        for (size_t gi = 0; gi < groups.size(); ++gi) {
+            in.load(x + v0 * K, nv, K, groups[gi], size_t(packed.words[gi]));
+            detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
+            for (int64_t v = 0; v < nv; ++v) {
+                detail::plane_totals(in, v, planes, dac_bits, P.data(), Q.data());
+                for (int p = 0; p < planes; ++p) {
+                    sq[size_t(p)] = float(Q[size_t(p)]);
+                    const int64_t at = (v * planes + p) * J;
+                    detail::conductance_sums(sums.data() + at, need_pneg ? pneg.data() + at : nullptr, J, double(P[size_t(p)]),
+                                             g_off, drift, S.data() + p * J);
+                }
+                read_out(gi, S.data(), sq.data(), v0 + v, rng, cols.data() + v * J, conv, clip);
+            }
+        }
+        for (int64_t v = 0; v < nv; ++v) scatter(cols.data() + v * J, out + (v0 + v) * N);
+    }
+    conversions += conv;
+    clipped += clip;
 }
 
 void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
-    if (impl_->use_double) impl_->run_planes<double>(x, V, out, chunk_id);
-    else impl_->run_planes<float>(x, V, out, chunk_id);
+    const Impl& s = *impl_;
+    const bool popcount = !s.packed.words.empty() && s.kernel != SumKernel::float_rows;
+    if (popcount && s.use_double) s.run_popcount<double>(x, V, out, chunk_id);
+    else if (popcount) s.run_popcount<float>(x, V, out, chunk_id);
+    else if (s.use_double) s.run_rows<double>(x, V, out, chunk_id);
+    else s.run_rows<float>(x, V, out, chunk_id);
+}
+
+void CrossbarLayer::force_kernel(SumKernel k) {
+    if (k == SumKernel::popcount && impl_->packed.words.empty()) throw InternalError("the popcount kernel for cells not exact in integers");
+    impl_->kernel = k;
+}
+
+SumKernel CrossbarLayer::kernel() const {
+    return impl_->packed.words.empty() ? SumKernel::float_rows : SumKernel::popcount;
 }
 
 void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }

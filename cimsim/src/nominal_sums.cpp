@@ -70,83 +70,14 @@ __attribute__((target_clones("popcnt", "default"))) void read_fold_scalar(const 
     }
 }
 
-// X[b * W + r / 64] bit r % 64 = bit b of x[r], for n rows and the low nbits bits (the input bit planes
-// of one read; X zeroed by the caller).
-__attribute__((target("avx512f"))) void transpose_bits_avx512(const int32_t* x, int64_t n, int nbits, uint64_t* X, size_t W) {
-    for (int64_t r = 0; r < n; r += 16) {
-        const __mmask16 m = n - r >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - r)) - 1);
-        const __m512i v = _mm512_maskz_loadu_epi32(m, x + r);
-        const size_t w = size_t(r) / 64;
-        const int at = int(r % 64);
-        for (int b = 0; b < nbits; ++b)
-            X[size_t(b) * W + w] |= uint64_t(_mm512_test_epi32_mask(v, _mm512_set1_epi32(int32_t(uint32_t(1) << b)))) << at;
-    }
-}
-
-void transpose_bits_scalar(const int32_t* x, int64_t n, int nbits, uint64_t* X, size_t W) {
-    const uint32_t mask = nbits >= 32 ? ~uint32_t(0) : (uint32_t(1) << nbits) - 1;
-    for (int64_t r = 0; r < n; ++r) {
-        uint32_t u = uint32_t(x[r]) & mask;
-        const uint64_t bit = uint64_t(1) << (r % 64);
-        while (u) {
-            X[size_t(__builtin_ctz(u)) * W + size_t(r) / 64] |= bit;
-            u &= u - 1;
-        }
-    }
-}
-
-bool kHasAvx512 = [] {
-    __builtin_cpu_init();  // this runs during static initialization, maybe before libgcc's own
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vpopcntdq");
-}();
-const bool kCpuHasAvx512 = kHasAvx512;
-
 }  // namespace
-
-void use_portable_kernels(bool on) { kHasAvx512 = !on && kCpuHasAvx512; }
 
 NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
                          double drift, bool sign_magnitude)
     : K_(m.rows), J_(m.cols), planes_(planes), dac_bits_(dac_bits), sign_magnitude_(sign_magnitude), g_off_(g_off), drift_(drift),
       groups_(groups) {
     CIM_INTERNAL_CHECK(planes * dac_bits <= 32, "more than 32 input bits per row");
-    int dmax = 0;
-    for (int16_t d : m.digits) {
-        dmax = std::max(dmax, std::abs(int(d)));
-        bipolar_ = bipolar_ || d < 0;
-    }
-    while ((1 << slices_) <= dmax) ++slices_;
-    int64_t total_words = 0;
-    for (const ReadGroup& g : groups_) {
-        first_word_.push_back(total_words);
-        words_.push_back((g.r1 - g.r0 + 63) / 64);
-        total_words += words_.back();
-    }
-    const size_t S = size_t(slices_), J = size_t(J_);
-    pos_.assign(size_t(total_words) * S * J, 0);
-    if (bipolar_) {
-        neg_.assign(pos_.size(), 0);
-        neg_rows_.assign(size_t(total_words) * J, 0);
-    }
-    for (size_t gi = 0; gi < groups_.size(); ++gi) {
-        const ReadGroup& g = groups_[gi];
-        const size_t W = size_t(words_[gi]), w0 = size_t(first_word_[gi]);
-        for (int64_t r = g.r0; r < g.r1; ++r) {
-            const size_t w = size_t(r - g.r0) / 64;
-            const uint64_t bit = uint64_t(1) << ((r - g.r0) % 64);
-            for (size_t j = 0; j < J; ++j) {
-                const int d = m.digits[size_t(r) * J + j];
-                std::vector<uint64_t>& slices = d < 0 ? neg_ : pos_;
-                for (size_t s = 0; s < S; ++s)
-                    if ((std::abs(d) >> s) & 1) slices[((w0 * S) + s * W + w) * J + j] |= bit;
-                if (d < 0) neg_rows_[(w0 + w) * J + j] |= bit;
-            }
-        }
-    }
-    dmax_.assign(groups_.size() * J, 0);
-    for (size_t gi = 0; gi < groups_.size(); ++gi)
-        for (int64_t r = groups_[gi].r0; r < groups_[gi].r1; ++r)
-            for (size_t j = 0; j < J; ++j) dmax_[gi * J + j] = std::max(dmax_[gi * J + j], std::abs(int(m.digits[size_t(r) * J + j])));
+    packed_ = PackedDigits(m.digits, J_, groups_);
 }
 
 // The plane-value sum P at or below which no read of group gi can raise what `maxima` holds
@@ -155,7 +86,7 @@ double NominalSums::skip_below(size_t gi, const double* group_maxima, double lay
     const size_t J = size_t(J_);
     double p = std::numeric_limits<double>::infinity();
     for (size_t j = 0; j < J; ++j) {
-        const double per_unit = drift_ * (g_off_ + double(dmax_[gi * J + j]));
+        const double per_unit = drift_ * (g_off_ + double(packed_.dmax[gi * J + j]));
         if (per_unit > 0) p = std::min(p, (layer_max >= 0 ? layer_max : group_maxima[j]) / per_unit);
     }
     return p * (1 - 1e-9);
@@ -165,15 +96,13 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     CIM_INTERNAL_CHECK(!(layer_wide && per_plane), "a per-layer range has no per-plane maxima");
     const size_t RP = per_plane ? size_t(planes_) : 1;  // maxima rows per group
     const int nbits = planes_ * dac_bits_;
-    const size_t S = size_t(slices_), J = size_t(J_);
-    int64_t max_words = 0;
-    for (int64_t w : words_) max_words = std::max(max_words, w);
-    thread_local std::vector<uint64_t> X;  // [input bit][word] of one read
+    const size_t S = size_t(packed_.slices), J = size_t(J_);
+    const bool bipolar = packed_.signed_digits;
+    thread_local InputBits in;  // one read's input bits
+    thread_local std::vector<uint64_t> none_negative;
     thread_local std::vector<Term> pos, neg, rows, rows_sub;  // one read's terms
-    thread_local std::vector<int32_t> magnitude;  // sign-magnitude inputs: |x| of one read
-    thread_local std::vector<uint64_t> negative;  // and [word] the rows driven negative
-    X.resize(size_t(nbits * max_words));
-    negative.assign(size_t(max_words), 0);
+    in.nbits = nbits;
+    in.sign_magnitude = sign_magnitude_;
     thread_local std::vector<double> skip;  // per group: P at or below which a read cannot matter
     double layer_max = layer_wide ? 0.0 : -1.0;
     if (layer_wide)
@@ -182,24 +111,12 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     for (size_t gi = 0; gi < groups_.size(); ++gi)
         for (size_t rp = 0; rp < RP; ++rp) skip[gi * RP + rp] = skip_below(gi, maxima + (gi * RP + rp) * J, layer_max);
     for (int64_t v = 0; v < V; ++v) {
-        const int32_t* xv = x + v * K_;
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
-            const ReadGroup& g = groups_[gi];
-            const size_t W = size_t(words_[gi]), w0 = size_t(first_word_[gi]);
-            // Input bit b = p * dac_bits + t of plane p, as the bit-plane path slices the codes
-            // ((x >> p * dac_bits) & mask, two's-complement codes included).
-            std::fill(X.begin(), X.begin() + int64_t(size_t(nbits) * W), 0);
-            const int32_t* codes = xv + g.r0;
-            if (sign_magnitude_) {  // the bits of |x|, and the sign per row
-                magnitude.resize(size_t(g.r1 - g.r0));
-                std::fill(negative.begin(), negative.begin() + int64_t(W), 0);
-                for (int64_t r = 0; r < g.r1 - g.r0; ++r) {
-                    magnitude[size_t(r)] = codes[r] < 0 ? -codes[r] : codes[r];
-                    if (codes[r] < 0) negative[size_t(r) / 64] |= uint64_t(1) << (r % 64);
-                }
-                codes = magnitude.data();
-            }
-            (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(codes, g.r1 - g.r0, nbits, X.data(), W);
+            const size_t W = size_t(packed_.words[gi]);
+            in.load(x + v * K_, 1, K_, groups_[gi], W);
+            const uint64_t* X = in.vector_bits(0);
+            if (!sign_magnitude_) none_negative.assign(W, 0);  // no row driven negative
+            const uint64_t* negative = sign_magnitude_ ? in.vector_negative(0) : none_negative.data();
             for (int p = 0; p < planes_; ++p) {
                 const size_t slot = gi * RP + (per_plane ? size_t(p) : 0);
                 double* obs = maxima + slot * J;
@@ -208,7 +125,7 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
                     for (size_t w = 0; w < W; ++w) {
                         const uint64_t xw = X[size_t(p * dac_bits_ + t) * W + w];
                         P_abs += int64_t(__builtin_popcountll(xw)) << t;
-                        P += (int64_t(__builtin_popcountll(xw & ~negative[w])) - int64_t(__builtin_popcountll(xw & negative[w]))) << t;
+                        P += (int64_t(__builtin_popcountll(xw & ~negative[w])) - int64_t(__builtin_popcountll(xw & negative[w]))) * (int64_t(1) << t);
                     }
                 if (P_abs == 0 || double(P_abs) <= skip[slot]) continue;  // 0 when P_abs == 0: the maxima (>= 0) hold it already
                 pos.clear();
@@ -221,16 +138,17 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
                         // Rows driven positive (xp) add digit x plane; rows driven negative (xn) subtract it.
                         const uint64_t xp = xw & ~negative[w], xn = xw & negative[w];
                         for (size_t s = 0; s < S; ++s) {
-                            const size_t at = (w0 * S + s * W + w) * J;
-                            if (xp) pos.push_back({xp, pos_.data() + at, int(s) + t});
-                            if (xn) neg.push_back({xn, pos_.data() + at, int(s) + t});
-                            if (bipolar_ && xp) neg.push_back({xp, neg_.data() + at, int(s) + t});
-                            if (bipolar_ && xn) pos.push_back({xn, neg_.data() + at, int(s) + t});
+                            const size_t at = packed_.slice_at(gi, int(s), int64_t(w));
+                            if (xp) pos.push_back({xp, packed_.pos.data() + at, int(s) + t});
+                            if (xn) neg.push_back({xn, packed_.pos.data() + at, int(s) + t});
+                            if (bipolar && xp) neg.push_back({xp, packed_.neg.data() + at, int(s) + t});
+                            if (bipolar && xn) pos.push_back({xn, packed_.neg.data() + at, int(s) + t});
                         }
-                        if (bipolar_ && xp) rows.push_back({xp, neg_rows_.data() + (w0 + w) * J, t});
-                        if (bipolar_ && xn) rows_sub.push_back({xn, neg_rows_.data() + (w0 + w) * J, t});
+                        const uint64_t* negative_rows = bipolar ? packed_.neg_rows.data() + packed_.rows_at(gi, int64_t(w)) : nullptr;
+                        if (bipolar && xp) rows.push_back({xp, negative_rows, t});
+                        if (bipolar && xn) rows_sub.push_back({xn, negative_rows, t});
                     }
-                (kHasAvx512 ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
+                (avx512_kernels() ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
                                                                    int(rows.size()), rows_sub.data(), int(rows_sub.size()), J_, P,
                                                                    g_off_, drift_, obs);
                 if (!layer_wide) {

@@ -13,19 +13,12 @@
 
 #include <cim/cimsim/crossbar.h>
 
+#include "packed_digits.h"
+
 #include <cstdint>
 #include <vector>
 
 namespace cim::sim::detail {
-
-struct ReadGroup {
-    int64_t r0, r1;     // rows [r0, r1) read together
-    int64_t array_row;  // the row tile (array) they belong to
-};
-
-// Tests: run the portable kernels even where the CPU has AVX-512 VPOPCNTDQ (not thread-safe; set
-// it before observing). Both give identical results.
-void use_portable_kernels(bool on);
 
 class NominalSums {
 public:
@@ -48,15 +41,11 @@ private:
     double skip_below(size_t gi, const double* group_maxima, double layer_max) const;
 
     int64_t K_ = 0, J_ = 0;
-    int planes_ = 0, dac_bits_ = 0, slices_ = 0;
-    bool bipolar_ = false, sign_magnitude_ = false;
+    int planes_ = 0, dac_bits_ = 0;
+    bool sign_magnitude_ = false;
     double g_off_ = 0, drift_ = 1;
     std::vector<ReadGroup> groups_;
-    std::vector<int64_t> words_, first_word_;  // per group: 64-row words and where its bits start
-    std::vector<int> dmax_;                    // per group and column: the largest |digit|
-    // Per group, [slice][word][column] bits of |d| on rows with d > 0 (pos_) and d < 0 (neg_),
-    // and [word][column] the rows whose digit is negative (neg_rows_); the last two only when bipolar.
-    std::vector<uint64_t> pos_, neg_, neg_rows_;
+    PackedDigits packed_;
 };
 
 }  // namespace cim::sim::detail

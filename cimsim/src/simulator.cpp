@@ -105,6 +105,12 @@ void CrossbarBackend::force_bitplanes(bool on) {
         for (auto& g : l) g.force_bitplanes(on);
 }
 
+void CrossbarBackend::force_kernel(SumKernel k) {
+    for (auto& l : layers_)
+        for (auto& g : l)
+            if (k != SumKernel::popcount || g.kernel() == SumKernel::popcount) g.force_kernel(k);
+}
+
 void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
                           const quant::MvmContext& ctx) {
     const size_t li = size_t(&layer - model_.layers.data());

@@ -26,36 +26,8 @@ namespace {
 
 using sim_test::as_tensor;
 
-// rows x cols digits uniform in [lo, hi], one output per column.
-ProgrammedMatrix random_matrix(int64_t rows, int64_t cols, int lo, int hi, uint64_t seed) {
-    ProgrammedMatrix m;
-    m.rows = rows;
-    m.cols = cols;
-    m.outputs = cols;
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> d(lo, hi);
-    m.digits.resize(size_t(rows * cols));
-    for (auto& v : m.digits) v = int16_t(d(rng));
-    // Sparse columns too: all-zero and all-top digits, as offset reference columns hold.
-    for (int64_t r = 0; r < rows; ++r) {
-        m.digits[size_t(r * cols)] = 0;
-        m.digits[size_t(r * cols + cols - 1)] = int16_t(hi);
-    }
-    for (int64_t j = 0; j < cols; ++j) {
-        m.col_output.push_back(j);
-        m.col_factor.push_back(1);
-    }
-    return m;
-}
-
-// Input codes with ReLU-like sparsity (a third zero), `lo` < 0 for two's-complement inputs.
-std::vector<int32_t> random_inputs(int64_t V, int64_t K, int lo, int hi, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<int> d(lo, hi);
-    std::vector<int32_t> x(size_t(V * K));
-    for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 == 0 ? 0 : d(rng);
-    return x;
-}
+using sim_test::random_inputs;
+using sim_test::random_matrix;
 
 struct Case {
     const char* what;

@@ -50,6 +50,11 @@ struct AdcStats {
     int64_t clipped = 0;  // conversions outside the codes (above the top code; below the bottom one of a bipolar ADC)
 };
 
+// How the bit-plane path forms its column sums: by popcount over the cell digits packed as bits
+// (cells exact in integers: no programming error, no stuck cells), or by adding the stored float
+// conductance rows of the inputs whose plane bit is set (any cells). Chosen when the layer is planned.
+enum class SumKernel { automatic, popcount, float_rows };
+
 class CrossbarLayer {
 public:
     // Programs one chip instance: programming error, stuck cells, drift, ON/OFF leak and
@@ -94,6 +99,10 @@ public:
 
     // Tests: make run() take the bit-plane path even when exact().
     void force_bitplanes(bool on);
+    // Tests: use this kernel (popcount only where the plan has one) instead of the plan's choice.
+    void force_kernel(SumKernel k);
+    // The kernel the plan chose for the bit-plane path (popcount or float_rows), whatever is forced.
+    SumKernel kernel() const;
 
     AdcStats adc_stats() const;
     int64_t rows() const;

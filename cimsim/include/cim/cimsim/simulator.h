@@ -66,6 +66,8 @@ public:
     bool all_exact() const;
     // Tests of the identity: read through bit planes and ADCs even where one GEMM is exact.
     void force_bitplanes(bool on);
+    // Tests: every layer's column sums by this kernel where its plan has it (CrossbarLayer::force_kernel).
+    void force_kernel(SumKernel k);
 
     // Builds the programmed matrix of one group (exposed for tests).
     static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device);

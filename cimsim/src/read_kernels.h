@@ -1,0 +1,74 @@
+// The float side of a read (internal to cim_sim): counter-based random streams, the column sums of
+// conductance rows (cells with programming variation), and the ADC conversion that every kernel's
+// column sums go through.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace cim::sim::detail {
+
+uint64_t splitmix(uint64_t& s);
+
+// Every random stream's key: one mixing function of the stream's coordinates, splitmix64 chained
+// over them (order matters), so that distinct coordinates give unrelated streams without packing
+// numbers into bit fields. Coordinates: (seed, instance, layer, group, purpose[, chunk]).
+enum StreamPurpose : uint64_t { kProgramming = 1, kReads = 2 };
+uint64_t stream_key(std::initializer_list<uint64_t> coordinates);
+
+// n (even) standard normals from the counter-based stream (key, first..first+n).
+void normals_at(uint64_t key, uint64_t first, float* out, int64_t n);
+
+// A counter-based Gaussian stream: the same key gives the same numbers on any platform
+// and thread count (std::normal_distribution is not specified bit for bit).
+class GaussStream {
+public:
+    explicit GaussStream(uint64_t key) : state_(key) {}
+    double next();
+    double uniform();
+    // n standard normals at once (vectorized, see normals_at).
+    // `out` must have room for n rounded up to even.
+    void fill(float* out, int64_t n) {
+        n += n & 1;
+        normals_at(state_, counter_, out, n);
+        counter_ += uint64_t(n);
+    }
+    // fill() continues from normal number `counter` of the stream: reads placed by their coordinates
+    // draw the same numbers in any order.
+    void seek(uint64_t counter) { counter_ = counter; }
+
+private:
+    uint64_t state_;
+    uint64_t counter_ = 0;
+};
+
+// S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once, adding the rows
+// whose plane value is set (work proportional to the set input bits, as the charge on a bit line).
+// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). With sign_magnitude (bipolar
+// inputs) plane_p(x) = sign(x) x plane p of |x|: each plane driven with the input's polarity. Float
+// (column sums below 2^24 are exact) and double (larger sums, e.g. multi-bit inputs on 8-bit cells).
+void plane_sums(const float* G, int64_t J, const int32_t* x, int64_t rows, int planes, int dac_bits, bool sign_magnitude, float* S,
+                float* sq);
+void plane_sums(const double* G, int64_t J, const int32_t* x, int64_t rows, int planes, int dac_bits, bool sign_magnitude, double* S,
+                float* sq);
+
+// One plane's reads through the ADC into per-column accumulators:
+// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
+// Read noise (read_sigma, in column-sum units) and ADC noise (adc_sigma, in LSB) are independent
+// Gaussians, so their sum is one Gaussian of sigma_j = sqrt((read_sigma * inv_lsb[j])^2 + adc_sigma^2):
+// one draw z[j] per conversion (z null: no noise). IR drop (ir_drop > 0) bends each sum first.
+// Returns the number of clipped conversions (above top, or below lo when the ADC is bipolar: lo < 0).
+int64_t convert_plane(const float* s, int64_t J, const float* inv_lsb, const float* lsb_w, float lo, float top, float offset,
+                      const float* z, float read_sigma, float adc_sigma, float ir_drop, float inv_full, double* acc);
+int64_t convert_plane(const double* s, int64_t J, const float* inv_lsb, const float* lsb_w, float lo, float top, float offset,
+                      const float* z, float read_sigma, float adc_sigma, float ir_drop, float inv_full, double* acc);
+// No ADC (digital macros): acc[j] += s[j] * w[j].
+void accumulate_plane(const float* s, int64_t J, const float* w, double* acc);
+void accumulate_plane(const double* s, int64_t J, const float* w, double* acc);
+
+// The popcount kernel's integer sums (packed_digits.h) as conductance sums, rounded once:
+// out[j] = drift x (g_off x (P - 2 pneg[j]) + sums[j]) (pneg null: no negative digits).
+void conductance_sums(const int32_t* sums, const int32_t* pneg, int64_t J, double P, double g_off, double drift, float* out);
+void conductance_sums(const int32_t* sums, const int32_t* pneg, int64_t J, double P, double g_off, double drift, double* out);
+
+}  // namespace cim::sim::detail

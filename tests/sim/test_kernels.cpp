@@ -1,0 +1,239 @@
+// The read kernels against straightforward references on random matrices: ragged read groups,
+// column counts that are not a multiple of the kernels' steps, every digit and input encoding.
+//   - the popcount kernel (AVX-512 and portable) against sum_k plane(x_k) d_kj in int64;
+//   - a whole crossbar layer through the popcount kernel against the same layer through the float
+//     conductance rows: identical where the cells are ideal (noise draws included), within the
+//     rows path's float rounding where an OFF leak or drift scales the sums.
+#include <doctest/doctest.h>
+
+#include "sim_test_util.h"
+
+#include <cim/cimsim/crossbar.h>
+#include <cim/device/device_spec.h>
+
+#include "packed_digits.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace cim;
+using namespace cim::sim;
+using sim_test::random_inputs;
+using sim_test::random_matrix;
+
+namespace {
+
+// Plane p of code x as the bit-plane path drives it.
+int64_t plane_value(int32_t x, int p, int dac_bits, bool sign_magnitude) {
+    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
+    if (sign_magnitude) return x < 0 ? -int64_t((-x >> (p * dac_bits)) & mask) : int64_t((x >> (p * dac_bits)) & mask);
+    return int64_t((x >> (p * dac_bits)) & mask);
+}
+
+std::vector<detail::ReadGroup> read_groups(int64_t rows, int64_t array_rows, int64_t active_rows) {
+    std::vector<detail::ReadGroup> groups;
+    for (int64_t t0 = 0, tile = 0; t0 < rows; t0 += array_rows, ++tile)
+        for (int64_t r0 = t0; r0 < std::min(rows, t0 + array_rows); r0 += active_rows)
+            groups.push_back({r0, std::min({rows, t0 + array_rows, r0 + active_rows}), tile});
+    return groups;
+}
+
+struct KernelCase {
+    const char* what;
+    int64_t rows, cols, array_rows, active_rows;
+    int digit_lo, digit_hi, planes, dac_bits, input_lo, input_hi;
+    bool sign_magnitude;
+};
+
+}  // namespace
+
+TEST_CASE("the popcount kernel equals the integer column sums on random matrices") {
+    const std::vector<KernelCase> cases{
+        {"1-bit cells, 1-bit planes, 128-row arrays", 300, 37, 128, 128, 0, 1, 8, 1, 0, 255, false},
+        {"2-bit cells, ragged reads of 50 rows, 33 columns", 300, 33, 128, 50, 0, 3, 8, 1, 0, 255, false},
+        {"2-bit DAC, 1 column", 200, 1, 128, 128, 0, 3, 4, 2, 0, 255, false},
+        {"multi-bit inputs on 8-bit cells, 1152-row arrays", 1200, 67, 1152, 1152, 0, 255, 1, 8, 0, 255, false},
+        {"two's-complement inputs", 130, 40, 128, 128, 0, 3, 8, 1, -128, 127, false},
+        {"sign-magnitude inputs", 130, 41, 128, 64, 0, 3, 8, 1, -127, 127, true},
+        {"signed digits, multi-bit sign-magnitude inputs", 190, 29, 128, 128, -275, 275, 1, 8, -127, 127, true},
+        {"signed digits, 1-bit planes", 100, 9, 64, 64, -7, 7, 8, 1, 0, 255, false},
+    };
+    for (const KernelCase& c : cases) {
+        INFO(std::string(c.what));
+        const ProgrammedMatrix m = random_matrix(c.rows, c.cols, c.digit_lo, c.digit_hi, 31);
+        const auto groups = read_groups(c.rows, c.array_rows, c.active_rows);
+        const detail::PackedDigits packed(m.digits, c.cols, groups);
+        const int64_t V = 11;  // not a multiple of any block
+        const auto x = random_inputs(V, c.rows, c.input_lo, c.input_hi, 32);
+        detail::InputBits in;
+        in.nbits = c.planes * c.dac_bits;
+        in.sign_magnitude = c.sign_magnitude;
+        for (size_t gi = 0; gi < groups.size(); ++gi) {
+            const detail::ReadGroup g = groups[gi];
+            in.load(x.data(), V, c.rows, g, size_t(packed.words[gi]));
+            const size_t n = size_t(V * c.planes * c.cols);
+            std::vector<int32_t> sums(n, -1), pneg(n, -1), portable_sums(n, -2), portable_pneg(n, -2);
+            detail::popcount_sums(packed, gi, in, V, c.planes, c.dac_bits, sums.data(), pneg.data());
+            detail::use_portable_kernels(true);
+            detail::popcount_sums(packed, gi, in, V, c.planes, c.dac_bits, portable_sums.data(), portable_pneg.data());
+            detail::use_portable_kernels(false);
+            CHECK(portable_sums == sums);
+            int64_t wrong_sums = 0, wrong_pneg = 0, wrong_totals = 0;
+            for (int64_t v = 0; v < V; ++v) {
+                std::vector<int64_t> P(size_t(c.planes)), Q(size_t(c.planes));
+                detail::plane_totals(in, v, c.planes, c.dac_bits, P.data(), Q.data());
+                for (int p = 0; p < c.planes; ++p) {
+                    int64_t P_ref = 0, Q_ref = 0;
+                    for (int64_t k = g.r0; k < g.r1; ++k) {
+                        const int64_t pv = plane_value(x[size_t(v * c.rows + k)], p, c.dac_bits, c.sign_magnitude);
+                        P_ref += pv;
+                        Q_ref += pv * pv;
+                    }
+                    wrong_totals += P[size_t(p)] != P_ref || Q[size_t(p)] != Q_ref;
+                    for (int64_t j = 0; j < c.cols; ++j) {
+                        int64_t sum = 0, negative_rows = 0;
+                        for (int64_t k = g.r0; k < g.r1; ++k) {
+                            const int64_t pv = plane_value(x[size_t(v * c.rows + k)], p, c.dac_bits, c.sign_magnitude);
+                            const int d = m.digits[size_t(k * c.cols + j)];
+                            sum += pv * d;
+                            if (d < 0) negative_rows += pv;
+                        }
+                        const size_t at = size_t((v * c.planes + p) * c.cols + j);
+                        wrong_sums += sums[at] != sum;
+                        if (packed.signed_digits) wrong_pneg += pneg[at] != negative_rows || portable_pneg[at] != negative_rows;
+                    }
+                }
+            }
+            CHECK(wrong_sums == 0);
+            CHECK(wrong_pneg == 0);
+            CHECK(wrong_totals == 0);
+        }
+    }
+}
+
+namespace {
+
+struct LayerCase {
+    const char* what;
+    const char* device;
+    std::vector<std::string> sets;
+    int digit_lo, digit_hi, input_lo, input_hi;
+    bool signed_inputs, bipolar_inputs, analog_pairs;
+    bool exact;  // ideal cells: both kernels' sums are the same integers
+};
+
+std::vector<std::string> isaac_with(std::vector<std::string> sets) {
+    std::vector<std::string> base{"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8", "quant.weight_bits=8",
+                                  "quant.activation_bits=8", "array.adc.bits=5", "array.adc.range=calibrated_column",
+                                  "cell.on_off_ratio=inf", "noise.read_sigma=0.01", "noise.adc_sigma_lsb=0.5"};
+    base.insert(base.end(), sets.begin(), sets.end());
+    return base;
+}
+
+std::vector<double> run_with(CrossbarLayer& layer, SumKernel k, const std::vector<int32_t>& x, int64_t V, AdcStats& stats) {
+    layer.force_kernel(k);
+    const AdcStats before = layer.adc_stats();
+    std::vector<double> y(size_t(V * layer.outputs()));
+    layer.run(x.data(), V, y.data(), 3);
+    stats = {layer.adc_stats().conversions - before.conversions, layer.adc_stats().clipped - before.clipped};
+    return y;
+}
+
+}  // namespace
+
+TEST_CASE("a layer through the popcount kernel equals it through the float conductance rows") {
+    const std::vector<LayerCase> cases{
+        {"2-bit cells, 1-bit DAC, read and ADC noise", "isaac", isaac_with({}), 0, 3, 0, 255, false, false, false, true},
+        {"IR drop", "isaac", isaac_with({"noise.ir_drop=0.05"}), 0, 3, 0, 255, false, false, false, true},
+        {"2-bit DAC, ragged reads of 50 rows", "isaac", isaac_with({"input.dac_bits=2", "array.max_active_rows=50"}), 0, 3, 0, 255,
+         false, false, false, true},
+        {"multi-bit inputs, oracle ranges", "isaac", isaac_with({"input.mode=multi_bit", "input.dac_bits=8", "array.adc.range=oracle"}), 0,
+         3, 0, 255, false, false, false, true},
+        {"two's-complement inputs, per-plane ranges", "isaac",
+         isaac_with({"input.signed_handling=twos_complement", "array.adc.range=calibrated_plane"}), 0, 3, -127, 127, true, false, false,
+         true},
+        {"bipolar inputs, per-layer range", "isaac", isaac_with({"array.adc.range=calibrated_layer"}), 0, 3, -127, 127, false, true, false,
+         true},
+        {"analog differential pairs, per-array ranges", "isaac", isaac_with({"array.adc.range=calibrated_array"}), 0, 3, 0, 255, false,
+         false, true, true},
+        {"native signed cells, no ADC (double sums)", "wtm2101",
+         {"array.adc.range=none", "array.adc.bits=~", "array.adc.cols_per_adc=~", "energy.adc_pj_per_conversion=~",
+          "latency.adc_ns_per_conversion=~", "area.adc_um2=~", "cell.on_off_ratio=.inf", "noise.programming_sigma=0"},
+         -275, 275, 0, 255, false, false, false, true},
+        {"native signed cells, multi-bit inputs", "wtm2101",
+         {"array.adc.range=calibrated_column", "cell.on_off_ratio=.inf", "noise.programming_sigma=0", "noise.read_sigma=0.01"}, -275, 275,
+         0, 255, false, false, false, true},
+        {"1-bit cells, ON/OFF 10", "isaac", isaac_with({"cell.bits=1", "weight.encoding=offset", "array.capacity_bits=16384",
+                                                        "cell.on_off_ratio=10"}),
+         0, 1, 0, 255, false, false, false, false},
+        {"native signed cells with an OFF leak, no ADC", "wtm2101",
+         {"array.adc.range=none", "array.adc.bits=~", "array.adc.cols_per_adc=~", "energy.adc_pj_per_conversion=~",
+          "latency.adc_ns_per_conversion=~", "area.adc_um2=~", "cell.on_off_ratio=20", "noise.programming_sigma=0"},
+         -275, 275, 0, 255, false, false, false, false},
+        {"drift", "isaac", isaac_with({"noise.drift_nu=0.05", "noise.drift_time_s=1000"}), 0, 3, 0, 255, false, false, false, false},
+    };
+    for (const LayerCase& c : cases) {
+        INFO(std::string(c.what));
+        const DeviceSpec d = load_device(c.device, c.sets);
+        // 300 rows: arrays of 128, 128 and 44 rows (ragged words); 38 columns (not a multiple of 8 or 32).
+        ProgrammedMatrix m = random_matrix(300, 38, c.digit_lo, c.digit_hi, 41);
+        m.signed_inputs = c.signed_inputs;
+        m.bipolar_inputs = c.bipolar_inputs;
+        if (c.analog_pairs) {  // columns 2i and 2i + 1: W+ and W- of output i
+            m.outputs = m.cols / 2;
+            m.col_minus.assign(size_t(m.cols), -1);
+            for (int64_t j = 0; j < m.cols; ++j) {
+                m.col_output[size_t(j)] = j / 2;
+                m.col_factor[size_t(j)] = j % 2 ? -1 : 1;
+                if (j % 2 == 0) m.col_minus[size_t(j)] = j + 1;
+            }
+        } else {
+            m.cols_per_array = 16;  // ragged column tiles for the per-array ranges
+        }
+        const int64_t V = 21;
+        const auto x = random_inputs(V, m.rows, c.input_lo, c.input_hi, 42);
+        CrossbarLayer layer(d, m, 5, 1, 2);
+        REQUIRE(layer.kernel() == SumKernel::popcount);
+        layer.force_bitplanes(true);
+        if (d.array.adc.range != AdcRange::none && d.array.adc.range != AdcRange::full_scale && d.array.adc.range != AdcRange::oracle) {
+            std::vector<double> maxima;
+            layer.observe_nominal(x.data(), V, maxima);
+            layer.merge_calibration(maxima);
+            layer.finish_calibration();
+        }
+        AdcStats pop_stats, rows_stats;
+        const auto pop = run_with(layer, SumKernel::popcount, x, V, pop_stats);
+        const auto rows = run_with(layer, SumKernel::float_rows, x, V, rows_stats);
+        CHECK(pop_stats.conversions == rows_stats.conversions);
+        if (c.exact) {
+            CHECK(pop == rows);
+            CHECK(pop_stats.clipped == rows_stats.clipped);
+            continue;
+        }
+        // The rows path adds up to 128 float conductances per read: a relative rounding of at most
+        // 128 x 2^-24 of each read's sum, which can move a conversion by one code near a code
+        // boundary. The popcount sums round once.
+        double diff = 0, norm = 0;
+        int64_t differing = 0;
+        for (size_t i = 0; i < pop.size(); ++i) {
+            diff += (pop[i] - rows[i]) * (pop[i] - rows[i]);
+            norm += rows[i] * rows[i];
+            differing += pop[i] != rows[i];
+        }
+        const double relative = std::sqrt(diff / norm);
+        CAPTURE(relative);
+        CAPTURE(differing);
+        if (d.array.adc.range == AdcRange::none) CHECK(relative < 128 * std::ldexp(1.0, -24));
+        else CHECK(relative < 1e-3);
+    }
+}
+
+TEST_CASE("programming variation and stuck cells keep the float conductance rows") {
+    const ProgrammedMatrix m = random_matrix(130, 9, 0, 3, 7);
+    for (const std::string set : {"noise.programming_sigma=0.02", "noise.stuck_on_rate=0.01"}) {
+        CAPTURE(set);
+        CrossbarLayer layer(load_device("isaac", isaac_with({set})), m, 1, 0, 0);
+        CHECK(layer.kernel() == SumKernel::float_rows);
+        CHECK_THROWS_AS(layer.force_kernel(SumKernel::popcount), InternalError);
+    }
+}
