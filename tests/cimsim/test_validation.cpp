@@ -130,3 +130,14 @@ TEST_CASE("WTM2101: at most 50 GOPS, mW-level power at its published application
         CHECK(power < 10e-3);
     }
 }
+
+TEST_CASE("TPU v1 (Jouppi ISCA 2017): 92 TOPS peak, ~40 W busy, 2.3 TOPS/W") {
+    const PeakFigures p = peak_figures(load_device("tpu_v1_like"));
+    MESSAGE("TPU v1 " << p.tops << " TOPS, " << p.power_w << " W, " << p.tops_per_w << " TOPS/W, " << p.tops_per_mm2 << " TOPS/mm^2");
+    CHECK(rel(p.tops, 92) == doctest::Approx(0).epsilon(0.01));
+    CHECK(rel(p.power_w, 40) == doctest::Approx(0).epsilon(0.10));
+    CHECK(rel(p.tops_per_w, 2.3) == doctest::Approx(0).epsilon(0.10));
+    // Pinned: 28 W static (the die's idle power) + the estimators' MACs and buffer reads.
+    CHECK(p.power_w == doctest::Approx(37.4).epsilon(0.005));
+    CHECK(p.power_by_component_w[std::size_t(CostComponent::leakage)] == doctest::Approx(28.0));
+}
