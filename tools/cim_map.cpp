@@ -81,8 +81,14 @@ void print_components(const CostReport& r) {
 }
 
 void print_table(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
-    fmt::print("{} on {} ({} arrays of {}x{} usable, {} per chip)\n\n", m.model, d.name, m.arrays_per_chip, d.array.usable_rows,
-               d.array.usable_cols, m.arrays_per_chip);
+    if (d.kind == DeviceKind::digital_npu)
+        fmt::print("{} on {} (digital NPU: {}x{} {} MAC array, weights streamed from DRAM)\n\n", m.model, d.name, d.npu.rows,
+                   d.npu.cols, to_string(d.npu.dataflow));
+    else if (d.kind == DeviceKind::fpga_dsp)
+        fmt::print("{} on {} (FPGA: {} DSP slices, weights streamed from DRAM)\n\n", m.model, d.name, d.fpga.dsp_slices);
+    else
+        fmt::print("{} on {} ({} arrays of {}x{} usable, {} per chip)\n\n", m.model, d.name, m.arrays_per_chip, d.array.usable_rows,
+                   d.array.usable_cols, m.arrays_per_chip);
     fmt::print("{:<28} {:<14} {:>16} {:>9} {:>8} {:>4} {:>6} {:>10} {:>10}  {:<8} {}\n", "layer", "op", "K x N", "tiles", "arrays",
                "dup", "util", "latency", "energy", "runs on", "note");
     int hidden = 0;
@@ -105,8 +111,12 @@ void print_table(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                        L.note.empty() ? fmt::format("{} ops", L.digital_ops) : L.note);
     }
     if (hidden) fmt::print("({} data-movement nodes without arithmetic not shown; --json lists every node)\n", hidden);
-    fmt::print("\ntotal: {} arrays on {} chip(s) ({} tiles), {:.1f}% of their cells hold weights\n", m.arrays_used, m.chips,
-               m.tiles_used, 100 * m.utilization);
+    if (d.kind == DeviceKind::cim)
+        fmt::print("\ntotal: {} arrays on {} chip(s) ({} tiles), {:.1f}% of their cells hold weights\n", m.arrays_used, m.chips,
+                   m.tiles_used, 100 * m.utilization);
+    else
+        fmt::print("\ntotal: 1 chip, the MAC engine {:.1f}% busy over the MAC layers' tiles (tiles: row x column tiles)\n",
+                   100 * m.utilization);
     if (!m.fits_device) fmt::print("does not fit: {}\n", m.fit_note);
     fmt::print("latency: {} for a batch of {}, layer by layer ({}); layer pipeline: {} for the batch ({})\n", si(r.latency_s, "s"),
                r.batch, r.throughput_inf_per_s ? fmt::format("{:.4g} inferences/s", *r.throughput_inf_per_s) : "unknown",
@@ -115,11 +125,12 @@ void print_table(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                                                 : "unknown");
     fmt::print("energy: {} per inference (layer pipeline: {}); power {}\n", si(r.energy_j, "J"), si(r.energy_pipelined_j, "J"),
                si(r.power_w, "W"));
-    fmt::print("compute: {} per inference; {} ({} pipelined); {}; {}; area {:.4g} mm^2 ({} chip(s))\n", si(r.ops, "OP"),
+    fmt::print("compute: {} per inference; {} ({} pipelined); {}; {}; area {} mm^2 ({} chip(s))\n", si(r.ops, "OP"),
                r.tops ? fmt::format("{:.4g} TOPS", *r.tops) : "TOPS unknown",
                r.tops_pipelined ? fmt::format("{:.4g}", *r.tops_pipelined) : "unknown",
                r.tops_per_w ? fmt::format("{:.4g} TOPS/W", *r.tops_per_w) : "TOPS/W unknown",
-               r.tops_per_mm2 ? fmt::format("{:.4g} TOPS/mm^2", *r.tops_per_mm2) : "TOPS/mm^2 unknown", r.area_mm2, r.chips_area);
+               r.tops_per_mm2 ? fmt::format("{:.4g} TOPS/mm^2", *r.tops_per_mm2) : "TOPS/mm^2 unknown",
+               r.area_mm2 > 0 || d.kind == DeviceKind::cim ? fmt::format("{:.4g}", r.area_mm2) : "unknown", r.chips_area);
     std::string dens = "reference densities of the YAML";
     for (const auto& l : r.layers)
         if (l.density_source.rfind("reference", 0) != 0) {

@@ -186,6 +186,7 @@ CostReport estimate_digital_cost(const Graph& g, const Mapping& m, const DeviceS
         LayerCost lc;
         lc.layer = int(i);
         lc.ops = 2.0 * double(L.macs);
+        lc.density_source = "not used: digital MACs cost the same for any data";
         auto add = [&](CC c, double events, const Price& pr, double seconds) {
             ComponentCost& cc = lc.components[idx(c)];
             cc.events += events / B;

@@ -172,7 +172,8 @@ json mapping_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                   {"batch", r.batch},
                   {"latency_s", opt_json(r.latency_s)},
                   {"energy_j", opt_json(r.energy_j)},
-                  {"area_mm2", r.area_mm2},
+                  // A digital device without a published area: unknown (null), never 0.
+                  {"area_mm2", r.area_mm2 > 0 || d.kind == DeviceKind::cim ? json(r.area_mm2) : json(nullptr)},
                   {"area_chips", r.chips_area},
                   {"tops_per_w", opt_json(r.tops_per_w)},
                   {"tops", opt_json(r.tops)},

@@ -115,7 +115,8 @@ Mapping finish_digital(Mapping m, const DeviceSpec& d) {
             L.outputs_per_array = per;
             L.utilization = double(L.n) / double(L.col_tiles * per);
         }
-        L.note = L.note.empty() ? "MAC engine, weights streamed" : L.note;
+        // Signed inputs need no handling on a digital MAC; a narrower weight width is worth keeping.
+        L.note = "MAC engine, weights streamed" + (L.weight_bits != d.weight.bits ? "; " + std::to_string(L.weight_bits) + "-bit weights" : std::string());
     }
     m.arrays_per_chip = 0;
     m.arrays_used = 0;

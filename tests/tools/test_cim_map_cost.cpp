@@ -297,6 +297,7 @@ TEST_CASE("cim-map --device A --device B: one comparison table, a JSON list and 
     CHECK(single["total"]["energy_j"] == list[1]["total"]["energy_j"]);
     // The FPGA config gives no static power: its energy is unknown (null), never zero.
     CHECK(list[2]["total"]["energy_j"].is_null());
+    CHECK(list[2]["total"]["area_mm2"].is_null());  // and no published die area
     CHECK(list[2]["total"]["chips"] == 1);
 
     const auto table = run_command(tool("cim-map") + " " + model + devices + " --plot " + tmp.file("cmp.svg"));
