@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
                 fmt::print("{}: {}\n", spec_path, summary_line);
                 for (const auto& p : ps.points) {
                     std::string sets;
+                    if (spec.device_axis >= 0) sets = " " + spec.axes[size_t(spec.device_axis)].values[size_t(p.value[size_t(spec.device_axis)])];
                     for (const auto& s : sweep::point_overrides(spec, p)) sets += " " + s;
                     fmt::print("{} {}{}\n", p.id, spec.models[size_t(p.model)].name, sets);
                 }

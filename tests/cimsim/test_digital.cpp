@@ -188,3 +188,22 @@ TEST_CASE("device kinds: keys of another kind are errors at their line") {
     CHECK(d.quant.weight_bits == 8);
     for (const auto& c : list_costs(d)) CHECK(c.path.rfind("npu.", 0) == 0);
 }
+
+TEST_CASE("device variants of a digital device equal a full read (sweeps' fast path)") {
+    const DeviceVariants npu("tpu_v1_like");
+    for (const std::vector<std::string>& sets : std::vector<std::vector<std::string>>{
+             {"npu.rows=128"}, {"npu.precision_bits=16"}, {"npu.dataflow=adder_tree", "npu.clock_mhz=500"}}) {
+        const DeviceSpec fast = npu.make(sets);
+        const DeviceSpec full = load_device("tpu_v1_like", sets);
+        CHECK(fast == full);
+        CHECK(mapping_key(fast) == mapping_key(full));
+    }
+    CHECK(mapping_key(npu.make({"npu.rows=128"})) != mapping_key(npu.base()));
+    const DeviceVariants fpga("fpga_dsp_zu7ev");
+    const DeviceSpec wide = fpga.make({"fpga.precision_bits=16"});
+    CHECK(wide == load_device("fpga_dsp_zu7ev", {"fpga.precision_bits=16"}));
+    CHECK(wide.weight.bits == 16);
+    CHECK(wide.quant.weight_bits == 16);
+    // A CIM key on a digital device fails through the full read, with its message.
+    CHECK_THROWS_WITH_AS(fpga.make({"array.adc.bits=6"}), doctest::Contains("belongs to kind cim devices"), InputError);
+}
