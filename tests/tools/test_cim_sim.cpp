@@ -146,9 +146,10 @@ TEST_CASE("cim-sim bad input: exit 2 with the place named") {
 }
 
 TEST_CASE("cim-sim on the digital kinds equals the integer program bit for bit") {
-    for (const char* device : {"tpu_v1_like", "fpga_dsp_zu7ev"}) {
+    // INT8 (TPU-like; the FPGA's datapath is the same) and INT16 (Eyeriss-like: two 8-bit cell digits per weight).
+    for (const char* device : {"tpu_v1_like", "eyeriss_like"}) {
         CAPTURE(device);
-        json j = run_json(std::string(" --device ") + device + " --limit 20");
+        json j = run_json(std::string(" --device ") + device + " --limit 10");
         CHECK(j["accuracy"] == j["quant_accuracy"]);
         REQUIRE(j["layers"].size() == 5);
         for (const auto& l : j["layers"]) {
