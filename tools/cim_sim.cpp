@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 #include <limits>
 #include <fstream>
@@ -130,6 +131,10 @@ int main(int argc, char** argv) {
                        "exact integer column sums, one pass shared by every chip instance; default) or per-instance (each "
                        "instance's own conductances with programming error and stuck cells, one slower pass per instance)")
             ->check(CLI::IsMember({"nominal", "per-instance"}));
+        std::string adc_ranges_path;
+        app.add_option("--adc-ranges", adc_ranges_path,
+                       "YAML file of trained ADC ranges, one per layer (models/hwa_train.py writes adc_ranges.yaml): the named "
+                       "layers convert with these instead of calibrated ranges (needs array.adc.range calibrated_*)");
         app.add_option("--set", sets, "override a device field, e.g. --set noise.programming_sigma=0.05 (repeatable)");
         app.add_option("--study", studies, "sweep a device field: PATH=START:STOP[:STEP] or PATH=V1,V2 (one or two)");
         app.add_option("--out", out_csv, "CSV file for --study (default study.csv)");
@@ -147,6 +152,8 @@ int main(int argc, char** argv) {
         auto phase = [&](const std::string& what) { cli::progress_phase("cim-sim", what, !quiet); };
         auto phase_bar = [&](const std::string& label) { return cli::progress_bar(label, !quiet); };
         DeviceSpec base = load_device(device_name, sets);  // validates --set before the long work
+        std::optional<sim::AdcRangeFile> adc_ranges;
+        if (!adc_ranges_path.empty()) adc_ranges = sim::load_adc_ranges(adc_ranges_path);
         for (const Axis& a : axes) load_device(device_name, [&] { auto v = sets; v.push_back(a.path + "=" + a.values.front()); return v; }());
         phase("importing " + model_path);
         std::string batch_note;
@@ -197,6 +204,7 @@ int main(int argc, char** argv) {
             so.progress = [&](int64_t d, int64_t t) { bar.update(d, t); };
             so.calibration_progress = phase_bar("ADC calibration");
             so.reference_outputs = &float_outputs;
+            so.adc_ranges = adc_ranges ? &*adc_ranges : nullptr;
             auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
             bar.finish();
             return r;
@@ -206,9 +214,10 @@ int main(int argc, char** argv) {
             sim::SimResult r = run_point(base, "simulating");
             r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
             if (as_json) {
-                const json j = sim::run_json(r, base, shared_q->report,
+                json j = sim::run_json(r, base, shared_q->report,
                                              {model_path, cli::data_name(data_spec), data_sets.calibration_source, sets, seed,
                                               float_seconds, quantize_seconds, program_seconds});
+                j["adc_ranges_file"] = adc_ranges ? json(adc_ranges->path) : json(nullptr);
                 fmt::print("{}\n", j.dump(2));
                 return cli::kExitOk;
             }
@@ -225,6 +234,8 @@ int main(int argc, char** argv) {
                        base.weight.encoding == WeightEncoding::differential && base.weight.differential_readout == DifferentialReadout::analog
                            ? " (bipolar, on the analog difference of each W+/W- pair)"
                            : "");
+            if (adc_ranges)
+                fmt::print("trained ranges from {} for {} layer(s)\n", adc_ranges->path, adc_ranges->ranges.size());
             fmt::print("{:<36} {:>10} {:>14} {:>12}\n", "layer", "SNR (dB)", "ADC clipped", "conversions");
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();

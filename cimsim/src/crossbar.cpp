@@ -575,4 +575,11 @@ void CrossbarLayer::finish_calibration() {
     s.exact_reads = false;
 }
 
+void CrossbarLayer::set_range(double range) {
+    Impl& s = *impl_;
+    if (!adc_range_calibrated(s.adc_range)) return;
+    s.set_ranges(std::vector<double>(s.range.size(), std::max(range, 1.0)));
+    s.exact_reads = false;
+}
+
 }  // namespace cim::sim

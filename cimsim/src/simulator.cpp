@@ -3,6 +3,8 @@
 #include <cim/ir/batch.h>
 #include <cim/error.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -189,6 +191,14 @@ void CrossbarBackend::calibrate_from(const ColumnValues& maxima) {
     finish_calibration();
 }
 
+void CrossbarBackend::set_layer_ranges(const std::map<std::string, double>& ranges) {
+    for (size_t li = 0; li < layers_.size(); ++li) {
+        const auto it = ranges.find(names_[li]);
+        if (it == ranges.end()) continue;
+        for (auto& g : layers_[li]) g.set_range(it->second);
+    }
+}
+
 std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {
     std::vector<LayerStats> out;
     for (size_t li = 0; li < layers_.size(); ++li) {
@@ -239,6 +249,23 @@ void check_capture_nodes(const quant::QuantizedModel& model, const std::vector<s
     }
 }
 
+// Trained ranges replace calibrated ones: the device must calibrate, and every name must be a layer
+// the arrays run.
+void check_adc_ranges(const quant::QuantizedModel& model, const DeviceSpec& device, const AdcRangeFile& file) {
+    if (!adc_range_calibrated(device.array.adc.range))
+        throw InputError(fmt::format("{}: trained ADC ranges replace calibrated ones, but {} has array.adc.range {}; "
+                                     "use --set array.adc.range=calibrated_layer",
+                                     file.path, device.name, to_string(device.array.adc.range)));
+    for (const auto& [name, range] : file.ranges) {
+        const bool found = std::any_of(model.layers.begin(), model.layers.end(), [&](const auto& l) { return l.name == name; });
+        if (found) continue;
+        std::string layers;
+        for (const auto& l : model.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+        throw InputError(fmt::format("{}:{}: adc_ranges.{}: no array layer of that name in {}; its array layers are: {}",
+                                     file.path, file.lines.at(name), name, model.graph.source_file, layers));
+    }
+}
+
 // Keeps the first output of the named nodes, a batch (or, for a batch-pinned graph, an item) at a time.
 Executor::Observer capture_into(std::map<std::string, std::vector<Tensor>>& parts, const std::vector<std::string>& names) {
     return [&parts, &names](const Node& node, std::span<const Tensor> outputs) {
@@ -259,6 +286,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     if (test.labels.empty() && !opt.reference_outputs)
         throw InputError("the test data has no labels and no float reference outputs were given: nothing to score");
     check_capture_nodes(model, opt.capture_nodes);
+    if (opt.adc_ranges) check_adc_ranges(model, device, *opt.adc_ranges);
     r.instances = opt.instances;
     r.float_accuracy = float_accuracy;
     r.quant_accuracy = quant_accuracy;
@@ -285,6 +313,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
             backend.finish_calibration();
             if (opt.adc_calibration == AdcCalibration::nominal) nominal_maxima = backend.calibration_maxima();
         }
+        if (opt.adc_ranges) backend.set_layer_ranges(opt.adc_ranges->ranges);
         const auto t_sim = std::chrono::steady_clock::now();
         r.adc_calibration_seconds += std::chrono::duration<double>(t_sim - t_cal).count();
         MetricAccumulator scores(test.labels, opt.reference_outputs);

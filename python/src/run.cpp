@@ -2,6 +2,8 @@
 // the same JSON fields (cim/cimsim/report_json.h, cim/quant/report_json.h, cim/cimsim/sim_run.h).
 #include "bindings.h"
 
+#include <optional>
+
 #include <cim/cimsim/cost_model.h>
 #include <cim/cimsim/report_json.h>
 #include <cim/cimsim/sim_run.h>
@@ -202,7 +204,8 @@ void bind_run(py::module_& m) {
         [](Model& model, const DeviceSpec& device, const py::object& data, const py::object& labels, const py::object& calibration,
            const std::string& dataset, const py::object& preprocess, std::optional<int64_t> limit, int instances, uint64_t seed,
            const std::string& reference, const std::string& adc_calibration, std::optional<int> calibration_samples,
-           const std::vector<std::string>& host_layers, const std::vector<std::string>& outputs, const py::object& reporter) {
+           const std::vector<std::string>& host_layers, const std::vector<std::string>& outputs, const std::string& adc_ranges_path,
+           const py::object& reporter) {
             if (instances < 1 || instances > 10000) throw InputError("instances: " + std::to_string(instances) + "; give 1 to 10000");
             if (reference != "labels" && reference != "float")
                 throw InputError("reference: '" + reference + "'; give 'labels' or 'float'");
@@ -210,6 +213,8 @@ void bind_run(py::module_& m) {
                 throw InputError("adc_calibration: '" + adc_calibration + "'; give 'nominal' or 'per-instance'");
             if (calibration_samples && *calibration_samples < 1) throw InputError("calibration_samples: give at least 1");
             const DataArgs args = data_args(model, data, labels, calibration, dataset, preprocess, limit);
+            std::optional<sim::AdcRangeFile> adc_ranges;
+            if (!adc_ranges_path.empty()) adc_ranges = sim::load_adc_ranges(adc_ranges_path);
             auto out = std::make_shared<Simulated>();
             LongCall call(reporter);
             call.run([&] {
@@ -232,16 +237,19 @@ void bind_run(py::module_& m) {
                 so.calibration_progress = call.progress("ADC calibration");
                 so.reference_outputs = &ref.outputs;
                 so.capture_nodes = outputs;
+                so.adc_ranges = adc_ranges ? &*adc_ranges : nullptr;
                 out->result = sim::simulate(qs.quantized.model, device, test, calib, ref.accuracy, qs.accuracy, so);
                 out->report = sim::run_json(out->result, device, qs.quantized.report,
                                             {model.label, spec.data.empty() ? spec.dataset : spec.data, sets.calibration_source,
                                              device.overrides, seed, ref.seconds, qs.quantize_seconds, qs.program_seconds});
+                out->report["adc_ranges_file"] = adc_ranges ? nlohmann::json(adc_ranges->path) : nlohmann::json(nullptr);
             });
             return out;
         },
         py::arg("model"), py::arg("device"), py::arg("data"), py::arg("labels"), py::arg("calibration"), py::arg("dataset"),
         py::arg("preprocess"), py::arg("limit"), py::arg("instances"), py::arg("seed"), py::arg("reference"),
-        py::arg("adc_calibration"), py::arg("calibration_samples"), py::arg("host_layers"), py::arg("outputs"), py::arg("progress"));
+        py::arg("adc_calibration"), py::arg("calibration_samples"), py::arg("host_layers"), py::arg("outputs"), py::arg("adc_ranges"),
+        py::arg("progress"));
 
     m.def(
         "_sweep",

@@ -85,6 +85,9 @@ public:
     void observe_nominal(const int32_t* x, int64_t vectors, std::vector<double>& maxima) const;
     // Fixes the ranges from what was observed (the largest column sum per layer / array / column).
     void finish_calibration();
+    // Every ADC of the layer converts `range` (a trained range, cim-sim --adc-ranges), whatever the
+    // calibrated granularity; at least 1, as calibrated ranges. Ignored without a calibrated range.
+    void set_range(double range);
     // What was observed (read groups x columns; read groups x input planes x columns for the
     // per-plane granularities) and the ADC ranges in force (the same shape).
     const std::vector<double>& calibration_maxima() const;

@@ -4,6 +4,7 @@
 // error each layer adds. See docs/simulator.md.
 #pragma once
 
+#include <cim/cimsim/adc_ranges.h>
 #include <cim/cimsim/metrics.h>
 #include <cim/cimsim/crossbar.h>
 #include <cim/quant/program.h>
@@ -53,6 +54,8 @@ public:
     // Fixes the ranges from another backend's observations of the same model (nominal
     // calibration: one pass serves every chip instance).
     void calibrate_from(const ColumnValues& maxima);
+    // Replaces the ranges of the named layers (every group, every ADC) by the given ones.
+    void set_layer_ranges(const std::map<std::string, double>& ranges);
 
     // Per layer: error energy of the simulated accumulators against the exact ones on the same
     // inputs, and ADC statistics.
@@ -103,6 +106,9 @@ struct SimOptions {
     // (SimResult::captured_*): for looking inside a layer. Each costs its output's size in memory
     // and an exact run of the integer program over the test set.
     std::vector<std::string> capture_nodes;
+    // Trained ADC ranges (cim-sim --adc-ranges): the named layers convert with these ranges instead of
+    // calibrated ones, in every chip instance. Needs a calibrated array.adc.range; names must be array layers.
+    const AdcRangeFile* adc_ranges = nullptr;
 };
 
 struct SimResult {

@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Regenerates the results table of docs/hwa-training.md: float vs post-training quantization (cim-sim on
+the zoo model) vs hardware-aware training (models/hwa_train.py, then cim-sim on its QDQ export with its
+trained ADC ranges), per model and device setting, with cim-sim's 95 % intervals over chip instances.
+
+    PYTHONPATH=build/python /usr/bin/python3 scripts/hwa_table.py --out hwa-runs [--models lenet5 vgg resnet]
+        [--settings adc4 noise] [--limit 10000] [--limits vgg=2000 ...] [--instances 3] [--steps lenet5=150 ...]
+
+Every run's output (trained model, train.json, cim-sim JSON) stays in --out; a rerun reuses what is there,
+so the table can be built up model by model. Prints the Markdown table.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASE = ["array.adc.range=calibrated_layer", "input.bits=8", "quant.activation_bits=8"]
+# The two noisy settings, as --set overrides of ISAAC (docs/hwa-training.md says why these).
+# The third field: whether chip instances differ (random draws); one instance where they cannot.
+SETTINGS = {
+    "adc4": ("8-bit weights in 1-bit cells, 4-bit ADC", False,
+             BASE + ["weight.bits=8", "quant.weight_bits=8", "cell.bits=1", "array.capacity_bits=16384",
+                     "weight.encoding=twos_complement", "array.adc.bits=4", "cell.on_off_ratio=.inf"]),
+    "noise": ("4-bit weights, programming sigma 0.05, read noise 0.05", True,
+              BASE + ["weight.bits=4", "quant.weight_bits=4", "cell.bits=3", "array.capacity_bits=49152",
+                      "weight.encoding=differential", "array.adc.bits=8", "noise.programming_sigma=0.05",
+                      "noise.read_sigma=0.05"]),
+}
+DEFAULT_STEPS = {"lenet5": 150, "vgg": 60, "resnet": 40}
+DEFAULT_BATCH = {"lenet5": 64, "vgg": 32, "resnet": 32}
+
+
+def sets(fields):
+    return [a for f in fields for a in ("--set", f)]
+
+
+def run(cmd, log):
+    t = time.time()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+    log(f"{time.time() - t:.0f} s: {' '.join(cmd)}")
+    return proc.stdout
+
+
+def cached_json(path, cmd, log):
+    if not os.path.exists(path):
+        out = run(cmd, log)
+        with open(path, "w") as f:
+            f.write(out)
+    with open(path) as f:
+        return json.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--models", nargs="+", default=["lenet5", "vgg", "resnet"])
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    ap.add_argument("--limit", type=int, default=10000, help="test images per cim-sim run")
+    ap.add_argument("--limits", nargs="*", default=[], metavar="MODEL=N", help="per-model test images")
+    ap.add_argument("--instances", type=int, default=3, help="chip instances where they differ (noise)")
+    ap.add_argument("--steps", nargs="*", default=[], metavar="MODEL=N", help="training steps per model")
+    ap.add_argument("--batches", nargs="*", default=[], metavar="MODEL=N", help="training batch per model")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    args = ap.parse_args()
+    steps = dict(DEFAULT_STEPS, **{k: int(v) for k, v in (s.split("=") for s in args.steps)})
+    batches = dict(DEFAULT_BATCH, **{k: int(v) for k, v in (s.split("=") for s in args.batches)})
+    limits = {k: int(v) for k, v in (s.split("=") for s in args.limits)}
+    os.makedirs(args.out, exist_ok=True)
+
+    def log(m):
+        print(time.strftime("%H:%M:%S ") + m, file=sys.stderr, flush=True)
+
+    rows = []
+    for model in args.models:
+        limit = limits.get(model, args.limit)
+        for key in args.settings:
+            title, random, fields = SETTINGS[key]
+            instances = args.instances if random else 1
+            sim = [os.path.join(args.bin, "cim-sim"), "--device", "isaac", *sets(fields), "--dataset", "fashion-mnist",
+                   "--limit", str(limit), "--instances", str(instances), "--seed", str(args.seed), "--json", "--quiet"]
+            tag = f"{model}-{key}"
+            ptq = cached_json(os.path.join(args.out, f"{tag}-ptq-{limit}.json"),
+                              [sim[0], os.path.join("models", "zoo", model, "model.onnx")] + sim[1:], log)
+            hdir = os.path.join(args.out, f"{tag}-hwa")
+            if not os.path.exists(os.path.join(hdir, "train.json")):
+                run([sys.executable, "models/hwa_train.py", "--model", model, "--device", "isaac", *sets(fields),
+                     "--steps", str(steps[model]), "--batch", str(batches[model]), "--seed", str(args.seed), "--out", hdir,
+                     "--quiet"], log)
+            with open(os.path.join(hdir, "train.json")) as f:
+                trained = json.load(f)
+            hwa = cached_json(os.path.join(args.out, f"{tag}-hwa-{limit}.json"),
+                              [sim[0], os.path.join(hdir, "model.onnx"), "--adc-ranges",
+                               os.path.join(hdir, "adc_ranges.yaml")] + sim[1:], log)
+            fl, p, h = ptq["float_accuracy"], ptq["accuracy"], hwa["accuracy"]
+            lost = fl - p
+            rows.append((model, title, fl, ptq, hwa, (h - p) / lost if lost > 0 else float("nan"), trained, limit))
+    print("| model | setting | float | PTQ (95 % CI) | HWA (95 % CI) | recovered | training | images |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model, title, fl, ptq, hwa, rec, trained, limit in rows:
+        ci = lambda r: f"{100 * r['accuracy']:.2f} % ({100 * r['accuracy_ci95'][0]:.2f}-{100 * r['accuracy_ci95'][1]:.2f})"  # noqa: E731
+        print(f"| {model} | {title} | {100 * fl:.2f} % | {ci(ptq)} | {ci(hwa)} | {100 * rec:.0f} % | "
+              f"{trained['steps']} steps x {trained['batch']}, {trained['train_seconds']:.0f} s | {limit} |")
+
+
+if __name__ == "__main__":
+    main()
