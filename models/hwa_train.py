@@ -208,19 +208,22 @@ def main(argv=None):
     summary = {"model": args.model, "device": hw.name, "overrides": args.set, "steps": args.steps, "batch": args.batch,
                "seed": args.seed, "train_seconds": round(seconds, 1), "switches": vars(sw), "losses_first_last_50": [
                    float(np.mean(losses[:50])), float(np.mean(losses[-50:]))],
-               "adc_ranges": {L.name: float(L.adc_range.detach().clamp(min=1)) for L in net.layers},
+               "adc_ranges": {L.name: float(L.adc_range.detach().clamp(min=1)) for L in net.layers}
+               if sw.adc and hw.adc_bits > 0 else None,
                "weight_bits": widths or {L.name: L.code_bits() for L in net.layers}, "arrays": arrays_used}
     meta = {"trained_by": "models/hwa_train.py", "hwa_device": hw.name, "hwa_overrides": " ".join(args.set),
-            "hwa_steps": args.steps, "hwa_seed": args.seed, "hwa_adc_ranges": json.dumps(summary["adc_ranges"]),
+            "hwa_steps": args.steps, "hwa_seed": args.seed, "hwa_adc_ranges": json.dumps(summary["adc_ranges"]) if summary["adc_ranges"] else "calibrated by cim-sim",
             "normalization": zoo.NORMALIZATION}
-    export(net, os.path.join(args.out, "model.onnx"), meta, os.path.join(args.out, "adc_ranges.yaml"))
+    # ADC ranges are written only when they were trained (the ADC in the loop); otherwise cim-sim calibrates.
+    trained_adc = sw.adc and hw.adc_bits > 0
+    export(net, os.path.join(args.out, "model.onnx"), meta, os.path.join(args.out, "adc_ranges.yaml") if trained_adc else None)
     if args.eval_images:
         evals["eval_after"] = evaluate(net, xte, yte, args.seed + 7)
         log(f"after: {evals['eval_after']}")
     summary.update(evals)
     with open(os.path.join(args.out, "train.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    log(f"{seconds:.0f} s of training; wrote {args.out}/model.onnx and adc_ranges.yaml")
+    log(f"{seconds:.0f} s of training; wrote {args.out}/model.onnx" + (" and adc_ranges.yaml" if trained_adc else ""))
     return 0
 
 

@@ -132,6 +132,8 @@ class ArrayLayer(nn.Module):
         if self.hw_reads_enabled():
             err, d_range, count = self.chip_reads(rows, g_eff.detach(), cells)
             acc = acc + err + self.range_term(d_range, count)
+        elif self.sw.read_noise and self.hw.read_sigma > 0:
+            acc = acc + self.read_noise(rows, cells)
         out_scale = (x_step * w_step).view(1, -1)
         bias_code = round_ste(self.bias / out_scale.view(-1))
         return self.fold((acc + bias_code) * out_scale, geom)
@@ -144,8 +146,22 @@ class ArrayLayer(nn.Module):
 
     # ---- the crossbar ----
     def hw_reads_enabled(self):
-        return (self.sw.adc and self.hw.adc_bits > 0) or (self.sw.read_noise and self.hw.read_sigma > 0) \
-            or self.observe_adc is not None
+        """Whether every read is computed: for the ADC (or to observe column sums). Read noise alone
+        needs no read: see read_noise."""
+        return (self.sw.adc and self.hw.adc_bits > 0) or self.observe_adc is not None
+
+    @torch.no_grad()
+    def read_noise(self, rows, cells):
+        """Read noise without the ADC, drawn per output in aggregate: every read adds an independent
+        Gaussian of sigma (g_on - g_off) sqrt(sum plane^2) per column, weighed by plane weight x column
+        factor in the shift-add, so an output's noise is one Gaussian of variance
+        (sigma (g_on - g_off))^2 sum_c factor_c^2 sum_p weight_p^2 sum_rows plane_p^2: exact in distribution."""
+        hw = self.hw
+        planes, plane_w = self.planes(rows)
+        f2 = sum(float(f) ** 2 for f, _ in cells)
+        var = (torch.tensor(plane_w).view(-1, 1) ** 2 * (planes * planes).sum(2)).sum(0) * f2
+        std = (hw.read_sigma * hw.g_span) * var.sqrt()
+        return std.view(-1, 1) * torch.randn((rows.shape[0], cells[0][1].shape[1]), generator=self.generator)
 
     def program(self, qm):
         """Cell conductances of one chip instance (redrawn per batch) and the effective weights they give.

@@ -62,7 +62,7 @@ def test_export_runs_exactly_through_cim_sim_on_an_ideal_chip(tmp_path, images):
     x, y = images
     out = tmp_path / "lenet"
     assert hwa_train.main(["--model", "lenet5", "--device", "isaac", *sets(IDEAL), "--out", str(out), "--steps", "5",
-                           "--batch", "16", "--seed", "2", "--no-adc", "--quiet"]) == 0
+                           "--batch", "16", "--seed", "2", "--quiet"]) == 0
     path = str(out / "model.onnx")
     reference = integer_forward(path, x.numpy())
     model = cimforge.Model(path)
