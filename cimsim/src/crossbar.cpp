@@ -50,8 +50,11 @@ struct CrossbarLayer::Impl {
     std::vector<uint8_t> no_adc;       // J: columns without a conversion of their own (digital references, W- of an analog pair)
     int64_t converted_cols = 0;        // columns through the ADC per read
     std::vector<ReadGroup> groups;
-    std::vector<float> G;   // K x J stored conductances (digit units), row-major
-    std::vector<double> Gd; // the same in double when column sums can exceed float's exact range
+    std::vector<float> G;   // K x J stored conductances (digit units), row-major, while the plan is built
+    // ... then in column tiles for the float rows kernel (read_kernels.h, tile_conductances), in double
+    // when column sums can exceed float's exact range.
+    std::vector<float> G_tiles;
+    std::vector<double> Gd_tiles;
     bool use_double = false;
     bool force_bitplanes = false;
     // The popcount kernel's plan: the digits as bits (empty when the cells are not exact in
@@ -119,11 +122,11 @@ struct CrossbarLayer::Impl {
         S.resize(size_t(planes * J));
         sq.resize(size_t(planes));
         const T* base;
-        if constexpr (std::is_same_v<T, double>) base = Gd.data();
-        else base = G.data();
+        if constexpr (std::is_same_v<T, double>) base = Gd_tiles.data();
+        else base = G_tiles.data();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            detail::plane_sums(base + g.r0 * J, J, xv + g.r0, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
+            detail::plane_sums(base, J, K, g.r0, xv + g.r0, K, 1, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
             visit(gi, S.data(), sq.data());
         }
     }
@@ -151,9 +154,7 @@ struct CrossbarLayer::Impl {
                   int64_t& clip) const;
     void scatter(const double* col, double* o) const;
     template <class T>
-    void run_rows(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
-    template <class T>
-    void run_popcount(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const;
+    void run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, bool popcount) const;
 };
 
 CrossbarLayer::~CrossbarLayer() = default;
@@ -298,7 +299,9 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
     if (!programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31))
         s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
-    if (s.use_double) s.Gd.assign(s.G.begin(), s.G.end());
+    if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
+    else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
+    std::vector<float>().swap(s.G);  // only the tiles are read
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
@@ -402,28 +405,12 @@ void CrossbarLayer::Impl::scatter(const double* col, double* o) const {
         for (int64_t n = col_begin[size_t(j)]; n < col_end[size_t(j)]; ++n) o[n] += col[j];
 }
 
-// Column sums from the stored conductance rows, one vector at a time.
+// The bit-plane path over blocks of input vectors: for each read group, the column sums of the
+// whole block at once, by popcount over the packed digits (integer sums, then drift x (g_off x
+// (P - 2 P-) + sum) rounded once) or by the float conductance rows; then each read through the ADC.
 template <class T>
-void CrossbarLayer::Impl::run_rows(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
-    GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
-    thread_local std::vector<double> col;
-    col.resize(size_t(J));
-    int64_t conv = 0, clip = 0;
-    for (int64_t v = 0; v < V; ++v) {
-        std::fill(col.begin(), col.end(), 0.0);
-        reads<T>(x + v * K, [&](size_t gi, const T* S, const float* sq) { read_out(gi, S, sq, v, rng, col.data(), conv, clip); });
-        scatter(col.data(), out + v * N);
-    }
-    conversions += conv;
-    clipped += clip;
-}
-
-// Column sums by popcount over blocks of vectors: for each read group, the integer sums of a whole
-// block at once (the digit words of 32 columns stay in registers across its vectors and planes),
-// then each read's conductance sums drift x (g_off x (P - 2 P-) + sum), rounded once.
-template <class T>
-void CrossbarLayer::Impl::run_popcount(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
-    constexpr int64_t kBlock = 8;  // vectors per kernel call: its sums (8 x planes x J int32) stay in L2
+void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, bool popcount) const {
+    constexpr int64_t kBlock = 8;  // vectors per kernel call: their sums (8 x planes x J) stay in L2
     GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
     thread_local detail::InputBits in;
     thread_local std::vector<int32_t> sums, pneg;
@@ -433,11 +420,14 @@ void CrossbarLayer::Impl::run_popcount(const int32_t* x, int64_t V, double* out,
     thread_local std::vector<int64_t> P, Q;
     in.nbits = planes * dac_bits;
     in.sign_magnitude = bipolar_inputs;
-    const bool need_pneg = packed.signed_digits && g_off != 0;
-    sums.resize(size_t(kBlock * planes * J));
+    const bool need_pneg = popcount && packed.signed_digits && g_off != 0;
+    const T* conductances = nullptr;
+    if constexpr (std::is_same_v<T, double>) conductances = Gd_tiles.data();
+    else conductances = G_tiles.data();
+    if (popcount) sums.resize(size_t(kBlock * planes * J));
     if (need_pneg) pneg.resize(sums.size());
-    S.resize(size_t(planes * J));
-    sq.resize(size_t(planes));
+    S.resize(size_t(kBlock * planes * J));
+    sq.resize(size_t(kBlock * planes));
     P.resize(size_t(planes));
     Q.resize(size_t(planes));
     int64_t conv = 0, clip = 0;
@@ -445,18 +435,25 @@ void CrossbarLayer::Impl::run_popcount(const int32_t* x, int64_t V, double* out,
         const int64_t nv = std::min(kBlock, V - v0);
         cols.assign(size_t(nv * J), 0.0);
         for (size_t gi = 0; gi < groups.size(); ++gi) {
-            in.load(x + v0 * K, nv, K, groups[gi], size_t(packed.words[gi]));
-            detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
-            for (int64_t v = 0; v < nv; ++v) {
-                detail::plane_totals(in, v, planes, dac_bits, P.data(), Q.data());
-                for (int p = 0; p < planes; ++p) {
-                    sq[size_t(p)] = float(Q[size_t(p)]);
-                    const int64_t at = (v * planes + p) * J;
-                    detail::conductance_sums(sums.data() + at, need_pneg ? pneg.data() + at : nullptr, J, double(P[size_t(p)]),
-                                             g_off, drift, S.data() + p * J);
+            const ReadGroup& g = groups[gi];
+            if (popcount) {
+                in.load(x + v0 * K, nv, K, g, size_t(packed.words[gi]));
+                detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
+                for (int64_t v = 0; v < nv; ++v) {
+                    detail::plane_totals(in, v, planes, dac_bits, P.data(), Q.data());
+                    for (int p = 0; p < planes; ++p) {
+                        const int64_t at = (v * planes + p) * J;
+                        sq[size_t(v * planes + p)] = float(Q[size_t(p)]);
+                        detail::conductance_sums(sums.data() + at, need_pneg ? pneg.data() + at : nullptr, J, double(P[size_t(p)]),
+                                                 g_off, drift, S.data() + at);
+                    }
                 }
-                read_out(gi, S.data(), sq.data(), v0 + v, rng, cols.data() + v * J, conv, clip);
+            } else {
+                detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
+                                   S.data(), sq.data());
             }
+            for (int64_t v = 0; v < nv; ++v)
+                read_out(gi, S.data() + v * planes * J, sq.data() + v * planes, v0 + v, rng, cols.data() + v * J, conv, clip);
         }
         for (int64_t v = 0; v < nv; ++v) scatter(cols.data() + v * J, out + (v0 + v) * N);
     }
@@ -467,10 +464,8 @@ void CrossbarLayer::Impl::run_popcount(const int32_t* x, int64_t V, double* out,
 void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
     const bool popcount = !s.packed.words.empty() && s.kernel != SumKernel::float_rows;
-    if (popcount && s.use_double) s.run_popcount<double>(x, V, out, chunk_id);
-    else if (popcount) s.run_popcount<float>(x, V, out, chunk_id);
-    else if (s.use_double) s.run_rows<double>(x, V, out, chunk_id);
-    else s.run_rows<float>(x, V, out, chunk_id);
+    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, popcount);
+    else s.run_blocks<float>(x, V, out, chunk_id, popcount);
 }
 
 void CrossbarLayer::force_kernel(SumKernel k) {

@@ -1,41 +1,107 @@
-// Float kernels of a read (read_kernels.h): conductance rows added per set input bit, and the ADC
-// conversion. Compiled for AVX-512, AVX2 and a baseline, chosen at run time.
+// Float kernels of a read (read_kernels.h): conductance rows added per set input bit, a block of
+// vectors and one column tile at a time, and the ADC conversion. Compiled for AVX-512, AVX2 and a baseline, chosen at run time.
 #include "read_kernels.h"
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #define CIM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace cim::sim::detail {
 
-#define CIM_DEFINE_PLANE_SUMS(T)                                                                              \
-    CIM_SIMD_CLONES                                                                                           \
-    void plane_sums(const T* __restrict G, int64_t J, const int32_t* __restrict x, int64_t rows, int planes,  \
-                    int dac_bits, bool sign_magnitude, T* __restrict S, float* __restrict sq) {               \
-        std::fill(S, S + planes * J, T(0));                                                                   \
-        std::fill(sq, sq + planes, 0.0f);                                                                     \
-        const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);                                           \
-        for (int64_t k = 0; k < rows; ++k) {                                                                  \
-            const bool negative = sign_magnitude && x[k] < 0;                                                 \
-            const int32_t v = negative ? -x[k] : x[k];                                                        \
-            if (v == 0) continue;                                                                             \
-            const T* __restrict g = G + k * J;                                                                \
-            for (int p = 0; p < planes; ++p) {                                                                \
-                const int32_t pv = (v >> (p * dac_bits)) & mask;                                              \
-                if (pv == 0) continue;                                                                        \
-                T* __restrict s = S + p * J;                                                                  \
-                const T f = negative ? -T(pv) : T(pv);                                                        \
-                sq[p] += float(f * f);                                                                        \
-                if (pv == 1 && !negative)                                                                     \
-                    for (int64_t j = 0; j < J; ++j) s[j] += g[j];                                             \
-                else                                                                                          \
-                    for (int64_t j = 0; j < J; ++j) s[j] += f * g[j];                                         \
-            }                                                                                                 \
-        }                                                                                                     \
+namespace {
+
+// The rows of one (vector, plane) read with a nonzero plane value, in row order: row k adds f x G[k].
+template <class T>
+struct RowTerm {
+    int64_t k;
+    T f;
+};
+
+// Column tiles of 256 bytes (64 floats, 32 doubles: four AVX-512 registers, four independent addition
+// chains): the tile's sums stay in registers while the read's rows go by, and a read group's tile of
+// G (128 rows x 256 bytes) stays in L1 across the block's vectors and planes.
+template <class T>
+constexpr int64_t kTile = 256 / int64_t(sizeof(T));
+
+// One (vector, plane) read's sums over one column tile: g points at the tile's first row.
+template <class T>
+__attribute__((always_inline)) inline void add_rows(const T* __restrict g, const RowTerm<T>* terms, int64_t n, int64_t width,
+                                                    T* __restrict out) {
+    constexpr int64_t W = kTile<T>;
+    T acc[W] = {};
+    for (int64_t i = 0; i < n; ++i) {
+        const T* __restrict row = g + terms[i].k * W;
+        const T f = terms[i].f;
+        if (f == T(1))
+            for (int64_t t = 0; t < W; ++t) acc[t] += row[t];
+        else
+            for (int64_t t = 0; t < W; ++t) acc[t] += f * row[t];
+    }
+    for (int64_t t = 0; t < width; ++t) out[t] = acc[t];
+}
+
+template <class T>
+std::vector<T> tiled(const std::vector<T>& G, int64_t K, int64_t J) {
+    constexpr int64_t W = kTile<T>;
+    const int64_t tiles = (J + W - 1) / W;
+    std::vector<T> out(size_t(tiles * K * W), T(0));
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < J; ++j) out[size_t(((j / W) * K + k) * W + j % W)] = G[size_t(k * J + j)];
+    return out;
+}
+
+template <class T>
+__attribute__((always_inline)) inline void plane_sums_body(const T* __restrict Gt, int64_t J, int64_t K, int64_t r0,
+                                                           const int32_t* __restrict x, int64_t x_stride,
+                                                           int64_t V, int64_t rows, int planes, int dac_bits, bool sign_magnitude,
+                                                           T* __restrict S, float* __restrict sq) {
+    thread_local std::vector<RowTerm<T>> terms;  // [v][p][up to rows]
+    thread_local std::vector<int64_t> count;     // [v][p]
+    terms.resize(size_t(V * planes * rows));
+    count.assign(size_t(V * planes), 0);
+    std::fill(sq, sq + V * planes, 0.0f);
+    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
+    for (int64_t v = 0; v < V; ++v)
+        for (int64_t k = 0; k < rows; ++k) {
+            const int32_t xk = x[v * x_stride + k];
+            const bool negative = sign_magnitude && xk < 0;
+            const int32_t a = negative ? -xk : xk;
+            if (a == 0) continue;
+            for (int p = 0; p < planes; ++p) {
+                const int32_t pv = (a >> (p * dac_bits)) & mask;
+                if (pv == 0) continue;
+                const int64_t vp = v * planes + p;
+                const T f = negative ? -T(pv) : T(pv);
+                sq[vp] += float(f * f);
+                terms[size_t(vp * rows + count[size_t(vp)]++)] = {k, f};
+            }
+        }
+    constexpr int64_t W = kTile<T>;
+    for (int64_t j0 = 0; j0 < J; j0 += W) {
+        const int64_t width = std::min(W, J - j0);
+        for (int64_t vp = 0; vp < V * planes; ++vp) {
+            const RowTerm<T>* t = terms.data() + vp * rows;
+            T* out = S + vp * J + j0;
+            add_rows(Gt + ((j0 / W) * K + r0) * W, t, count[size_t(vp)], width, out);
+        }
+    }
+}
+
+}  // namespace
+
+#define CIM_DEFINE_PLANE_SUMS(T)                                                                                                \
+    CIM_SIMD_CLONES                                                                                                             \
+    void plane_sums(const T* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,   \
+                    int planes, int dac_bits, bool sign_magnitude, T* S, float* sq) {                                           \
+        plane_sums_body<T>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, S, sq);                        \
     }
 CIM_DEFINE_PLANE_SUMS(float)
 CIM_DEFINE_PLANE_SUMS(double)
+
+std::vector<float> tile_conductances(const std::vector<float>& G, int64_t K, int64_t J) { return tiled(G, K, J); }
+std::vector<double> tile_conductances(const std::vector<double>& G, int64_t K, int64_t J) { return tiled(G, K, J); }
 
 // The conversion loop of one variant, without branches so that it vectorizes (the variants are
 // chosen once per plane, outside the loop).

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 namespace cim::sim::detail {
 
@@ -42,15 +43,23 @@ private:
     uint64_t counter_ = 0;
 };
 
-// S[p][j] = sum over rows k of plane_p(x[k]) * G[k][j], for all planes at once, adding the rows
-// whose plane value is set (work proportional to the set input bits, as the charge on a bit line).
-// sq[p] = sum_k plane_p(x[k])^2 (for the read-noise variance). With sign_magnitude (bipolar
-// inputs) plane_p(x) = sign(x) x plane p of |x|: each plane driven with the input's polarity. Float
-// (column sums below 2^24 are exact) and double (larger sums, e.g. multi-bit inputs on 8-bit cells).
-void plane_sums(const float* G, int64_t J, const int32_t* x, int64_t rows, int planes, int dac_bits, bool sign_magnitude, float* S,
-                float* sq);
-void plane_sums(const double* G, int64_t J, const int32_t* x, int64_t rows, int planes, int dac_bits, bool sign_magnitude, double* S,
-                float* sq);
+// Conductances (K x J, row-major) in column tiles of 64 floats or 32 doubles (256 bytes),
+// [tile][row][column in tile], the last tile padded with zeros: a read's tile of rows is contiguous.
+std::vector<float> tile_conductances(const std::vector<float>& G, int64_t K, int64_t J);
+std::vector<double> tile_conductances(const std::vector<double>& G, int64_t K, int64_t J);
+
+// For V vectors (vector v's codes of rows r0.. at x + v * x_stride) and `rows` rows from r0 of the
+// tiled conductances Gt (K rows): S[(v * planes + p) * J + j] = sum over rows k of plane_p(x[k]) *
+// G[k][j], adding the rows whose plane value is set in row order (work proportional to the set input
+// bits, as the charge on a bit line), one column tile at a time for all the block's vectors and
+// planes (the tile's sums in registers, its rows in L1). sq[v * planes + p] = sum_k plane_p(x[k])^2
+// (for the read-noise variance). With sign_magnitude (bipolar inputs) plane_p(x) = sign(x) x plane p
+// of |x|: each plane driven with the input's polarity. Float (column sums below 2^24 are exact) and
+// double (larger sums, e.g. multi-bit inputs on 8-bit cells).
+void plane_sums(const float* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
+                int planes, int dac_bits, bool sign_magnitude, float* S, float* sq);
+void plane_sums(const double* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
+                int planes, int dac_bits, bool sign_magnitude, double* S, float* sq);
 
 // One plane's reads through the ADC into per-column accumulators:
 // acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
