@@ -31,7 +31,8 @@ void check_identity(const Graph& g, const DeviceSpec& device, const Tensor& cali
     auto exact = quant::run_program(q.model, {images});
     for (const sim::SumKernel kernel : {sim::SumKernel::popcount, sim::SumKernel::float_rows}) {
         if (kernel == sim::SumKernel::float_rows && !both_kernels) continue;
-        CAPTURE(int(kernel));
+        const int kernel_id = int(kernel);  // a named copy: CAPTURE keeps a reference
+        CAPTURE(kernel_id);
         sim::CrossbarBackend backend(q.model, device, 1, 0);
         CHECK(backend.all_exact());
         backend.force_bitplanes(true);
