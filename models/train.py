@@ -312,6 +312,34 @@ class ViT(nn.Module):
         return self.head(x.mean(dim=1))
 
 
+class RowRecurrent(nn.Module):
+    """Reads the image row by row: 28 time steps of 28 features (the sequence axis first, as ONNX's
+    recurrent ops take it), one recurrent layer, the last hidden state into a linear classifier.
+    The shape of a keyword-spotting network on frames of audio features."""
+
+    HIDDEN = 128
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(28, self.HIDDEN)
+        self.head = nn.Linear(self.HIDDEN, 10)
+
+    def forward(self, x):
+        seq = x.reshape(-1, 28, 28).transpose(0, 1)  # [N,1,28,28] -> [T=28, N, 28]
+        out = self.rnn(seq)[0]
+        return self.head(out[-1])
+
+
+class LSTMNet(RowRecurrent):
+    def __init__(self):
+        super().__init__(nn.LSTM)
+
+
+class GRUNet(RowRecurrent):
+    def __init__(self):
+        super().__init__(nn.GRU)
+
+
 # Training recipes. lr is the OneCycle peak.
 RECIPES = {
     "mlp":       dict(cls=MLP,       epochs=12, opt="adam", lr=2e-3, wd=1e-4, bs=128, crop=False, flip=False, ls=0.0),
@@ -320,6 +348,8 @@ RECIPES = {
     "resnet":    dict(cls=ResNet,    epochs=9,  opt="sgd",  lr=0.1,  wd=5e-4, bs=128, crop=True,  flip=True,  ls=0.0),
     "mobilenet": dict(cls=MobileNet, epochs=8,  opt="sgd",  lr=0.1,  wd=4e-5, bs=128, crop=True,  flip=True,  ls=0.0),
     "vit":       dict(cls=ViT,       epochs=10, opt="adamw", lr=2e-3, wd=0.05, bs=128, crop=True, flip=True,  ls=0.0),
+    "lstm":      dict(cls=LSTMNet,   epochs=8,  opt="adam", lr=3e-3, wd=0.0,  bs=128, crop=False, flip=False, ls=0.0),
+    "gru":       dict(cls=GRUNet,    epochs=8,  opt="adam", lr=3e-3, wd=0.0,  bs=128, crop=False, flip=False, ls=0.0),
 }
 MODEL_NAMES = list(RECIPES)
 
@@ -329,7 +359,8 @@ MODEL_NAMES = list(RECIPES)
 # ---------------------------------------------------------------------------
 
 def count_macs(model):
-    """MACs for one 1x28x28 image: Conv2d, Linear and MatMul (attention)."""
+    """MACs for one 1x28x28 image: Conv2d, Linear, MatMul (attention) and the gate products of
+    LSTM/GRU (gates x (inputs + hidden) x hidden per time step)."""
     total = [0]
 
     def hook(mod, inp, out):
@@ -340,9 +371,13 @@ def count_macs(model):
             total[0] += out.numel() * mod.in_features
         elif isinstance(mod, MatMul):
             total[0] += out.numel() * inp[0].shape[-1]
+        elif isinstance(mod, (nn.LSTM, nn.GRU)):
+            gates = 4 if isinstance(mod, nn.LSTM) else 3
+            steps = inp[0].shape[0]
+            total[0] += steps * gates * (mod.input_size + mod.hidden_size) * mod.hidden_size
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear, MatMul))]
+               if isinstance(m, (nn.Conv2d, nn.Linear, MatMul, nn.LSTM, nn.GRU))]
     was_training = model.training
     model.eval()
     with torch.no_grad():

@@ -17,7 +17,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = ["mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"]
+MODELS = ["mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit", "lstm", "gru"]
 DEVICES = sorted(f[:-5] for f in os.listdir(os.path.join(ROOT, "configs")) if f.endswith(".yaml"))
 
 

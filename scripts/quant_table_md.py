@@ -7,7 +7,7 @@ import os
 import sys
 
 out = sys.argv[1] if len(sys.argv) > 1 else "build/quant-table"
-MODELS = ["mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"]
+MODELS = ["mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit", "lstm", "gru"]
 
 
 def load(model, name):

@@ -215,7 +215,9 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
             charge(CC::input_buffer, V * e.in_bytes, v.p.e_ibuf);
             charge(CC::output_buffer, V * e.out_bytes, v.p.e_obuf);
             charge(CC::interconnect, V * e.out_bytes * opt.hops, v.p.e_ic);
-            charge(CC::digital, V * e.requant_ops, v.p.e_dig);
+            // Requantization per output, plus what the digital units do beyond it (a recurrent
+            // layer's gates and state update: L.digital_ops).
+            charge(CC::digital, V * e.requant_ops + double(L.digital_ops), v.p.e_dig);
 
             // Time for the batch: each copy takes its share of the vectors; tiles run in
             // parallel (in turn when layers share arrays).
@@ -232,7 +234,10 @@ CostReport estimate_cost(const Graph& g, const Mapping& m, const DeviceSpec& d, 
             buf_in_ns = V * B * e.in_bytes * v.p.t_buf / u;
             buf_out_ns = V * B * e.out_bytes * v.p.t_buf / u;
             ic_ns = V * B * e.out_bytes * opt.hops * v.p.t_ic / u;
-            dig_ns = V * B * e.requant_ops * v.p.t_dig / u;
+            dig_ns = (V * e.requant_ops + double(L.digital_ops)) * B * v.p.t_dig / u;
+            // A recurrence alternates: the gates wait for a step's MVM and the next MVM for the
+            // gates (h_t), so the two do not overlap as streams do.
+            if (L.sequential_steps > 1) array_path_ns += dig_ns;
         } else if (L.placement == Placement::host) {
             host_compute = true;
             host_layers.push_back(L.name);

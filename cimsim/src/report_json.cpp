@@ -130,6 +130,7 @@ json mapping_json(const Mapping& m, const DeviceSpec& d, const CostReport& r) {
                   {"cols", L.n},
                   {"groups", L.groups},
                   {"vectors", L.vectors},
+                  {"sequential_steps", L.sequential_steps},
                   {"macs", L.macs},
                   {"arrays", L.arrays * L.duplication},
                   {"arrays_per_copy", L.arrays},

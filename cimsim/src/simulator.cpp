@@ -141,9 +141,10 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     thread_local std::vector<double> out;
     thread_local std::vector<int64_t> ref;
     out.resize(size_t(vectors * layer.N));
-    // The read-noise stream is keyed by the first image of the call (and the layer's own
-    // coordinates), so results do not depend on which thread runs which images.
-    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item));
+    // The read-noise stream is keyed by the first image of the call and, in a recurrent layer,
+    // the step (and the layer's own coordinates), so results do not depend on which thread runs
+    // which images, and every step of a recurrence draws anew.
+    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item) + (uint64_t(ctx.step) << 40));
     if (xb.exact() && !force_bitplanes_) {
         for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
         return;

@@ -16,7 +16,33 @@ int64_t known_numel(const Value& v) { return v.rank_known && shape_known(v.shape
 
 }  // namespace
 
+namespace {
+
+// Recurrent: where column n of the layer reads W's and R's gate rows (-1: a zero block).
+// LSTM/RNN: column n is gate row n of both. GRU: z r stacked, then W_h alone, then R_h alone.
+struct GateRows {
+    int64_t w = -1, r = -1;
+};
+GateRows gate_rows(OpKind op, int64_t hidden, int64_t n) {
+    if (op != OpKind::GRU || n < 2 * hidden) return {n, n};
+    if (n < 3 * hidden) return {n, -1};
+    return {-1, n - hidden};
+}
+
+}  // namespace
+
+float WeightStationaryView::recurrent_bias(const Tensor* b, int64_t g, int64_t n) const {
+    if (!b) return 0.0f;
+    const int64_t gh = (op == OpKind::LSTM ? 4 : op == OpKind::GRU ? 3 : 1) * hidden;
+    const GateRows at = gate_rows(op, hidden, n);
+    float v = 0.0f;
+    if (at.w >= 0) v += b->f[size_t(g * 2 * gh + at.w)];
+    if (at.r >= 0) v += b->f[size_t(g * 2 * gh + gh + at.r)];
+    return v;
+}
+
 int64_t WeightStationaryView::weight_index(int64_t g, int64_t k, int64_t n) const {
+    if (is_recurrent()) throw InternalError("weight_index of a recurrent layer (its weights span W and R)");
     // Only the matmul-role ops of op_traits.cpp have a view.
     if (op == OpKind::Conv) return (g * N + n) * K + k;           // [G*N, K]
     if (op == OpKind::ConvTranspose) return (g * K + k) * N + n;  // [G*K, N]
@@ -31,13 +57,50 @@ int WeightStationaryView::output_axis() const {
 }
 
 float WeightStationaryView::weight(const Tensor& w, int64_t g, int64_t k, int64_t n) const {
+    if (is_recurrent()) {
+        const int64_t gh = (op == OpKind::LSTM ? 4 : op == OpKind::GRU ? 3 : 1) * hidden;
+        const GateRows at = gate_rows(op, hidden, n);
+        if (k < recurrent_rows_from)
+            return at.w < 0 ? 0.0f : w.f[size_t((g * gh + at.w) * recurrent_rows_from + k)];
+        return at.r < 0 ? 0.0f : recurrent->f[size_t((g * gh + at.r) * hidden + k - recurrent_rows_from)];
+    }
     const float v = w.f[size_t(weight_index(g, k, n))];
     return op == OpKind::Gemm ? alpha * v : v;
 }
 
 void WeightStationaryView::set_weight(Tensor& w, int64_t g, int64_t k, int64_t n, float v) const {
+    if (is_recurrent()) throw InternalError("set_weight of a recurrent layer (its weights span W and R)");
     w.f[size_t(weight_index(g, k, n))] = op == OpKind::Gemm ? v / alpha : v;
 }
+
+namespace {
+
+template <class No>
+bool recurrent_view(const Graph& g, int idx, WeightStationaryView& v, No no) {
+    const Node& n = g.nodes.at(size_t(idx));
+    const Tensor* w = n.has_input(1) ? g.constant(n.inputs[1]) : nullptr;
+    const Tensor* r = n.has_input(2) ? g.constant(n.inputs[2]) : nullptr;
+    if (!w || !r) return no("its W or R is computed, not a constant: no weights to hold in arrays");
+    if (!w->floating() || !r->floating() || w->rank() != 3 || r->rank() != 3) return no("its W and R are not float tensors of rank 3");
+    if (n.has_input(3) && !g.constant(n.inputs[3])) return no("its bias B is computed, not a constant");
+    const int64_t gates = n.op == OpKind::LSTM ? 4 : n.op == OpKind::GRU ? 3 : 1;
+    v = WeightStationaryView{};
+    v.node = idx;
+    v.op = n.op;
+    v.groups = w->shape[0];
+    v.hidden = r->shape[2];
+    v.recurrent_rows_from = w->shape[2];
+    v.recurrent = r;
+    v.K = w->shape[2] + v.hidden;
+    v.N = (n.op == OpKind::GRU ? 4 : gates) * v.hidden;
+    v.bias_input = n.has_input(3) ? 3 : -1;
+    // Vectors: one per step and sequence (each direction reads its own, as its own group).
+    const Value& x = g.value(n.inputs[0]);
+    v.vectors = x.rank_known && x.shape.size() == 3 && x.shape[0] >= 0 && x.shape[1] >= 0 ? x.shape[0] * x.shape[1] : 0;
+    return true;
+}
+
+}  // namespace
 
 bool weight_stationary_view(const Graph& g, int idx, WeightStationaryView& v, std::string* why_not) {
     const Node& n = g.nodes.at(size_t(idx));
@@ -46,8 +109,7 @@ bool weight_stationary_view(const Graph& g, int idx, WeightStationaryView& v, st
         return false;
     };
     if (why_not) why_not->clear();
-    if (op_traits(n.op).role == OpRole::recurrent)
-        return no("recurrent op: runs on the digital units (W and R are not yet tiled onto arrays)");
+    if (op_traits(n.op).role == OpRole::recurrent) return recurrent_view(g, idx, v, no);
     if (op_traits(n.op).role != OpRole::matmul) return false;
     v = WeightStationaryView{};
     v.node = idx;

@@ -207,25 +207,37 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             L.n = v.N;
             L.groups = v.groups;
             L.macs = v.K * v.N * v.groups * L.vectors;
-            L.signed_inputs = !nonneg[size_t(n.inputs[size_t(v.data_input)])];
+            // A recurrent layer's rows also carry h_{t-1}, which its gates make signed.
+            auto add_note = [&](const std::string& text) { L.note += (L.note.empty() ? "" : "; ") + text; };
+            L.signed_inputs = v.is_recurrent() || !nonneg[size_t(n.inputs[size_t(v.data_input)])];
             L.rows_per_vector = v.K;
+            if (v.is_recurrent()) {
+                // The gate products run on the arrays; the digital units apply the gates and update
+                // the state: op_traits' per-gate-value operations, per step, sample and direction.
+                const int64_t gates = n.op == OpKind::LSTM ? 4 : n.op == OpKind::GRU ? 3 : 1;
+                const int64_t gate_values = v.vectors * v.groups * gates * v.hidden;
+                L.digital_ops = gate_values * op_traits(n.op).ops_per_element;
+                const Value& x = g.value(n.inputs[0]);
+                L.sequential_steps = std::max<int64_t>(1, x.shape[size_t(n.attr_int("layout", 0))]);
+                L.note = "recurrent: W and R stacked on the rows, [x_t, h_t-1] read in one MVM per step; the steps run in sequence";
+            }
             if (L.signed_inputs) {
                 switch (d.input.signed_handling) {
                     case SignedInputHandling::pos_neg_split:
                         L.rows_per_vector = 2 * v.K;
-                        L.note = "signed inputs: positive/negative split doubles the rows";
+                        add_note("signed inputs: positive/negative split doubles the rows");
                         break;
                     case SignedInputHandling::unsigned_only:
-                        L.note = "signed inputs on an unsigned-only device: needs a ReLU or a shift before it";
+                        add_note("signed inputs on an unsigned-only device: needs a ReLU or a shift before it");
                         break;
                     case SignedInputHandling::offset:
-                        L.note = "signed inputs: offset, corrected digitally";
+                        add_note("signed inputs: offset, corrected digitally");
                         break;
                     case SignedInputHandling::twos_complement:
-                        L.note = "signed inputs: two's-complement bit planes";
+                        add_note("signed inputs: two's-complement bit planes");
                         break;
                     case SignedInputHandling::bipolar:
-                        L.note = "signed inputs: bipolar voltages on one row set";
+                        add_note("signed inputs: bipolar voltages on one row set");
                         break;
                 }
             }
@@ -350,7 +362,7 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             LayerMapping* slow = nullptr;
             for (auto& L : m.layers)
                 if (L.placement == Placement::arrays && L.arrays > 0 && (!slow || time_of(L) > time_of(*slow))) slow = &L;
-            if (!slow || slow->arrays > spare || slow->duplication >= slow->vectors) break;
+            if (!slow || slow->arrays > spare || slow->duplication >= slow->vectors / slow->sequential_steps) break;
             ++slow->duplication;
             spare -= slow->arrays;
         }

@@ -66,6 +66,7 @@ std::vector<std::string> equalize_cross_layer(Graph& g, bool keep_model_quantiza
         }
         if (!ok || target < 0) continue;
         const MvmView& vb = views[size_t(view_of_node[size_t(target)])];
+        if (vb.is_recurrent()) continue;  // its rows mix inputs and hidden states
         if (vb.const_left || g.nodes[size_t(vb.node)].inputs[size_t(vb.data_input)] != value) continue;
         if (keep_model_quantization && (g.value(g.nodes[size_t(va.node)].inputs[1]).model_quantization ||
                                         g.value(g.nodes[size_t(vb.node)].inputs[size_t(vb.weight_input)]).model_quantization))

@@ -44,6 +44,8 @@ inline void put_row(int32_t* row, int64_t K, int64_t k, int32_t q, bool split) {
 
 bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* const> in, std::span<Tensor> out,
                const RunOptions& opt, MvmBackend& backend, const LayerTap* tap) {
+    if (L.op == OpKind::LSTM || L.op == OpKind::GRU || L.op == OpKind::RNN)
+        return run_recurrent_layer(L, node, in, out, opt, backend, tap);
     const bool split = L.input.realization == InputRealization::pos_neg_split;
     const int64_t K = L.K, N = L.N, G = L.groups, R = L.rows();
     const Tensor& X = *in[size_t(L.data_input)];

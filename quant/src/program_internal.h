@@ -24,6 +24,10 @@ struct LayerTap {
 bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* const> in, std::span<Tensor> out,
                const RunOptions& opt, MvmBackend& backend, const LayerTap* tap);
 
+// A recurrent layer (program_rnn.cpp): one MVM per step and direction over [x_t, h_{t-1}].
+bool run_recurrent_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* const> in, std::span<Tensor> out,
+                         const RunOptions& opt, MvmBackend& backend, const LayerTap* tap);
+
 std::vector<Tensor> run_program_tapped(const QuantizedModel& model, const std::vector<Tensor>& inputs,
                                        const RunOptions& options, const Executor::Observer& observer,
                                        const LayerTap* tap);

@@ -174,6 +174,11 @@ WeightStats quantize_weights(QuantLayer& L, const MvmView& v, const Tensor& W, c
 // Float bias of a layer (per output, groups * N values; zeros when none).
 std::vector<double> float_bias(const Graph& g, const MvmView& v, int64_t GN) {
     std::vector<double> b(size_t(GN), 0.0);
+    if (v.is_recurrent()) {  // W's and R's biases, per gate column (weight_stationary.h)
+        const Tensor* t = v.bias_input >= 0 ? g.constant(g.nodes[size_t(v.node)].inputs[size_t(v.bias_input)]) : nullptr;
+        for (int64_t i = 0; i < GN; ++i) b[size_t(i)] = v.recurrent_bias(t, i / v.N, i % v.N);
+        return b;
+    }
     // ConvTranspose's bias is per output channel, added after the scatter (program.cpp): the
     // columns start with none.
     if (v.bias_input < 0 || v.op == OpKind::ConvTranspose) return b;
@@ -359,9 +364,14 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         model.layer_of_node[size_t(v.node)] = int(i);
         std::vector<float> values;
         for (const Tensor& t : float_in[i]) values.insert(values.end(), t.f.begin(), t.f.end());
-        const bool is_signed = !nonneg[size_t(n.inputs[size_t(v.data_input)])];
+        // A recurrent layer's rows also carry h_{t-1}: its range is that of the hidden states (Y),
+        // and the gates make it signed.
+        if (v.is_recurrent())
+            for (const Tensor& t : float_out[i]) values.insert(values.end(), t.f.begin(), t.f.end());
+        const bool is_signed = v.is_recurrent() || !nonneg[size_t(n.inputs[size_t(v.data_input)])];
         LayerReport& r = report.layers[i];
-        const auto grid = q.use_model_quantization ? activation_quantization(G, n.inputs[size_t(v.data_input)]) : std::nullopt;
+        const auto grid = q.use_model_quantization && !v.is_recurrent() ? activation_quantization(G, n.inputs[size_t(v.data_input)])
+                                                                        : std::nullopt;
         if (grid) {
             L.input = detail::model_act_quant(*grid, is_signed, device, graph.source_file + ": layer '" + n.name + "'");
             r.activation_clipped_fraction = detail::clipped_fraction(L.input, values);
@@ -375,6 +385,11 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     for (size_t i = 0; i < nl && q.use_model_quantization; ++i) {
         const Node& n = G.nodes[size_t(views[i].node)];
         model_weights[i] = G.value(n.inputs[size_t(views[i].weight_input)]).model_quantization.get();
+        if (model_weights[i] && views[i].is_recurrent()) {
+            model_weights[i] = nullptr;
+            report.notes.push_back("layer '" + n.name + "': the model's quantization of a recurrent W is not kept (W and R are "
+                                   "quantized together on the arrays): requantized from its float values");
+        }
         if (!model_weights[i]) continue;
         report.layers[i].weights_from_model = true;
         const std::string fix = " chooses weight widths, but the model's own quantization fixes layer '" + n.name +
@@ -531,6 +546,11 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         for (size_t i = 0; i < nl; ++i) {
             QuantLayer& L = model.layers[i];
             const MvmView& v = views[i];
+            if (v.is_recurrent()) {  // AdaRound and bias correction work on one layer input, not a recurrence
+                active[size_t(v.node)] = true;
+                step();
+                continue;
+            }
             const int64_t K = L.K, Gr = L.groups;
             std::vector<Gram> grams(static_cast<size_t>(Gr));
             for (auto& gm : grams) {

@@ -239,7 +239,7 @@ TEST_CASE("real Fashion-MNIST: pixels are bit-identical to the model zoo's test 
     const ImageSet test = cim::models::load_fashion_mnist(real_dir(), Split::Test, 256);
     const fs::path zoo = CIM_MODELS_ZOO_DIR;
     int checked = 0;
-    for (const char* name : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"}) {
+    for (const char* name : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit", "lstm", "gru"}) {
         const fs::path pb = zoo / name / "test_data_set_0" / "input_0.pb";
         if (!fs::exists(pb)) continue;  // that model has not been trained yet
         const Bytes bytes = read_raw(pb.string());

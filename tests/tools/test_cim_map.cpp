@@ -19,7 +19,7 @@ const std::string kZoo = std::string(CIM_SOURCE_DIR) + "/models/zoo/";
 }
 
 TEST_CASE("cim-map maps every zoo model onto every bundled device, with the JSON contract") {
-    for (const char* model : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"}) {
+    for (const char* model : {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit", "lstm", "gru"}) {
         for (const char* device : {"wtm2101", "isaac", "tsmc7_sram_analog", "tsmc22_sram_digital", "mram_princeton22", "intel22_c2c"}) {
             const std::string where = std::string(model) + " on " + device;
             INFO(where);
@@ -139,7 +139,7 @@ TEST_CASE("cim-map --quant-report maps each layer at the width cim-quant chose")
     CHECK(bad.output.find("no \"layers\" array") != std::string::npos);
 }
 
-TEST_CASE("cim-map places LSTM/GRU/RNN on the digital units with their operation count") {
+TEST_CASE("cim-map places LSTM/GRU/RNN on arrays, W and R stacked, or on the host with their operation count") {
     // X [7 steps, batch 1, 5 features] -> bidirectional recurrent op (hidden 4) -> Y_h [2, 1, 4].
     for (const auto& [op, gates] : {std::pair<std::string, int64_t>{"LSTM", 4}, {"GRU", 3}, {"RNN", 1}}) {
         const std::string name = op;
@@ -156,16 +156,31 @@ TEST_CASE("cim-map places LSTM/GRU/RNN on the digital units with their operation
         b.output("Y_h");
         b.save(tmp.file("m.onnx"));
         for (const char* device : {"wtm2101", "isaac"}) {
-            auto r = run_command(tool("cim-map") + " " + tmp.file("m.onnx") + " --device " + device + " --json");
-            REQUIRE_MESSAGE(r.status == 0, r.output);
-            const json j = json::parse(r.output);
-            const auto it = std::find_if(j["layers"].begin(), j["layers"].end(), [](const json& l) { return l["name"] == "rec"; });
-            REQUIRE(it != j["layers"].end());
-            CHECK((*it)["runs_on"] == "digital");
-            CHECK((*it)["arrays"] == 0);
+            CAPTURE(device);
+            // The layer "rec" of cim-map's JSON with `extra` options.
+            auto layer_rec = [&](const std::string& extra) {
+                auto r = run_command(tool("cim-map") + " " + tmp.file("m.onnx") + " --device " + device + extra + " --json");
+                REQUIRE_MESSAGE(r.status == 0, r.output);
+                const json j = json::parse(r.output);
+                const auto it = std::find_if(j["layers"].begin(), j["layers"].end(), [](const json& l) { return l["name"] == "rec"; });
+                REQUIRE(it != j["layers"].end());
+                return *it;
+            };
+            const json rec = layer_rec("");
+            CHECK(rec["runs_on"] == "arrays");
+            CHECK(rec["arrays"].get<int64_t>() > 0);
+            CHECK(rec["groups"] == 2);       // one per direction
+            CHECK(rec["vectors"] == 7 * 1);  // one MVM per step and sequence
+            CHECK(rec["sequential_steps"] == 7);
+            CHECK(rec["macs"].get<int64_t>() == 2 * 7 * (5 + 4) * (name == "GRU" ? 4 : G) * 4);
+            // The digital units apply the gates: 4 per gate value, per step, sequence and direction.
+            CHECK(rec["digital_ops"].get<int64_t>() == 7 * 1 * 2 * G * 4 * 4);
+            CHECK(rec["note"].get<std::string>().find("recurrent") != std::string::npos);
+
+            const json host = layer_rec(" --host-layers rec");
+            CHECK(host["runs_on"] == "host");
             // steps x batch x directions x gates*hidden x (2 per MAC of W and R + 4 per gate value)
-            CHECK((*it)["digital_ops"].get<int64_t>() == 7 * 1 * 2 * G * 4 * (2 * (5 + 4) + 4));
-            CHECK((*it)["note"].get<std::string>().find("recurrent") != std::string::npos);
+            CHECK(host["digital_ops"].get<int64_t>() == 7 * 1 * 2 * G * 4 * (2 * (5 + 4) + 4));
         }
     }
 }

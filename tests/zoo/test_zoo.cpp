@@ -17,7 +17,7 @@ using namespace cim;
 
 namespace {
 
-const char* kModels[] = {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit"};
+const char* kModels[] = {"mlp", "lenet5", "vgg", "resnet", "mobilenet", "vit", "lstm", "gru"};
 
 std::string zoo(const std::string& name) { return std::string(CIM_SOURCE_DIR) + "/models/zoo/" + name; }
 

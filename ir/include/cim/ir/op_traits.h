@@ -13,7 +13,7 @@ struct Node;
 // The part of the chip an op needs.
 enum class OpRole {
     matmul,         // a product with a weight operand: weight-stationary when the weight is constant
-    recurrent,      // RNN/GRU/LSTM: constant weights, but run on the digital units for now (not tiled)
+    recurrent,      // RNN/GRU/LSTM: W and R on arrays (weight_stationary.h), gates on the digital units
     elementwise,    // arithmetic per element (activations, add, compare, ...)
     window,         // pooling over a kernel window
     reduction,      // reduces axes (global pools, Reduce*, ArgMax, Softmax's sums)

@@ -45,6 +45,8 @@ struct LayerMapping {
     // Weight-stationary view (placement == arrays): G independent K x N matrices.
     int64_t k = 0, n = 0, groups = 1;
     int64_t vectors = 0;          // input vectors per inference (batch 1)
+    int64_t sequential_steps = 1; // recurrent: time steps whose reads follow one another (h_t needs h_t-1),
+                                  // so copies only help across independent sequences (vectors / steps)
     int64_t macs = 0;             // multiply-accumulates per inference
     bool signed_inputs = false;   // the layer's input can be negative
     int64_t rows_per_vector = 0;  // array rows one group's input occupies (2K for a pos/neg split)

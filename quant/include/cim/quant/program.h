@@ -2,7 +2,8 @@
 // between the quantizer (quant/) and the functional crossbar simulator (cimsim/).
 //
 // Every weight-stationary layer (Conv through im2col, Gemm, MatMul with one
-// constant operand: the layers the mapper puts on arrays) becomes a QuantLayer:
+// constant operand, and recurrent layers with W and R stacked, cim/ir/weight_stationary.h:
+// the layers the mapper puts on arrays) becomes a QuantLayer:
 // G groups of a K x N integer matrix. For one input vector of one group:
 //
 //   1. Input codes. The float input x (K values, an im2col column for Conv) becomes
@@ -157,6 +158,9 @@ struct MvmContext {
     int64_t first_item = 0;        // global index of the first input item (image) in this call
     int64_t items = 1;             // items in this call
     int64_t vectors_per_item = 1;  // vectors = items * vectors_per_item
+    // The read within a recurrent layer's sequence (0 elsewhere): each step reads the arrays
+    // anew, so a backend draws new noise for it.
+    int64_t step = 0;
 };
 
 // Computes acc = u * A for `vectors` input vectors of one group: x is vectors x
