@@ -240,13 +240,19 @@ double ci95_half_width(const std::vector<double>& v) {
 
 namespace {
 
+// The names of the layers the arrays run, for error messages.
+std::string array_layer_names(const quant::QuantizedModel& model) {
+    std::string layers;
+    for (const auto& l : model.layers) layers += (layers.empty() ? "" : ", ") + l.name;
+    return layers;
+}
+
 void check_capture_nodes(const quant::QuantizedModel& model, const std::vector<std::string>& names) {
     for (const std::string& name : names) {
         const bool found = std::any_of(model.graph.nodes.begin(), model.graph.nodes.end(), [&](const Node& n) { return n.name == name; });
         if (found) continue;
-        std::string layers;
-        for (const auto& l : model.layers) layers += (layers.empty() ? "" : ", ") + l.name;
-        throw InputError(model.graph.source_file + ": no node named '" + name + "' to capture; the array layers are: " + layers);
+        throw InputError(model.graph.source_file + ": no node named '" + name + "' to capture; the array layers are: " +
+                         array_layer_names(model));
     }
 }
 
@@ -257,13 +263,12 @@ void check_adc_ranges(const quant::QuantizedModel& model, const DeviceSpec& devi
         throw InputError(fmt::format("{}: trained ADC ranges replace calibrated ones, but {} has array.adc.range {}; "
                                      "use --set array.adc.range=calibrated_layer",
                                      file.path, device.name, to_string(device.array.adc.range)));
-    for (const auto& [name, range] : file.ranges) {
+    for (const auto& entry : file.ranges) {
+        const std::string& name = entry.first;  // a named copy: clang 14 cannot capture a structured binding
         const bool found = std::any_of(model.layers.begin(), model.layers.end(), [&](const auto& l) { return l.name == name; });
         if (found) continue;
-        std::string layers;
-        for (const auto& l : model.layers) layers += (layers.empty() ? "" : ", ") + l.name;
         throw InputError(fmt::format("{}:{}: adc_ranges.{}: no array layer of that name in {}; its array layers are: {}",
-                                     file.path, file.lines.at(name), name, model.graph.source_file, layers));
+                                     file.path, file.lines.at(name), name, model.graph.source_file, array_layer_names(model)));
     }
 }
 
