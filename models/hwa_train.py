@@ -100,6 +100,8 @@ def parse_args(argv):
     ap.add_argument("--lr-width", type=float, default=0.05, help="learning rate of the width coefficients (bits per step)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--calibration", type=int, default=256, help="training images that set the initial steps and ADC ranges")
+    ap.add_argument("--init", metavar="DIR", help="warm start: the weights, steps and ADC ranges an earlier run left in "
+                                                   "DIR/state.pt (e.g. a noise-free LSQ fine-tune at the same widths)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     ap.add_argument("--power-of-two", action="store_true", help="step sizes rounded to powers of two (shift-only requantization)")
     ap.add_argument("--learn-width", action="store_true", help="learn each layer's weight width in [2, quant.weight_bits]")
@@ -160,6 +162,18 @@ def main(argv=None):
     recipe = zoo.RECIPES.get(args.model, dict(crop=False, flip=False))
     calib = xtr[torch.randperm(xtr.shape[0], generator=gen)[:args.calibration]]
     net.calibrate(calib)
+    if args.init:
+        try:
+            state = torch.load(os.path.join(args.init, "state.pt"))
+            with open(os.path.join(args.init, "train.json")) as f:
+                init_adc = json.load(f)["adc_ranges"] is not None
+            if not init_adc:  # a run without the ADC in the loop learned no range: keep the calibrated ones
+                state.update({k: v for k, v in net.state_dict().items() if k.endswith("adc_log_range")})
+            net.load_state_dict(state)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            print(f"hwa_train: error: --init {args.init}: {e}; give the --out of an earlier run of the same model "
+                  f"and widths", file=sys.stderr)
+            return 2
     evals = {}
     if args.eval_images:
         xte, yte = zoo.load_split(args.data_dir, "t10k")
@@ -206,8 +220,8 @@ def main(argv=None):
         log(f"widths {widths}: {arrays_used:.0f} arrays (budget {args.array_budget:g})")
     os.makedirs(args.out, exist_ok=True)
     summary = {"model": args.model, "device": hw.name, "overrides": args.set, "steps": args.steps, "batch": args.batch,
-               "seed": args.seed, "train_seconds": round(seconds, 1), "switches": vars(sw), "losses_first_last_50": [
-                   float(np.mean(losses[:50])), float(np.mean(losses[-50:]))],
+               "lr": args.lr, "init": args.init, "seed": args.seed, "train_seconds": round(seconds, 1), "switches": vars(sw), "losses_first_last_50": [
+                   float(np.mean(losses[:50])), float(np.mean(losses[-50:]))] if losses else None,
                "adc_ranges": {L.name: float(L.adc_range.detach().clamp(min=1)) for L in net.layers}
                if sw.adc and hw.adc_bits > 0 else None,
                "weight_bits": widths or {L.name: L.code_bits() for L in net.layers}, "arrays": arrays_used}
@@ -216,6 +230,7 @@ def main(argv=None):
             "normalization": zoo.NORMALIZATION}
     # ADC ranges are written only when they were trained (the ADC in the loop); otherwise cim-sim calibrates.
     trained_adc = sw.adc and hw.adc_bits > 0
+    torch.save(net.state_dict(), os.path.join(args.out, "state.pt"))
     export(net, os.path.join(args.out, "model.onnx"), meta, os.path.join(args.out, "adc_ranges.yaml") if trained_adc else None)
     if args.eval_images:
         evals["eval_after"] = evaluate(net, xte, yte, args.seed + 7)

@@ -5,6 +5,7 @@ trained ADC ranges), per model and device setting, with cim-sim's 95 % intervals
 
     PYTHONPATH=build/python /usr/bin/python3 scripts/hwa_table.py --out hwa-runs [--models lenet5 vgg resnet]
         [--settings adc4 noise] [--limit 10000] [--limits vgg=2000 ...] [--instances 3] [--steps lenet5=150 ...]
+        [--warm-steps lenet5=1000 ...]
 
 Every run's output (trained model, train.json, cim-sim JSON) stays in --out; a rerun reuses what is there,
 so the table can be built up model by model. Prints the Markdown table.
@@ -20,18 +21,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = ["array.adc.range=calibrated_layer", "input.bits=8", "quant.activation_bits=8"]
 # The two noisy settings, as --set overrides of ISAAC (docs/hwa-training.md says why these).
 # The third field: whether chip instances differ (random draws); one instance where they cannot. The fourth:
-# extra hwa_train.py options (e.g. --no-adc: read noise drawn per output in aggregate, several times faster,
-# but on LeNet-5's noise setting it recovered less than training with the ADC in the loop; docs/hwa-training.md).
+# extra hwa_train.py options of the noisy fine-tune. The fifth: whether it starts warm, from a noise-free LSQ
+# fine-tune at the setting's widths (WARM_STEPS, --lr 1e-3; docs/hwa-training.md says why the noise setting does).
 SETTINGS = {
     "adc4": ("8-bit weights in 1-bit cells, 4-bit ADC", False,
              BASE + ["weight.bits=8", "quant.weight_bits=8", "cell.bits=1", "array.capacity_bits=16384",
-                     "weight.encoding=twos_complement", "array.adc.bits=4", "cell.on_off_ratio=.inf"], []),
+                     "weight.encoding=twos_complement", "array.adc.bits=4", "cell.on_off_ratio=.inf"], [], False),
     "noise": ("4-bit weights, programming sigma 0.05, read noise 0.05", True,
               BASE + ["weight.bits=4", "quant.weight_bits=4", "cell.bits=3", "array.capacity_bits=49152",
                       "weight.encoding=differential", "array.adc.bits=8", "noise.programming_sigma=0.05",
-                      "noise.read_sigma=0.05"], []),
+                      "noise.read_sigma=0.05"], ["--lr", "1e-3"], True),
 }
-DEFAULT_STEPS = {"lenet5": 150, "vgg": 60, "resnet": 40}
+# Steps of the noisy fine-tune per model, or per model-setting where that differs.
+DEFAULT_STEPS = {"lenet5": 150, "vgg": 60, "resnet": 40, "lenet5-noise": 400}
+WARM_STEPS = {"lenet5": 1000, "vgg": 200, "resnet": 200}
+NOISE_FREE = ["--no-programming", "--no-read-noise", "--no-adc"]
 DEFAULT_BATCH = {"lenet5": 64, "vgg": 32, "resnet": 32}
 
 
@@ -65,12 +69,14 @@ def main():
     ap.add_argument("--limit", type=int, default=10000, help="test images per cim-sim run")
     ap.add_argument("--limits", nargs="*", default=[], metavar="MODEL=N", help="per-model test images")
     ap.add_argument("--instances", type=int, default=3, help="chip instances where they differ (noise)")
-    ap.add_argument("--steps", nargs="*", default=[], metavar="MODEL=N", help="training steps per model")
+    ap.add_argument("--steps", nargs="*", default=[], metavar="MODEL[-SETTING]=N", help="noisy training steps per model")
+    ap.add_argument("--warm-steps", nargs="*", default=[], metavar="MODEL=N", help="noise-free warm-start steps per model")
     ap.add_argument("--batches", nargs="*", default=[], metavar="MODEL=N", help="training batch per model")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     args = ap.parse_args()
     steps = dict(DEFAULT_STEPS, **{k: int(v) for k, v in (s.split("=") for s in args.steps)})
+    warm_steps = dict(WARM_STEPS, **{k: int(v) for k, v in (s.split("=") for s in args.warm_steps)})
     batches = dict(DEFAULT_BATCH, **{k: int(v) for k, v in (s.split("=") for s in args.batches)})
     limits = {k: int(v) for k, v in (s.split("=") for s in args.limits)}
     os.makedirs(args.out, exist_ok=True)
@@ -82,7 +88,7 @@ def main():
     for model in args.models:
         limit = limits.get(model, args.limit)
         for key in args.settings:
-            title, random, fields, train_options = SETTINGS[key]
+            title, random, fields, train_options, warm = SETTINGS[key]
             instances = args.instances if random else 1
             sim = [os.path.join(args.bin, "cim-sim"), "--device", "isaac", *sets(fields), "--dataset", "fashion-mnist",
                    "--limit", str(limit), "--instances", str(instances), "--seed", str(args.seed), "--json", "--quiet"]
@@ -90,12 +96,19 @@ def main():
             ptq = cached_json(os.path.join(args.out, f"{tag}-ptq-{limit}.json"),
                               [sim[0], os.path.join("models", "zoo", model, "model.onnx")] + sim[1:], log)
             hdir = os.path.join(args.out, f"{tag}-hwa")
+            train = [sys.executable, "models/hwa_train.py", "--model", model, "--device", "isaac", *sets(fields),
+                     "--batch", str(batches[model]), "--seed", str(args.seed), "--quiet"]
+            if warm and not os.path.exists(os.path.join(args.out, f"{tag}-lsq", "train.json")):
+                run(train + ["--steps", str(warm_steps[model]), "--lr", "1e-3", *NOISE_FREE, "--out",
+                             os.path.join(args.out, f"{tag}-lsq")], log)
             if not os.path.exists(os.path.join(hdir, "train.json")):
-                run([sys.executable, "models/hwa_train.py", "--model", model, "--device", "isaac", *sets(fields),
-                     "--steps", str(steps[model]), "--batch", str(batches[model]), "--seed", str(args.seed), "--out", hdir,
-                     *train_options, "--quiet"], log)
+                run(train + ["--steps", str(steps.get(tag, steps[model])), *train_options, "--out", hdir]
+                    + (["--init", os.path.join(args.out, f"{tag}-lsq")] if warm else []), log)
             with open(os.path.join(hdir, "train.json")) as f:
                 trained = json.load(f)
+            if warm:
+                with open(os.path.join(args.out, f"{tag}-lsq", "train.json")) as f:
+                    trained["warm"] = json.load(f)
             ranges = os.path.join(hdir, "adc_ranges.yaml")  # trained ranges, where the ADC was in the loop
             hwa = cached_json(os.path.join(args.out, f"{tag}-hwa-{limit}.json"),
                               [sim[0], os.path.join(hdir, "model.onnx")]
@@ -107,8 +120,10 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for model, title, fl, ptq, hwa, rec, trained, limit in rows:
         ci = lambda r: f"{100 * r['accuracy']:.2f} % ({100 * r['accuracy_ci95'][0]:.2f}-{100 * r['accuracy_ci95'][1]:.2f})"  # noqa: E731
+        w = trained.get("warm")
+        warm = f"{w['steps']} x {w['batch']} noise-free, {w['train_seconds']:.0f} s; then " if w else ""
         print(f"| {model} | {title} | {100 * fl:.2f} % | {ci(ptq)} | {ci(hwa)} | {100 * rec:.0f} % | "
-              f"{trained['steps']} steps x {trained['batch']}, {trained['train_seconds']:.0f} s | {limit} |")
+              f"{warm}{trained['steps']} steps x {trained['batch']}, {trained['train_seconds']:.0f} s | {limit} |")
 
 
 if __name__ == "__main__":

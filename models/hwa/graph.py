@@ -96,12 +96,14 @@ class GraphNet(nn.Module):
             layer.x_zero.fill_(float(round(-lo / step)))
             qmax = float(2 ** (layer.code_bits() - 1) - 1)
             layer.w_log_step.copy_(torch.log(layer.weight.abs().reshape(layer.weight.shape[0], -1).amax(1).clamp(min=1e-8) / qmax))
-            layer.observe_adc = 0.0
-        sw.quantize, sw.adc, sw.read_noise, sw.programming = True, False, False, False
-        self.forward(x)
+            # The column sums are observed only where the ADC is in the loop: every read emulated is costly.
+            layer.observe_adc = 0.0 if saved[1] and layer.hw.adc_bits > 0 else None
+        if self.layers[0].observe_adc is not None:
+            sw.quantize, sw.adc, sw.read_noise, sw.programming = True, False, False, False
+            self.forward(x)
         sw.quantize, sw.adc, sw.read_noise, sw.programming = saved
         for layer in self.layers:
-            layer.adc_log_range.fill_(math.log(max(1.0, layer.observe_adc)))
+            layer.adc_log_range.fill_(math.log(max(1.0, layer.observe_adc or 1.0)))
             layer.observe_adc = None
 
 
