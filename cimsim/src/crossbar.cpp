@@ -149,6 +149,10 @@ struct CrossbarLayer::Impl {
         }
         return D.data();
     }
+    // A read of a plane with no input set (high planes of ReLU codes) sums to zero on every column:
+    // without ADC noise or offset every code is 0 (read noise scales with the set inputs), adding
+    // nothing, so neither its sums nor its conversions are computed.
+    bool skips_zero_planes() const { return !(adc_sigma > 0 && adc_range != AdcRange::none) && adc_offset == 0; }
     template <class T>
     void read_out(size_t gi, const T* S_cols, const float* sq, int64_t v, GaussStream& rng, double* col, int64_t& conv,
                   int64_t& clip) const;
@@ -353,18 +357,21 @@ void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, 
         oracle_inv.assign(size_t(J), 0.0f);
         oracle_w.assign(size_t(J), 0.0f);
     }
-    if (noisy_read || noisy_adc) {
-        z.resize(size_t(J + 1));
-        // Draws in (vector, group, plane) order, J rounded up to even each: placed by the read's
-        // coordinates, so kernels that visit reads in another order draw the same numbers.
-        rng.seek((uint64_t(v) * groups.size() + gi) * uint64_t(planes) * uint64_t(J + (J & 1)));
-    }
+    // Draws in (vector, group, plane) order, J rounded up to even each: placed by the read's
+    // coordinates, so kernels that visit reads in another order (or skip reads) draw the same numbers.
+    const uint64_t draws = uint64_t(J + (J & 1));
+    const uint64_t first_draw = (uint64_t(v) * groups.size() + gi) * uint64_t(planes) * draws;
+    if (noisy_read || noisy_adc) z.resize(size_t(J + 1));
     const float inv_full = float(1.0 / (g_on * double(active_rows)));
     // Analog pairs: IR drop on each column, then the difference; convert_plane then applies none.
     const bool pairs = !col_minus.empty();
     const T* S = fold_pairs(S_cols, float(ir_drop), inv_full);
     const float ir = pairs ? 0.0f : float(ir_drop);
     for (int p = 0; p < planes; ++p) {
+        if (sq[p] == 0 && skips_zero_planes()) {
+            if (adc_range != AdcRange::none) conv += converted_cols;
+            continue;
+        }
         const T* sp = S + p * J;
         if (adc_range == AdcRange::none) {
             detail::accumulate_plane(sp, J, plain_weight.data() + p * J, col);
@@ -373,7 +380,10 @@ void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, 
         // Read noise: each conducting cell adds sigma x (g_on - g_off) independently.
         // An analog pair's difference carries both columns' noise (independent: variance twice).
         const float rs = noisy_read ? float(read_sigma * dmax * std::sqrt(double(sq[p]) * (pairs ? 2.0 : 1.0))) : 0.0f;
-        if (noisy_read || noisy_adc) rng.fill(z.data(), J);
+        if (noisy_read || noisy_adc) {
+            rng.seek(first_draw + uint64_t(p) * draws);
+            rng.fill(z.data(), J);
+        }
         const float* inv = inv_lsb.data() + range_row(gi, p);
         const float* lw = lsb_weight.data() + (gi * size_t(planes) + size_t(p)) * size_t(J);
         if (adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
@@ -444,6 +454,7 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
                     for (int p = 0; p < planes; ++p) {
                         const int64_t at = (v * planes + p) * J;
                         sq[size_t(v * planes + p)] = float(Q[size_t(p)]);
+                        if (Q[size_t(p)] == 0 && skips_zero_planes()) continue;  // read_out skips it
                         detail::conductance_sums(sums.data() + at, need_pneg ? pneg.data() + at : nullptr, J, double(P[size_t(p)]),
                                                  g_off, drift, S.data() + at);
                     }

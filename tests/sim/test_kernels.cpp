@@ -145,6 +145,8 @@ TEST_CASE("a layer through the popcount kernel equals it through the float condu
     const std::vector<LayerCase> cases{
         {"2-bit cells, 1-bit DAC, read and ADC noise", "isaac", isaac_with({}), 0, 3, 0, 255, false, false, false, true},
         {"IR drop", "isaac", isaac_with({"noise.ir_drop=0.05"}), 0, 3, 0, 255, false, false, false, true},
+        {"inputs below 16 (planes 4-7 all zero, skipped), read noise without ADC noise", "isaac", isaac_with({"noise.adc_sigma_lsb=0"}), 0,
+         3, 0, 15, false, false, false, true},
         {"2-bit DAC, ragged reads of 50 rows", "isaac", isaac_with({"input.dac_bits=2", "array.max_active_rows=50"}), 0, 3, 0, 255,
          false, false, false, true},
         {"multi-bit inputs, oracle ranges", "isaac", isaac_with({"input.mode=multi_bit", "input.dac_bits=8", "array.adc.range=oracle"}), 0,
