@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 namespace cim::sim {
 
@@ -53,8 +54,12 @@ struct CrossbarLayer::Impl {
     std::vector<float> G;   // K x J stored conductances (digit units), row-major, while the plan is built
     // ... then in column tiles for the float rows kernel (read_kernels.h, tile_conductances), in double
     // when column sums can exceed float's exact range.
-    std::vector<float> G_tiles;
-    std::vector<double> Gd_tiles;
+    // Where the popcount kernel has a plan, the tiles are built from its digits only when a float
+    // path first asks for them (tests forcing the rows kernel, per-instance calibration): the plan
+    // alone then holds the conductances (a few bits per cell instead of 4-8 bytes).
+    mutable std::vector<float> G_tiles;
+    mutable std::vector<double> Gd_tiles;
+    mutable std::once_flag tiles_built;
     bool use_double = false;
     bool force_bitplanes = false;
     // The popcount kernel's plan: the digits as bits (empty when the cells are not exact in
@@ -121,14 +126,39 @@ struct CrossbarLayer::Impl {
         thread_local std::vector<float> sq;
         S.resize(size_t(planes * J));
         sq.resize(size_t(planes));
-        const T* base;
-        if constexpr (std::is_same_v<T, double>) base = Gd_tiles.data();
-        else base = G_tiles.data();
+        const T* base = tiles<T>();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
             detail::plane_sums(base, J, K, g.r0, xv + g.r0, K, 1, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
             visit(gi, S.data(), sq.data());
         }
+    }
+    template <class T>
+    const T* tiles() const {
+        std::call_once(tiles_built, [this] { tiles_from_digits(); });
+        if constexpr (std::is_same_v<T, double>) return Gd_tiles.data();
+        else return G_tiles.data();
+    }
+    // The stored conductances of ideal cells from the packed digits: sign x (g_off + |d|) x drift,
+    // as the constructor computes them (no programming error or stuck cells where there is a plan).
+    void tiles_from_digits() const {
+        if (packed.words.empty()) return;  // built by the constructor
+        std::vector<float> G(size_t(K * J));
+        for (size_t gi = 0; gi < groups.size(); ++gi)
+            for (int64_t r = groups[gi].r0; r < groups[gi].r1; ++r) {
+                const int64_t w = (r - groups[gi].r0) / 64;
+                const int bit = int((r - groups[gi].r0) % 64);
+                for (int64_t j = 0; j < J; ++j) {
+                    const bool negative = packed.signed_digits && ((packed.neg_rows[packed.rows_at(gi, w) + size_t(j)] >> bit) & 1);
+                    const std::vector<uint64_t>& bits = negative ? packed.neg : packed.pos;
+                    int magnitude = 0;
+                    for (int sl = 0; sl < packed.slices; ++sl) magnitude |= int((bits[packed.slice_at(gi, sl, w) + size_t(j)] >> bit) & 1) << sl;
+                    const double sign = negative ? -1.0 : 1.0;
+                    G[size_t(r * J + j)] = float(sign * ((g_off + magnitude) * drift));
+                }
+            }
+        if (use_double) Gd_tiles = detail::tile_conductances(std::vector<double>(G.begin(), G.end()), K, J);
+        else G_tiles = detail::tile_conductances(G, K, J);
     }
     // Analog differential readout: the bit line of each W+ column carries I+ - I- (each current
     // through the IR drop of its own column first), the W- column is not converted (0). Other
@@ -303,8 +333,10 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
     if (!programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31))
         s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
-    if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
-    else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
+    if (s.packed.words.empty()) {
+        if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
+        else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
+    }
     std::vector<float>().swap(s.G);  // only the tiles are read
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
@@ -431,9 +463,7 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
     in.nbits = planes * dac_bits;
     in.sign_magnitude = bipolar_inputs;
     const bool need_pneg = popcount && packed.signed_digits && g_off != 0;
-    const T* conductances = nullptr;
-    if constexpr (std::is_same_v<T, double>) conductances = Gd_tiles.data();
-    else conductances = G_tiles.data();
+    const T* conductances = popcount ? nullptr : tiles<T>();
     if (popcount) sums.resize(size_t(kBlock * planes * J));
     if (need_pneg) pneg.resize(sums.size());
     S.resize(size_t(kBlock * planes * J));
