@@ -67,7 +67,7 @@ struct CrossbarLayer::Impl {
     detail::PackedDigits packed;
     double drift = 1;
     SumKernel kernel = SumKernel::automatic;
-    RowMatD W_exact;       // K x N: what the digital side believes the array holds
+    RowMatD W_exact;       // K x N: what the digital side believes the array holds (exact_reads layers only)
     // ADC, per (group, column), or per (group, input plane, column) for per-plane ranges.
     int range_planes = 1;           // input planes with ranges of their own: `planes` or 1
     std::vector<double> range;
@@ -307,12 +307,6 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
             g = std::max(g, 0.0) * drift;  // a conductance cannot go negative
             s.G[size_t(k * s.J + j)] = float(sign * g);
         }
-    s.W_exact = RowMatD::Zero(s.K, s.N);
-    for (int64_t k = 0; k < s.K; ++k)
-        for (int64_t j = 0; j < s.J; ++j) {
-            const double v = s.col_factor[size_t(j)] * m.digits[size_t(k * s.J + j)];
-            for (int64_t n = s.col_begin[size_t(j)]; n < s.col_end[size_t(j)]; ++n) s.W_exact(k, n) += v;
-        }
 
     s.plain_weight.resize(size_t(s.planes * s.J));
     for (int p = 0; p < s.planes; ++p)
@@ -341,6 +335,16 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     const bool adc_exact = s.adc_range == AdcRange::none ||
                            (s.adc_range == AdcRange::full_scale && largest <= double(s.code_top));
     s.exact_reads = s.ideal_cells && adc_exact && s.read_sigma == 0 && s.adc_sigma == 0 && s.adc_offset == 0;
+    // The one-GEMM shortcut's weights, only for a layer that can take it (a read once inexact, e.g.
+    // with a calibrated range, never becomes exact again).
+    if (s.exact_reads) {
+        s.W_exact = RowMatD::Zero(s.K, s.N);
+        for (int64_t k = 0; k < s.K; ++k)
+            for (int64_t j = 0; j < s.J; ++j) {
+                const double v = s.col_factor[size_t(j)] * m.digits[size_t(k * s.J + j)];
+                for (int64_t n = s.col_begin[size_t(j)]; n < s.col_end[size_t(j)]; ++n) s.W_exact(k, n) += v;
+            }
+    }
     if (adc_range_calibrated(s.adc_range)) {
         if (!s.col_minus.empty()) {  // the pair's difference: digits d+ - d-, the off-cell leak cancels
             ProgrammedMatrix folded = m;
