@@ -48,7 +48,8 @@ def images():
 
 def test_short_training_lowers_the_loss_under_noise(tmp_path):
     assert hwa_train.main(["--model", "mlp", "--device", "isaac", *sets(NOISY), "--out", str(tmp_path), "--steps", "200",
-                           "--batch", "32", "--lr", "3e-4", "--seed", "3", "--eval-images", "200", "--quiet"]) == 0
+                           "--batch", "32", "--lr", "3e-4", "--seed", "3", "--eval-images", "200", "--calibration", "64",
+                           "--quiet"]) == 0
     summary = json.loads((tmp_path / "train.json").read_text())
     first, last = summary["losses_first_last_50"]
     assert last < first
@@ -62,7 +63,7 @@ def test_export_runs_exactly_through_cim_sim_on_an_ideal_chip(tmp_path, images):
     x, y = images
     out = tmp_path / "lenet"
     assert hwa_train.main(["--model", "lenet5", "--device", "isaac", *sets(IDEAL), "--out", str(out), "--steps", "5",
-                           "--batch", "16", "--seed", "2", "--quiet"]) == 0
+                           "--batch", "16", "--seed", "2", "--calibration", "32", "--quiet"]) == 0
     path = str(out / "model.onnx")
     reference = integer_forward(path, x.numpy())
     model = cimforge.Model(path)
@@ -100,7 +101,8 @@ def test_learned_widths_fit_the_array_budget(tmp_path):
     full = cimforge.map(str(SOURCE_DIR / "models/zoo/mlp/model.onnx"), cimforge.Device("isaac", IDEAL)).total["arrays"]
     budget = int(full * 0.6)
     assert hwa_train.main(["--model", "mlp", "--device", "isaac", *sets(IDEAL), "--out", str(tmp_path), "--steps", "30",
-                           "--batch", "32", "--learn-width", "--array-budget", str(budget), "--no-adc", "--quiet"]) == 0
+                           "--batch", "32", "--learn-width", "--array-budget", str(budget), "--no-adc", "--calibration", "64",
+                           "--quiet"]) == 0
     summary = json.loads((tmp_path / "train.json").read_text())
     widths = summary["weight_bits"]
     assert all(2 <= b <= 8 for b in widths.values()) and min(widths.values()) < 8
