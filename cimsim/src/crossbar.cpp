@@ -281,13 +281,22 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     // Stored conductances of this chip instance. A native signed cell (WTM2101) is a
     // signed conductance (a device pair inside the cell); its noise scales with |g|.
     s.stream = {seed, instance, layer, group};
-    s.G.resize(size_t(s.K * s.J));
+    // The popcount kernel's plan: cells exact in integers (drift and the OFF leak are one scale and
+    // one offset per read), at most 32 input bits a row, and integer sums inside int32. Its layers
+    // keep no float conductances (built on demand: tiles_from_digits).
+    s.drift = drift;
+    int64_t group_rows = 0;
+    for (const ReadGroup& g : s.groups) group_rows = std::max(group_rows, g.r1 - g.r0);
+    const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
+    const bool packable = !programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31);
+    if (!packable) s.G.resize(size_t(s.K * s.J));
     GaussStream rng(stream_key({seed, instance, layer, group, detail::kProgramming}));
     for (int64_t k = 0; k < s.K; ++k)
         for (int64_t j = 0; j < s.J; ++j) {
             const int digit = m.digits[size_t(k * s.J + j)];
             if (digit < 0) s.bipolar = true;
             if (std::abs(digit) > s.dmax) throw InternalError("cell digit exceeds the cell's range");
+            if (packable) continue;  // ideal cells: no random draws to keep in step
             const double sign = digit < 0 ? -1.0 : 1.0;
             double g = s.g_off + std::abs(digit);
             if (s.col_digital[size_t(j)]) {  // computed by the periphery from the nominal value
@@ -319,14 +328,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
             for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[s.range_row(gi, p) + size_t(j)] = s.full_scale(s.groups[gi]));
     s.set_ranges(fs);
     s.use_double = largest >= double(1 << 24);  // float column sums would round
-    // The popcount kernel's plan: cells exact in integers (drift and the OFF leak are one scale and
-    // one offset per read), at most 32 input bits a row, and integer sums inside int32.
-    s.drift = drift;
-    int64_t group_rows = 0;
-    for (const ReadGroup& g : s.groups) group_rows = std::max(group_rows, g.r1 - g.r0);
-    const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
-    if (!programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31))
-        s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
+    if (packable) s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
     if (s.packed.words.empty()) {
         if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
         else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
