@@ -3,11 +3,35 @@
 #include <cim/ir/executor.h>
 
 #include <algorithm>
+#include <mutex>
 #include <optional>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace cim {
 
+namespace {
+
+// Every op's output is a fresh tensor freed soon after its last use. Above glibc's mmap threshold (128 KiB,
+// growing to at most 32 MiB) each one is a new mapping whose pages the kernel zero-fills on first touch and
+// unmaps on free: half the float executor's time on a batch of 2,000 ViT images went to those page faults.
+// Keeping allocations up to 256 MiB in the heap (and up to 512 MiB free before trimming) lets tensors reuse
+// memory: 2.2x faster on the ViT zoo model, 2-2.5x on ResNet and MobileNet, the same peak memory within 20 %.
+void keep_tensors_in_heap() {
+#if defined(__GLIBC__)
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mallopt(M_MMAP_THRESHOLD, 256 << 20);
+        mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    });
+#endif
+}
+
+}  // namespace
+
 Executor::Executor(const Graph& graph) : graph_(graph), last_use_(graph.values.size(), -1) {
+    keep_tensors_in_heap();
     for (size_t k = 0; k < graph.nodes.size(); ++k)
         for (int in : graph.nodes[k].inputs)
             if (in >= 0) last_use_[size_t(in)] = int(k);
