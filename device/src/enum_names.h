@@ -36,6 +36,14 @@ inline constexpr std::array kDataflowNames{
     NameTable<Dataflow>{Dataflow::systolic, "systolic"},
     NameTable<Dataflow>{Dataflow::adder_tree, "adder_tree"},
 };
+inline constexpr std::array kDigitalArithmeticNames{
+    NameTable<DigitalArithmetic>{DigitalArithmetic::float_, "float"},
+    NameTable<DigitalArithmetic>{DigitalArithmetic::integer, "integer"},
+};
+inline constexpr std::array kDigitalFunctionNames{
+    NameTable<DigitalFunction>{DigitalFunction::lut, "lut"},
+    NameTable<DigitalFunction>{DigitalFunction::fixed_point, "fixed_point"},
+};
 inline constexpr std::array kWeightEncodingNames{
     NameTable<WeightEncoding>{WeightEncoding::differential, "differential"},
     NameTable<WeightEncoding>{WeightEncoding::offset, "offset"},
@@ -104,6 +112,10 @@ static_assert(in_declaration_order(kDeviceKindNames) &&
               kDeviceKindNames.size() == std::size_t(DeviceKind::fpga_dsp) + 1);
 static_assert(in_declaration_order(kDataflowNames) &&
               kDataflowNames.size() == std::size_t(Dataflow::adder_tree) + 1);
+static_assert(in_declaration_order(kDigitalArithmeticNames) &&
+              kDigitalArithmeticNames.size() == std::size_t(DigitalArithmetic::integer) + 1);
+static_assert(in_declaration_order(kDigitalFunctionNames) &&
+              kDigitalFunctionNames.size() == std::size_t(DigitalFunction::fixed_point) + 1);
 static_assert(in_declaration_order(kWeightEncodingNames) &&
               kWeightEncodingNames.size() == std::size_t(WeightEncoding::native_signed) + 1);
 static_assert(in_declaration_order(kOffsetReferenceNames) &&

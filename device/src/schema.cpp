@@ -353,6 +353,35 @@ void declare_quant(Schema& s) {
              "the device cannot take); `false` requantizes every layer for the device.");
 }
 
+void declare_digital_units(Schema& s) {
+    s.section("digital", "The digital units beside the arrays (or the NPU's vector unit) at their declared "
+                         "precision: the ops the mapper leaves digital (element-wise, softmax, normalization, "
+                         "MatMuls between two activations). docs/simulator.md, \"Digital units\".");
+    s.enumeration(FIELD(digital.arithmetic), kDigitalArithmeticNames)
+        .default_value(DigitalArithmetic::float_, "`float`")
+        .doc("`float`: the simulator computes the digital ops in float (ideal units); `integer`: softmax, "
+             "LayerNorm, GELU and activation-by-activation MatMuls run in integer arithmetic at the bits "
+             "below (bit-exact, docs/simulator.md), the rest of the digital ops in float.");
+    s.integer(FIELD(digital.activation_bits)).default_value(8, "`8`").unit("bits").min(2).max(16)
+        .doc("Signed code width of the inputs of softmax, LayerNorm and GELU (a scale per image and tensor: "
+             "its largest magnitude at the largest code) and of softmax's output probabilities.");
+    s.integer(FIELD(digital.accumulator_bits)).default_value(32, "`32`").unit("bits").min(16).max(64)
+        .doc("Width of the integer sums, products and fixed-point intermediates; results beyond it saturate.");
+    s.integer(FIELD(digital.matmul_bits))
+        .derived("`digital.activation_bits`", {"digital.activation_bits"},
+                 [](const DeviceSpec& d) { return d.digital.activation_bits; })
+        .unit("bits").min(2).max(16)
+        .doc("Signed code width of both operands of a MatMul between two activations (attention's QK^T "
+             "and AV), a scale per image and operand.");
+    s.enumeration(FIELD(digital.softmax), kDigitalFunctionNames).default_value(DigitalFunction::lut, "`lut`")
+        .doc("The exp of softmax: `lut`, a table of 2^activation_bits fixed-point entries indexed by the code "
+             "distance to the row's largest input; `fixed_point`, I-BERT's second-order polynomial with "
+             "shifts (Kim et al., ICML 2021).");
+    s.enumeration(FIELD(digital.gelu), kDigitalFunctionNames).default_value(DigitalFunction::lut, "`lut`")
+        .doc("GELU: `lut`, a table of 2^activation_bits output codes indexed by the input code; "
+             "`fixed_point`, I-BERT's i-GELU (a second-order polynomial for erf).");
+}
+
 // Keys both digital kinds share, under `section` ("npu" or "fpga"), with the member access `spec`.
 template <class Spec>
 void declare_digital_common(Schema& s, const std::string& section, Spec spec, const char* buffers) {
@@ -441,6 +470,7 @@ Schema build_schema() {
     declare_noise(s);
     s.for_kinds(kAllKinds);
     declare_quant(s);
+    declare_digital_units(s);
     declare_npu(s);
     declare_fpga(s);
     return s;

@@ -5,6 +5,7 @@
 
 #include <cim/error.h>
 #include <cim/ir/window.h>
+#include <cim/quant/digital_units.h>
 
 #include <algorithm>
 #include <cmath>
@@ -287,12 +288,41 @@ std::vector<Tensor> run_program_tapped(const QuantizedModel& model, const std::v
     MvmBackend& backend = options.backend ? *options.backend : static_cast<MvmBackend&>(exact);
     Executor exec(model.graph);
     const Graph* g = &model.graph;
+    auto on_arrays = [&](size_t idx) {
+        return idx < model.layer_of_node.size() && model.layer_of_node[idx] >= 0 &&
+               (!options.active || (*options.active)[idx]);
+    };
+    // Integer digital units (device `digital.arithmetic: integer`): a unit's first node computes the
+    // whole unit from its input, the chain's inner nodes are skipped, its last node hands the result on.
+    const DigitalSpec& dspec = model.device.digital;
+    digital::DigitalPlan plan;
+    if (dspec.arithmetic == DigitalArithmetic::integer) {
+        std::vector<bool> skip(g->nodes.size());
+        for (size_t k = 0; k < skip.size(); ++k) skip[k] = on_arrays(k);
+        plan = digital::plan_digital_units(*g, skip);
+    }
+    std::vector<Tensor> unit_result(plan.units.size());
     auto override_kernel = [&](const Node& n, std::span<const Tensor* const> in, std::span<Tensor> out) -> bool {
         const size_t idx = size_t(&n - g->nodes.data());
         if (tap && tap->before_node) tap->before_node(n, in);
-        if (idx >= model.layer_of_node.size()) return false;
+        if (!plan.empty() && plan.unit_of_node[idx] >= 0) {
+            const int ui = plan.unit_of_node[idx];
+            const digital::DigitalUnit& u = plan.units[size_t(ui)];
+            const bool first = u.nodes.front() == int(idx), last = u.nodes.back() == int(idx);
+            if (first && last) {
+                return digital::run_unit(dspec, *g, u, *in[0], in.size() > 1 ? in[1] : nullptr, out[0]);
+            } else if (first) {
+                Tensor& y = unit_result[size_t(ui)];
+                y = Tensor(ElemType::Float, in[0]->shape);
+                CIM_INTERNAL_CHECK(digital::run_unit(dspec, *g, u, *in[0], nullptr, y), "digital unit shapes");
+            } else if (last) {
+                CIM_INTERNAL_CHECK(out[0].shape == unit_result[size_t(ui)].shape, "digital unit output shape");
+                out[0] = std::move(unit_result[size_t(ui)]);
+            }
+            return true;
+        }
+        if (!on_arrays(idx)) return false;
         const int li = model.layer_of_node[idx];
-        if (li < 0) return false;
         if (options.active && !(*options.active)[idx]) return false;
         if (tap && tap->before) tap->before(model.layers[size_t(li)], in);
         return run_layer(model.layers[size_t(li)], n, in, out, options, backend, tap);

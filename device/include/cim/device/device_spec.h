@@ -31,6 +31,13 @@ enum class DeviceKind { cim, digital_npu, fpga_dsp };
 // passed PE to PE, TPU v1) or `adder_tree` (each column sums its row products in one tree).
 enum class Dataflow { systolic, adder_tree };
 
+// The arithmetic of the digital units (element-wise ops, softmax, normalization, MatMuls between
+// two activations): `float` (ideal, as the float executor) or `integer` at digital.* bits.
+enum class DigitalArithmetic { float_, integer };
+// How an integer exp (softmax) or GELU is computed: a table of 2^activation_bits entries indexed
+// by the input code, or fixed-point polynomial arithmetic (I-BERT, Kim et al. ICML 2021).
+enum class DigitalFunction { lut, fixed_point };
+
 // How a signed weight code is stored in unsigned cell conductances.
 enum class WeightEncoding {
     differential,     // W = W+ - W-, magnitudes on two columns
@@ -330,6 +337,18 @@ struct QuantDefaults {
     bool operator==(const QuantDefaults&) const = default;
 };
 
+// The digital units at their declared precision (docs/device-schema.md, `digital`).
+struct DigitalSpec {
+    DigitalArithmetic arithmetic = DigitalArithmetic::float_;
+    int activation_bits = 8;    // codes of the operands of softmax, LayerNorm, GELU
+    int accumulator_bits = 32;  // sums, products and fixed-point intermediates saturate here
+    int matmul_bits = 8;        // operands of a MatMul between two activations (QK^T, AV)
+    DigitalFunction softmax = DigitalFunction::lut;
+    DigitalFunction gelu = DigitalFunction::lut;
+
+    bool operator==(const DigitalSpec&) const = default;
+};
+
 struct DeviceSpec {
     std::string name;
     std::string description;
@@ -348,6 +367,7 @@ struct DeviceSpec {
     AreaSpec area;
     NoiseSpec noise;
     QuantDefaults quant;
+    DigitalSpec digital;
     // A digital device's own description (kind digital_npu / fpga_dsp). For those kinds the CIM
     // fields above are not read from the YAML: they describe the exact integer datapath (an
     // all-digital array of ideal cells, no ADC) that the quantizer and simulator run.
