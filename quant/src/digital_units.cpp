@@ -19,7 +19,7 @@ int64_t sat128(i128 v, int bits) {
 
 // floor(v), saturated at `bits` (v may be huge for a tiny scale).
 int64_t floor_sat(double v, int bits) {
-    const double hi = std::ldexp(1.0, bits - 1) - 1;
+    const double hi = std::ldexp(1.0, std::min(bits, 62) - 1) - 1;  // exact in double, and castable
     if (!(v > -hi)) return int64_t(-hi);
     if (v >= hi) return int64_t(hi);
     return int64_t(std::floor(v));
@@ -136,7 +136,7 @@ void layernorm_row(const DigitalSpec& spec, const LayerNormParams& P, const int3
     const int64_t sigma = isqrt(var);
     for (int64_t k = 0; k < n; ++k) {
         const int64_t v = q[k] - mu;
-        const int64_t y = sigma > 0 ? sat128(div_round(i128(v) << (F + G), sigma), A) : 0;
+        const int64_t y = sigma > 0 ? sat128(div_round(i128(v) * (i128(1) << (F + G)), sigma), A) : 0;
         const i128 o = i128(y) * P.gamma[size_t(k)] + (P.beta.empty() ? 0 : P.beta[size_t(k)]);
         out[k] = sat128(o, A);
     }

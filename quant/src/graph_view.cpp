@@ -9,7 +9,7 @@ std::vector<MvmView> find_mvm_layers(const Graph& g, std::vector<std::string>* s
     if (skipped)
         for (const auto& s : not_stationary) {
             const Node& n = g.nodes[size_t(s.node)];
-            skipped->push_back("node '" + n.name + "' (" + std::string(op_name(n.op)) + ") runs in float: " + s.reason);
+            skipped->push_back("node '" + n.name + "' (" + std::string(op_name(n.op)) + ") runs on the digital units: " + s.reason);
         }
     return views;
 }

@@ -31,16 +31,6 @@ void quantize_codes(const ActQuant& a, const float* x, int64_t count, int32_t* q
     }
 }
 
-// Writes the array rows of one logical code vector element k (see program.h).
-inline void put_row(int32_t* row, int64_t K, int64_t k, int32_t q, bool split) {
-    if (split) {
-        row[k] = q > 0 ? q : 0;
-        row[K + k] = q < 0 ? -q : 0;
-    } else {
-        row[k] = q;
-    }
-}
-
 }  // namespace
 
 bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* const> in, std::span<Tensor> out,

@@ -9,6 +9,17 @@
 
 namespace cim::quant::detail {
 
+// Writes the array rows of one logical code vector element k (see program.h): q itself, or for
+// pos_neg_split its positive part on row k and its negative part on row K + k.
+inline void put_row(int32_t* row, int64_t K, int64_t k, int32_t q, bool split) {
+    if (split) {
+        row[k] = q > 0 ? q : 0;
+        row[K + k] = q < 0 ? -q : 0;
+    } else {
+        row[k] = q;
+    }
+}
+
 struct LayerTap {
     // Before every node (active layer or not), with its inputs.
     std::function<void(const Node&, std::span<const Tensor* const>)> before_node;

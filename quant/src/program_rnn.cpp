@@ -63,12 +63,7 @@ bool run_recurrent_layer(const QuantLayer& L, const Node& node, std::span<const 
                 int64_t sum = 0;
                 for (int64_t k = 0; k < K; ++k) {
                     const int32_t q = value(j, k);
-                    if (split) {
-                        row[k] = q > 0 ? q : 0;
-                        row[K + k] = q < 0 ? -q : 0;
-                    } else {
-                        row[k] = q;
-                    }
+                    put_row(row, K, k, q, split);
                     sum += q;
                 }
                 qsum[size_t(j)] = sum;

@@ -10,6 +10,7 @@
 #include <cim/ir/batch.h>
 #include <cim/ir/onnx_import.h>
 #include <cim/quant/quantizer.h>
+#include <cim/quant/digital_units.h>
 
 #include <Eigen/Core>
 
@@ -695,6 +696,22 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
             step();
         }
         log("report measured");
+    }
+    if (device.digital.arithmetic == DigitalArithmetic::integer) {
+        std::vector<bool> on_arrays(G.nodes.size());
+        for (size_t k = 0; k < on_arrays.size(); ++k) on_arrays[k] = result.model.layer_of_node[k] >= 0;
+        const digital::DigitalPlan plan = digital::plan_digital_units(G, on_arrays);
+        int count[4] = {0, 0, 0, 0};
+        for (const auto& u : plan.units) ++count[size_t(u.kind)];
+        const DigitalSpec& ds = device.digital;
+        auto n = [&](digital::UnitKind k) { return std::to_string(count[size_t(k)]); };
+        auto fn = [](DigitalFunction f) { return std::string(f == DigitalFunction::lut ? "lut" : "fixed_point"); };
+        report.notes.push_back("digital units in " + std::to_string(ds.activation_bits) + "-bit integer arithmetic (" +
+                               std::to_string(ds.accumulator_bits) + "-bit sums, " + std::to_string(ds.matmul_bits) +
+                               "-bit MatMul operands, softmax " + fn(ds.softmax) + ", GELU " + fn(ds.gelu) + "): " +
+                               n(digital::UnitKind::softmax) + " softmax, " + n(digital::UnitKind::layernorm) +
+                               " LayerNorm, " + n(digital::UnitKind::gelu) + " GELU, " + n(digital::UnitKind::matmul) +
+                               " MatMul of two activations; the other digital ops in float");
     }
     report.seconds = seconds_since(t_start);
     return result;

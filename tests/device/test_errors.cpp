@@ -55,7 +55,7 @@ TEST_CASE("unknown keys are reported at the key, with a suggestion") {
     // Nothing close: the allowed keys are listed.
     CHECK(error_of("frobnicate: 1\n" + kTiny) ==
           "tiny.yaml:1:1: frobnicate: unknown key; expected one of: name, description, kind, technology, "
-          "node_nm, supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
+          "node_nm, supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant, digital");
     // Inside a {value, source} cost.
     CHECK(error_of(edited(kTiny, "source: \"test\"", "sorce: \"test\"")) ==
           "tiny.yaml:26:39: energy.adc_pj_per_conversion.sorce: unknown key; did you mean "

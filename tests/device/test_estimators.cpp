@@ -190,6 +190,14 @@ TEST_CASE("Horowitz's 45 nm table, cell area from F^2, word lines, array reads a
                   .energy.digital_pj_per_op.value == doctest::Approx(row.second).epsilon(1e-12));
     CHECK(cost("digital_pj_per_op: 0.3", "digital_pj_per_op: {model: horowitz_mult}", {"node_nm=45", "supply_v=0.9"})
               .energy.digital_pj_per_op.value == doctest::Approx(0.2).epsilon(1e-12));  // input.bits = 8
+    // Integer digital units are priced at their declared width: Horowitz's 16-bit add with 16-bit units,
+    // the 8-bit one (input.bits) with float units.
+    const std::string est = "digital_pj_per_op: {model: horowitz_add}";
+    CHECK(cost("digital_pj_per_op: 0.3", est, {"node_nm=45", "supply_v=0.9", "digital.arithmetic=integer",
+                                               "digital.activation_bits=16"})
+              .energy.digital_pj_per_op.value == doctest::Approx(0.05).epsilon(1e-12));
+    CHECK(cost("digital_pj_per_op: 0.3", est, {"node_nm=45", "supply_v=0.9", "digital.activation_bits=16"})
+              .energy.digital_pj_per_op.value == doctest::Approx(0.03).epsilon(1e-12));
     // 1T1R RRAM: 48 F^2 (NeuroSim), 64 x 64 cells at 28 nm.
     CHECK(cost("array_um2: 1000", "array_um2: {model: cell_area}").area.array_um2.value ==
           doctest::Approx(64 * 64 * 48 * 28.0 * 28.0 * 1e-6));

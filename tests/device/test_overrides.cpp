@@ -58,7 +58,7 @@ TEST_CASE("a bad override names the --set text") {
           "--set array.rows=[1: array.rows: the value is not valid YAML: end of sequence flow not found");
     CHECK(error_of(kTiny, {"gpu.cores=8"}) ==
           "--set gpu.cores=8: gpu: unknown key; expected one of: name, description, kind, technology, node_nm, "
-          "supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant");
+          "supply_v, chip, array, cell, weight, input, output, energy, latency, area, noise, quant, digital");
 }
 
 TEST_CASE("override errors come in the order given, after the file's") {

@@ -38,13 +38,17 @@ Estimator make(std::string name, std::string summary, const Table& table) {
     e.summary = std::move(summary);
     e.reference = "Horowitz ISSCC 2014 45 nm table (devices.md 7.1); Stillmaker & Baas 2017 node and supply scaling";
     e.serves = {"energy.shift_add_pj_per_op", "energy.digital_pj_per_op", "npu.vector_pj_per_op", "fpga.fabric_pj_per_op"};
-    e.inputs = {{"bits", "bits", "shift-add: output.bits (else quant.bias_bits); digital: input.bits"},
+    e.inputs = {{"bits", "bits", "shift-add: output.bits (else quant.bias_bits); digital: digital.activation_bits with integer units, else input.bits"},
                 {"node_nm", "nm", "node_nm"}, {"supply_v", "V", "supply_v"}};
     e.params = {required_param("bits", "bits", "operand width")};
     e.gather = [](const DeviceSpec& d, const std::string& path, Inputs& in) -> std::string {
         if (path == "energy.shift_add_pj_per_op")
             in.add("bits", d.output.bits.value_or(d.quant.bias_bits), "bits",
                    d.output.bits ? "output.bits" : "quant.bias_bits");
+        else if (path == "energy.digital_pj_per_op" && d.digital.arithmetic == DigitalArithmetic::integer)
+            // Priced at the precision the units compute in (float units keep input.bits, the width
+            // the bundled configs were validated with).
+            in.add("bits", d.digital.activation_bits, "bits", "digital.activation_bits");
         else
             in.add("bits", d.input.bits, "bits", "input.bits");
         add_node_and_supply(d, in);
