@@ -93,7 +93,7 @@ TEST_CASE("cim-quant prints float and quantized accuracy, the per-layer report, 
     CHECK(WEXITSTATUS(std::system(bad.c_str())) == 2);
 }
 
-// On the first 2,000 test images (docs/simulator.md has all 10,000: 86.68 % with float units,
+// On the first 1,000 test images (docs/simulator.md has all 10,000: 86.68 % with float units,
 // 86.65 % and 86.74 % with INT8 table and fixed-point units).
 TEST_CASE("ViT with INT8 digital units loses less than 1 point against float digital units") {
     const Graph g = import_onnx(qtest::zoo("vit"));
@@ -103,7 +103,7 @@ TEST_CASE("ViT with INT8 digital units loses less than 1 point against float dig
     QuantResult r = quantize(g, d, {qtest::calibration(256)}, o);
     r.model.device.digital.arithmetic = DigitalArithmetic::float_;  // WTM2101's config says integer
     const auto& all = qtest::test_set();
-    quant::LabeledData test{all.inputs.slice(0, 2000), {all.labels.begin(), all.labels.begin() + 2000}};
+    quant::LabeledData test{all.inputs.slice(0, 1000), {all.labels.begin(), all.labels.begin() + 1000}};
     const double float_units = accuracy(quant_forward(r.model), test);
     for (DigitalFunction f : {DigitalFunction::lut, DigitalFunction::fixed_point}) {
         QuantizedModel m = r.model;
