@@ -360,11 +360,11 @@ void declare_digital_units(Schema& s) {
     s.enumeration(FIELD(digital.arithmetic), kDigitalArithmeticNames)
         .default_value(DigitalArithmetic::float_, "`float`")
         .doc("`float`: the simulator computes the digital ops in float (ideal units); `integer`: softmax, "
-             "LayerNorm, GELU and activation-by-activation MatMuls run in integer arithmetic at the bits "
-             "below (bit-exact, docs/simulator.md), the rest of the digital ops in float.");
+             "LayerNorm, GELU, activation-by-activation MatMuls and element-wise Add/Sub/Mul run in integer "
+             "arithmetic at the bits below (bit-exact, docs/simulator.md); ReLU, pooling and the rest in float.");
     s.integer(FIELD(digital.activation_bits)).default_value(8, "`8`").unit("bits").min(2).max(16)
-        .doc("Signed code width of the inputs of softmax, LayerNorm and GELU (a scale per image and tensor: "
-             "its largest magnitude at the largest code) and of softmax's output probabilities.");
+        .doc("Signed code width of the inputs of softmax, LayerNorm, GELU and the element-wise ops (a scale per "
+             "image and tensor: its largest magnitude at the largest code) and of softmax's output probabilities.");
     s.integer(FIELD(digital.accumulator_bits)).default_value(32, "`32`").unit("bits").min(16).max(64)
         .doc("Width of the integer sums, products and fixed-point intermediates; results beyond it saturate.");
     s.integer(FIELD(digital.matmul_bits))

@@ -98,6 +98,25 @@ struct Matcher {
         return true;
     }
 
+    // Add, Sub or Mul of two float operands, at least one an activation; two activations of one shape.
+    bool elementwise(int k, DigitalUnit& u) const {
+        const Node& n = node(k);
+        if (n.inputs.size() != 2 || n.inputs[0] < 0 || n.inputs[1] < 0) return false;
+        const Value& a = g.value(n.inputs[0]);
+        const Value& b = g.value(n.inputs[1]);
+        const bool ca = g.constant(n.inputs[0]) != nullptr, cb = g.constant(n.inputs[1]) != nullptr;
+        if (!is_floating(a.type) || !is_floating(b.type) || (ca && cb) || !a.rank_known || !b.rank_known) return false;
+        if (!ca && !cb && a.shape != b.shape) return false;
+        u = DigitalUnit{};
+        u.kind = UnitKind::elementwise;
+        u.op = n.op;
+        u.input = n.inputs[0];
+        u.input_b = n.inputs[1];
+        u.nodes = {k};
+        u.output = out(k);
+        return true;
+    }
+
     // Div(x, sqrt 2) (or Mul(x, 1/sqrt 2)) -> Erf -> Add(1) -> Mul(x, .) -> Mul(0.5).
     bool gelu(int k, DigitalUnit& u) const {
         const Node& n0 = node(k);
@@ -174,6 +193,7 @@ DigitalPlan plan_digital_units(const Graph& g, const std::vector<bool>& skip) {
         } else if (n.op == OpKind::Div || n.op == OpKind::Mul) {
             ok = m.gelu(int(k), u);
         }  // every other op stays in float
+        if (!ok && (n.op == OpKind::Add || n.op == OpKind::Sub || n.op == OpKind::Mul)) ok = m.elementwise(int(k), u);
         if (!ok) continue;
         const int id = int(plan.units.size());
         for (int c : u.nodes) {
@@ -211,9 +231,11 @@ bool run_unit(const DigitalSpec& spec, const Graph& g, const DigitalUnit& u, con
             std::vector<int32_t> q(static_cast<size_t>(len * inner)), p(static_cast<size_t>(len * inner));
             const bool per_image = axis >= 1;
             const double whole = per_image ? 0 : symmetric_scale(x.f, bits);
+            const int64_t rows_per_item = std::max<int64_t>(1, outer / B);
+            double s = whole;
             for (int64_t o = 0; o < outer; ++o) {
                 const float* xs = x.f.data() + o * len * inner;
-                const double s = per_image ? item_scale(x, o / (outer / B), bits) : whole;
+                if (per_image && o % rows_per_item == 0) s = item_scale(x, o / rows_per_item, bits);
                 for (int64_t i = 0; i < len * inner; ++i) q[size_t(i)] = to_code(xs[i], s, bits);
                 for (int64_t i = 0; i < inner; ++i) softmax_row(spec, q.data() + i, len, inner, s, p.data() + i, inner);
                 float* ys = y.f.data() + o * len * inner;
@@ -282,6 +304,10 @@ bool run_unit(const DigitalSpec& spec, const Graph& g, const DigitalUnit& u, con
                     }
             }
             return true;
+        }
+        case UnitKind::elementwise: {
+            CIM_INTERNAL_CHECK(x_b != nullptr, "element-wise unit without its second operand");
+            return elementwise(spec, u.op, x, g.constant(u.input) != nullptr, *x_b, g.constant(u.input_b) != nullptr, y);
         }
     }
     return false;

@@ -168,4 +168,62 @@ void gelu(const DigitalSpec& spec, const int32_t* q, int64_t n, double s, float*
     }
 }
 
+bool elementwise(const DigitalSpec& spec, OpKind op, const Tensor& a, bool a_constant, const Tensor& b,
+                 bool b_constant, Tensor& y) {
+    const Shape& out = y.shape;
+    const int64_t n = y.numel(), r = int64_t(out.size());
+    // Index of each output element in an operand: itself, or through the broadcast of a constant.
+    auto strides_for = [&](const Tensor& t, bool constant, std::vector<int64_t>& st) -> bool {
+        if (!constant) return t.shape == out;
+        if (int64_t(t.shape.size()) > r) return false;
+        st.assign(size_t(r), 0);
+        int64_t stride = 1;
+        for (int64_t d = r - 1, e = int64_t(t.shape.size()) - 1; e >= 0; --d, --e) {
+            const int64_t dim = t.shape[size_t(e)];
+            if (dim != 1 && dim != out[size_t(d)]) return false;
+            st[size_t(d)] = dim == 1 ? 0 : stride;
+            stride *= dim;
+        }
+        return true;
+    };
+    std::vector<int64_t> sa_st, sb_st;
+    if ((a_constant && b_constant) || !strides_for(a, a_constant, sa_st) || !strides_for(b, b_constant, sb_st)) return false;
+    auto index = [&](const std::vector<int64_t>& st, int64_t i) {
+        if (st.empty()) return i;
+        int64_t at = 0;
+        for (int64_t d = r - 1; d >= 0; --d) {
+            at += (i % out[size_t(d)]) * st[size_t(d)];
+            i /= out[size_t(d)];
+        }
+        return at;
+    };
+    const int bits = spec.activation_bits, A = spec.accumulator_bits;
+    const int64_t B = r >= 2 ? out[0] : 1, per_item = n / std::max<int64_t>(1, B);
+    const double sa_whole = a_constant ? symmetric_scale(a.f, bits) : 0, sb_whole = b_constant ? symmetric_scale(b.f, bits) : 0;
+    for (int64_t item = 0; item < B; ++item) {
+        const int64_t i0 = item * per_item;
+        auto item_scale = [&](const Tensor& t) {
+            return symmetric_scale(std::span<const float>(t.f.data() + i0, size_t(per_item)), bits);
+        };
+        const double sa = a_constant ? sa_whole : item_scale(a), sb = b_constant ? sb_whole : item_scale(b);
+        if (op == OpKind::Mul) {
+            for (int64_t i = i0; i < i0 + per_item; ++i) {
+                const int64_t qa = to_code(a.f[size_t(index(sa_st, i))], sa, bits);
+                const int64_t qb = to_code(b.f[size_t(index(sb_st, i))], sb, bits);
+                y.f[size_t(i)] = float(double(saturate(qa * qb, A)) * sa * sb);
+            }
+            continue;
+        }
+        const double s = std::max(sa, sb);
+        const int64_t ma = std::llround(std::ldexp(sa / s, 15)), mb = std::llround(std::ldexp(sb / s, 15));
+        const int64_t sign = op == OpKind::Sub ? -1 : 1;
+        for (int64_t i = i0; i < i0 + per_item; ++i) {
+            const int64_t ra = (to_code(a.f[size_t(index(sa_st, i))], sa, bits) * ma + (int64_t(1) << 14)) >> 15;
+            const int64_t rb = (to_code(b.f[size_t(index(sb_st, i))], sb, bits) * mb + (int64_t(1) << 14)) >> 15;
+            y.f[size_t(i)] = float(double(saturate(ra + sign * rb, A)) * s);
+        }
+    }
+    return true;
+}
+
 }  // namespace cim::quant::digital

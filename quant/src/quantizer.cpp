@@ -701,7 +701,7 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         std::vector<bool> on_arrays(G.nodes.size());
         for (size_t k = 0; k < on_arrays.size(); ++k) on_arrays[k] = result.model.layer_of_node[k] >= 0;
         const digital::DigitalPlan plan = digital::plan_digital_units(G, on_arrays);
-        int count[4] = {0, 0, 0, 0};
+        int count[5] = {0, 0, 0, 0, 0};
         for (const auto& u : plan.units) ++count[size_t(u.kind)];
         const DigitalSpec& ds = device.digital;
         auto n = [&](digital::UnitKind k) { return std::to_string(count[size_t(k)]); };
@@ -711,7 +711,8 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
                                "-bit MatMul operands, softmax " + fn(ds.softmax) + ", GELU " + fn(ds.gelu) + "): " +
                                n(digital::UnitKind::softmax) + " softmax, " + n(digital::UnitKind::layernorm) +
                                " LayerNorm, " + n(digital::UnitKind::gelu) + " GELU, " + n(digital::UnitKind::matmul) +
-                               " MatMul of two activations; the other digital ops in float");
+                               " MatMul of two activations, " + n(digital::UnitKind::elementwise) +
+                               " element-wise Add/Sub/Mul; the other digital ops in float");
     }
     report.seconds = seconds_since(t_start);
     return result;

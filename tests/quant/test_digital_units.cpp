@@ -236,18 +236,78 @@ TEST_CASE("integer GELU equals its reference bit for bit (table and fixed point)
             }
 }
 
+TEST_CASE("integer element-wise Add, Sub and Mul equal their reference bit for bit, constants broadcast") {
+    std::mt19937_64 rng(13);
+    std::normal_distribution<double> g(0.0, 1.5);
+    auto filled = [&](Shape s, double scale) {
+        Tensor t(ElemType::Float, s);
+        for (auto& v : t.f) v = float(g(rng) * scale);
+        return t;
+    };
+    for (int bits : {6, 8, 12})
+        for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul})
+            for (int form = 0; form < 3; ++form) {  // two activations; a [C] constant; a [1, T, 1] constant first
+                const DigitalSpec s = spec_of(bits, 24, DigitalFunction::lut, DigitalFunction::lut);
+                const Shape out{3, 5, 7};
+                Tensor a = form == 2 ? filled({1, 5, 1}, 0.3) : filled(out, 1.0);
+                Tensor b = form == 0 ? filled(out, 4.0) : form == 1 ? filled({7}, 0.1) : filled(out, 2.0);
+                const bool ca = form == 2, cb = form == 1;
+                Tensor y(ElemType::Float, out);
+                REQUIRE(digital::elementwise(s, op, a, ca, b, cb, y));
+                // Reference: per-image scales for activations, one for a constant, codes, then the formulas.
+                const int32_t hi = (1 << (bits - 1)) - 1;
+                auto scale_of = [&](const Tensor& t, int64_t item, bool constant) {
+                    double m = 0;
+                    const int64_t per = constant ? t.numel() : 35;
+                    for (int64_t i = 0; i < per; ++i) m = std::max(m, double(std::fabs(t.f[size_t((constant ? 0 : item * 35) + i)])));
+                    return m > 0 ? m / hi : 1.0;
+                };
+                auto at = [&](const Tensor& t, bool constant, int64_t i) -> float {
+                    if (!constant) return t.f[size_t(i)];
+                    const int64_t c = i % 7, tt = (i / 7) % 5;
+                    return t.shape.size() == 1 ? t.f[size_t(c)] : t.f[size_t(tt)];
+                };
+                int bad = 0;
+                for (int64_t i = 0; i < y.numel(); ++i) {
+                    const int64_t item = i / 35;
+                    const double sa = scale_of(a, item, ca), sb = scale_of(b, item, cb);
+                    const int64_t qa = std::clamp<int64_t>(std::llrint(at(a, ca, i) / sa), -hi, hi);
+                    const int64_t qb = std::clamp<int64_t>(std::llrint(at(b, cb, i) / sb), -hi, hi);
+                    double want;
+                    if (op == OpKind::Mul) {
+                        want = double(clamp_acc((long double)qa * qb, 24)) * sa * sb;
+                    } else {
+                        const double sm = std::max(sa, sb);
+                        const int64_t ma = std::llround(sa / sm * 32768), mb = std::llround(sb / sm * 32768);
+                        const int64_t ra = int64_t(std::floor((qa * ma + 16384) / 32768.0));
+                        const int64_t rb = int64_t(std::floor((qb * mb + 16384) / 32768.0));
+                        want = double(clamp_acc(op == OpKind::Add ? ra + rb : ra - rb, 24)) * sm;
+                    }
+                    bad += y.f[size_t(i)] != float(want);
+                }
+                INFO("bits " << bits << " op " << int(op) << " form " << form);
+                CHECK(bad == 0);
+            }
+    // Shapes an element-wise unit cannot take: two activations that broadcast.
+    Tensor a(ElemType::Float, {2, 3}), b(ElemType::Float, {1, 3}), y(ElemType::Float, {2, 3});
+    CHECK_FALSE(digital::elementwise(spec_of(8, 32, DigitalFunction::lut, DigitalFunction::lut), OpKind::Add, a, false,
+                                     b, false, y));
+}
+
 TEST_CASE("the ViT zoo model's softmax, LayerNorm, GELU and attention MatMuls become integer units") {
     const Graph g = import_onnx(qtest::zoo("vit"));
     std::vector<bool> skip(g.nodes.size(), false);
     for (size_t k = 0; k < g.nodes.size(); ++k)  // the weight-stationary MatMuls go on the arrays
         skip[k] = g.nodes[k].op == OpKind::MatMul && (g.constant(g.nodes[k].inputs[0]) || g.constant(g.nodes[k].inputs[1]));
     const digital::DigitalPlan plan = digital::plan_digital_units(g, skip);
-    int count[4] = {0, 0, 0, 0};
+    int count[5] = {0, 0, 0, 0, 0};
     for (const auto& u : plan.units) ++count[int(u.kind)];
     CHECK(count[int(digital::UnitKind::softmax)] == 4);
     CHECK(count[int(digital::UnitKind::layernorm)] == 9);  // two per block and the last
     CHECK(count[int(digital::UnitKind::gelu)] == 4);
     CHECK(count[int(digital::UnitKind::matmul)] == 8);     // QK^T and AV per block
+    // Per block: q/k/v/proj/fc1/fc2 bias adds, the query scaling, two residual adds; and the positional add.
+    CHECK(count[int(digital::UnitKind::elementwise)] == 4 * 9 + 1);
     for (const auto& u : plan.units)
         if (u.kind == digital::UnitKind::layernorm) {
             CHECK(u.nodes.size() == 9);  // ReduceMean .. Add(beta)

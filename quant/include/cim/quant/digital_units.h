@@ -26,6 +26,10 @@
 //                          out = q (L + q_c); value out s a s_e^2 / 2
 //   matmul                 both operands at matmul_bits; int64 dot products saturated at the
 //                          accumulator; value acc s_a s_b
+//   add / sub              s = max(s_a, s_b); each code brought to s by a 16-bit fixed-point multiplier,
+//                          m = round(2^15 s_x / s), r = (q m + 2^14) >> 15; out = r_a +- r_b; value out s
+//   mul                    out = q_a q_b; value out s_a s_b
+//                          (a constant operand: one scale over the constant, broadcast as ONNX does)
 #pragma once
 
 #include <cim/device/device_spec.h>
@@ -72,14 +76,21 @@ void layernorm_row(const DigitalSpec& spec, const LayerNormParams& params, const
 // GELU of n codes of scale s into float values.
 void gelu(const DigitalSpec& spec, const int32_t* q, int64_t n, double scale, float* y);
 
+// Add, Sub or Mul of a and b into y (y's shape; an activation operand has y's shape, a constant one
+// broadcasts to it as ONNX does). False when the shapes do not fit that.
+bool elementwise(const DigitalSpec& spec, OpKind op, const Tensor& a, bool a_constant, const Tensor& b,
+                 bool b_constant, Tensor& y);
+
 // What a graph's digital ops become under integer arithmetic: softmax nodes, LayerNorm (the
 // LayerNormalization op or PyTorch's exported ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div[/Mul/Add]
-// chain), GELU (the exported Div/Erf/Add/Mul/Mul chain) and MatMuls of two non-constant operands.
-enum class UnitKind { softmax, layernorm, gelu, matmul };
+// chain), GELU (the exported Div/Erf/Add/Mul/Mul chain), MatMuls of two non-constant operands and the
+// element-wise Add, Sub and Mul left over (residual and bias adds, scalings).
+enum class UnitKind { softmax, layernorm, gelu, matmul, elementwise };
 struct DigitalUnit {
     UnitKind kind = UnitKind::softmax;
     int input = -1;            // value id of x (matmul: A)
-    int input_b = -1;          // matmul: B
+    int input_b = -1;          // matmul: B; elementwise: the second operand
+    OpKind op = OpKind::Add;   // elementwise: Add, Sub or Mul
     int output = -1;           // value id the unit's result replaces
     std::vector<int> nodes;    // node indices covered, in graph order; the last one produces `output`
     int64_t axis = -1;         // softmax / layernorm axis
