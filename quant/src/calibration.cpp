@@ -4,6 +4,8 @@
 #include <cim/error.h>
 #include <cim/quant/quantizer.h>
 
+#include "value_summary.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -31,7 +33,7 @@ std::vector<float> subsample(const std::vector<float>& v, size_t cap) {
 // The sample quantile: the value of rank round(p (n - 1)) in ascending order.
 double quantile(std::vector<float>& v, double p) {
     if (v.empty()) return 0;
-    const size_t k = std::min(v.size() - 1, size_t(std::max(0.0, p * double(v.size() - 1) + 0.5)));
+    const size_t k = detail::quantile_rank(v.size(), p);
     std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
     return v[k];
 }
@@ -161,7 +163,108 @@ double kl_threshold(const std::vector<float>& mags, double amax, int64_t levels)
     return double(best_i) * width;
 }
 
+// Asymmetric MSE calibration: [lo, hi] of least squared error over the grids cut from
+// [lo * a / kSideSteps, hi * b / kSideSteps]; lo and hi come in as the extrema.
+void mse_range(std::vector<float> sample, int64_t levels, double& lo, double& hi) {
+    const SortedSamples s(std::move(sample));
+    double best = std::numeric_limits<double>::infinity();
+    const double L0 = lo, H0 = hi;
+    for (int a = kSideSteps; a >= 1; --a)
+        for (int b = kSideSteps; b >= 1; --b) {
+            const double l = L0 * a / kSideSteps, h = H0 * b / kSideSteps;
+            const double e = s.grid_error(l, (h - l) / double(levels), levels);
+            if (e < best) {
+                best = e;
+                lo = l;
+                hi = h;
+            }
+        }
+}
+
 }  // namespace
+
+namespace detail {
+
+size_t calibration_sample_cap(CalibrationMethod method, bool magnitude) {
+    switch (method) {
+        case CalibrationMethod::minmax:
+        case CalibrationMethod::percentile: return 0;
+        case CalibrationMethod::mse: return magnitude ? size_t(1) << 17 : size_t(1) << 15;
+        case CalibrationMethod::kl: return size_t(1) << 20;
+    }
+    return 0;
+}
+
+size_t quantile_rank(size_t n, double p) {
+    return std::min(n - 1, size_t(std::max(0.0, p * double(n - 1) + 0.5)));
+}
+
+// The same steps as calibrate_range below, on the summary's extrema, ranks and subsample.
+std::optional<Range> calibrate_range(const ValueSummary& s, CalibrationMethod method, double percentile,
+                                     bool symmetric, bool nonnegative, int64_t levels) {
+    if (!s.exact()) return std::nullopt;
+    if (s.seen() == 0) return Range{0, 0};
+    const float mn = s.min(), mx = s.max();
+    if (!(mx >= mn)) return Range{0, 0};
+    const size_t n = size_t(s.finite());
+    levels = std::max<int64_t>(1, levels);
+    auto magnitudes = [](std::vector<float> v) {
+        for (float& x : v) x = std::fabs(x);
+        return v;
+    };
+    const bool magnitude = symmetric || nonnegative;
+    if (magnitude) {
+        const double amax = std::max(std::fabs(mn), std::fabs(mx));
+        double t = amax;
+        switch (method) {
+            case CalibrationMethod::minmax: break;
+            case CalibrationMethod::percentile: {
+                const auto v = s.ranked_magnitude(quantile_rank(n, percentile / 100.0));
+                if (!v) return std::nullopt;
+                t = *v;
+                break;
+            }
+            case CalibrationMethod::mse:
+            case CalibrationMethod::kl: {
+                auto sample = s.sample();
+                if (!sample) return std::nullopt;
+                t = method == CalibrationMethod::mse ? mse_threshold(magnitudes(std::move(*sample)), amax, levels)
+                                                     : kl_threshold(magnitudes(std::move(*sample)), amax, levels + 1);
+                break;
+            }
+        }
+        if (!(t > 0)) t = amax;
+        return Range{nonnegative && !symmetric ? 0.0 : -t, t};
+    }
+    double lo = std::min(0.0f, mn), hi = std::max(0.0f, mx);
+    switch (method) {
+        case CalibrationMethod::minmax: break;
+        case CalibrationMethod::percentile: {
+            const auto l = s.ranked(quantile_rank(n, 1.0 - percentile / 100.0));
+            const auto h = s.ranked(quantile_rank(n, percentile / 100.0));
+            if (!l || !h) return std::nullopt;
+            lo = std::min(0.0, double(*l));
+            hi = std::max(0.0, double(*h));
+            break;
+        }
+        case CalibrationMethod::mse:
+        case CalibrationMethod::kl: {
+            auto sample = s.sample();
+            if (!sample) return std::nullopt;
+            if (method == CalibrationMethod::mse) {
+                mse_range(std::move(*sample), levels, lo, hi);
+                break;
+            }
+            const double t = kl_threshold(magnitudes(std::move(*sample)), std::max(-lo, hi), (levels + 1) / 2);
+            lo = std::max(lo, -t);
+            hi = std::min(hi, t);
+            break;
+        }
+    }
+    return Range{lo, hi};
+}
+
+}  // namespace detail
 
 Range calibrate_range(std::vector<float> values, CalibrationMethod method, double percentile, bool symmetric,
                       bool nonnegative, int64_t levels) {
@@ -184,8 +287,12 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
         switch (method) {
             case CalibrationMethod::minmax: break;
             case CalibrationMethod::percentile: t = quantile(values, percentile / 100.0); break;
-            case CalibrationMethod::mse: t = mse_threshold(subsample(values, 1 << 17), amax, levels); break;
-            case CalibrationMethod::kl: t = kl_threshold(subsample(values, 1 << 20), amax, levels + 1); break;
+            case CalibrationMethod::mse:
+                t = mse_threshold(subsample(values, detail::calibration_sample_cap(method, true)), amax, levels);
+                break;
+            case CalibrationMethod::kl:
+                t = kl_threshold(subsample(values, detail::calibration_sample_cap(method, true)), amax, levels + 1);
+                break;
         }
         if (!(t > 0)) t = amax;
         return {nonnegative && !symmetric ? 0.0 : -t, t};
@@ -200,26 +307,14 @@ Range calibrate_range(std::vector<float> values, CalibrationMethod method, doubl
             hi = std::max(0.0, quantile(values, percentile / 100.0));
             break;
         }
-        case CalibrationMethod::mse: {
-            const SortedSamples s(subsample(values, 1 << 15));
-            double best = std::numeric_limits<double>::infinity();
-            const double L0 = lo, H0 = hi;
-            for (int a = kSideSteps; a >= 1; --a)
-                for (int b = kSideSteps; b >= 1; --b) {
-                    const double l = L0 * a / kSideSteps, h = H0 * b / kSideSteps;
-                    const double e = s.grid_error(l, (h - l) / double(levels), levels);
-                    if (e < best) {
-                        best = e;
-                        lo = l;
-                        hi = h;
-                    }
-                }
+        case CalibrationMethod::mse:
+            mse_range(subsample(values, detail::calibration_sample_cap(method, false)), levels, lo, hi);
             break;
-        }
         case CalibrationMethod::kl: {
             // One magnitude threshold for both sides, with the levels of one side.
             for (float& v : values) v = std::fabs(v);
-            const double t = kl_threshold(subsample(values, 1 << 20), std::max(-lo, hi), (levels + 1) / 2);
+            const double t = kl_threshold(subsample(values, detail::calibration_sample_cap(method, false)),
+                                          std::max(-lo, hi), (levels + 1) / 2);
             lo = std::max(lo, -t);
             hi = std::min(hi, t);
             break;

@@ -43,7 +43,7 @@ constexpr const char* kIgnoreFix = "--set quant.use_model_quantization=false to 
 double clipped_fraction(const ActQuant& a, const std::vector<float>& values) {
     int64_t out = 0;
     for (float x : values) {
-        const double c = std::nearbyint(double(x) / a.scale) + a.zero_point;
+        const double c = act_code(a, x);
         out += c < a.code_min || c > a.code_max;
     }
     return values.empty() ? 0.0 : double(out) / double(values.size());

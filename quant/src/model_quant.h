@@ -5,6 +5,7 @@
 #include <cim/quant/program.h>
 #include <cim/quant/quantizer.h>
 
+#include <cmath>
 #include <string>
 
 namespace cim::quant::detail {
@@ -19,6 +20,9 @@ ActQuant model_act_quant(const ModelQuantization& m, bool is_signed, const Devic
 // to one constant shift that the zero points absorb when they are not all 0). Throws
 // InputError naming `layer` when the device cannot store them.
 void model_weights(QuantLayer& L, const MvmView& v, const ModelQuantization& m, const DeviceSpec& d, const std::string& layer);
+
+// The code of x under `a` before clamping (what clipped_fraction compares with the range).
+inline double act_code(const ActQuant& a, float x) { return std::nearbyint(double(x) / a.scale) + a.zero_point; }
 
 // Fraction of `values` outside a's code range.
 double clipped_fraction(const ActQuant& a, const std::vector<float>& values);

@@ -2,6 +2,7 @@
 // optional AdaRound (adaround.cpp) and bias correction layer by layer (with the layers
 // before already quantized), mixed precision, and the per-layer report. Evaluation of the
 // result: evaluate.cpp.
+#include "act_calibration.h"
 #include "adaround.h"
 #include "model_quant.h"
 #include "program_internal.h"
@@ -199,57 +200,6 @@ void set_bias_codes(QuantLayer& L, const std::vector<double>& bias, int bias_bit
     }
 }
 
-ActQuant make_act_quant(std::vector<float>& values, bool is_signed, const DeviceSpec& d, const QuantDefaults& q,
-                        const std::string& layer, double* clipped) {
-    ActQuant a;
-    a.bits = q.activation_bits;
-    a.is_signed = is_signed;
-    const int b = a.bits;
-    if (!is_signed) {
-        a.realization = InputRealization::unsigned_code;
-        a.code_min = 0;
-        a.code_max = int32_t((int64_t(1) << b) - 1);
-        const Range r = calibrate_range(values, q.calibration, q.percentile, false, true, a.code_max);
-        a.scale = r.hi > 0 ? r.hi / a.code_max : 1.0;
-        if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
-    } else {
-        switch (d.input.signed_handling) {
-            case SignedInputHandling::unsigned_only:
-                throw InputError(d.source_path + ": input.signed_handling is unsigned_only, but layer '" + layer +
-                                 "' has signed inputs (no ReLU before it); set input.signed_handling to offset, "
-                                 "pos_neg_split, twos_complement or bipolar");
-            case SignedInputHandling::offset: {
-                a.realization = InputRealization::offset;
-                a.code_min = 0;
-                a.code_max = int32_t((int64_t(1) << b) - 1);
-                const Range r = calibrate_range(values, q.calibration, q.percentile, false, false, a.code_max);
-                a.scale = r.hi > r.lo ? (r.hi - r.lo) / a.code_max : 1.0;
-                if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
-                a.zero_point = int32_t(std::clamp(std::nearbyint(-r.lo / a.scale), 0.0, double(a.code_max)));
-                break;
-            }
-            case SignedInputHandling::pos_neg_split:
-            case SignedInputHandling::twos_complement:
-            case SignedInputHandling::bipolar: {
-                if (b < 2)
-                    throw InputError("layer '" + layer + "': signed inputs need quant.activation_bits >= 2");
-                a.realization = d.input.signed_handling == SignedInputHandling::pos_neg_split ? InputRealization::pos_neg_split
-                                : d.input.signed_handling == SignedInputHandling::bipolar     ? InputRealization::bipolar
-                                                                                               : InputRealization::twos_complement;
-                a.code_max = int32_t((int64_t(1) << (b - 1)) - 1);
-                a.code_min = -a.code_max;
-                const Range r = calibrate_range(values, q.calibration, q.percentile, true, false, a.code_max);
-                a.scale = r.hi > 0 ? r.hi / a.code_max : 1.0;
-                if (q.power_of_two_scales) a.scale = pow2_scale(a.scale);
-                break;
-            }
-        }
-    }
-    if (!(a.scale > 0) || !std::isfinite(a.scale)) a.scale = 1.0;
-    *clipped = detail::clipped_fraction(a, values);
-    return a;
-}
-
 }  // namespace
 
 // ---------------- the pipeline ----------------
@@ -323,30 +273,9 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
     steps_total = int64_t(batches.size()) + (q.adaround || q.bias_correction ? int64_t(nl) : 0) +
                   (options.report_sqnr && nl > 0 ? int64_t(nl) + 1 : 0);
 
-    // ---- float pass: every layer's input and output on the calibration data ----
+    // ---- layers, and their input quantizers from the float pass over the calibration data ----
     std::vector<int> view_of_node(G.nodes.size(), -1);
     for (size_t i = 0; i < nl; ++i) view_of_node[size_t(views[i].node)] = int(i);
-    std::vector<std::vector<Tensor>> float_in(nl), float_out(nl);
-    {
-        Executor exec(G);
-        for (const auto& in : batches) {
-            auto capture = [&](const Node& n, std::span<const Tensor* const> ins, std::span<Tensor>) {
-                const int li = view_of_node[size_t(&n - G.nodes.data())];
-                if (li >= 0) float_in[size_t(li)].push_back(*ins[size_t(views[size_t(li)].data_input)]);
-                return false;
-            };
-            auto observe = [&](const Node& n, std::span<const Tensor> outs) {
-                const int li = view_of_node[size_t(&n - G.nodes.data())];
-                if (li >= 0) float_out[size_t(li)].push_back(outs[0]);
-            };
-            exec.run(in, observe, capture);
-            step();
-        }
-    }
-    log("float calibration pass done");
-
-    // ---- layers: activation quantizers ----
-    const std::vector<bool> nonneg = nonnegative_values(G);
     report.layers.resize(nl);
     model.layers.resize(nl);
     for (size_t i = 0; i < nl; ++i) {
@@ -363,24 +292,16 @@ QuantResult quantize(const Graph& graph, const DeviceSpec& device, const std::ve
         L.const_left = v.const_left;
         L.trans_a = v.trans_a;
         model.layer_of_node[size_t(v.node)] = int(i);
-        std::vector<float> values;
-        for (const Tensor& t : float_in[i]) values.insert(values.end(), t.f.begin(), t.f.end());
-        // A recurrent layer's rows also carry h_{t-1}: its range is that of the hidden states (Y),
-        // and the gates make it signed.
-        if (v.is_recurrent())
-            for (const Tensor& t : float_out[i]) values.insert(values.end(), t.f.begin(), t.f.end());
-        const bool is_signed = v.is_recurrent() || !nonneg[size_t(n.inputs[size_t(v.data_input)])];
-        LayerReport& r = report.layers[i];
-        const auto grid = q.use_model_quantization && !v.is_recurrent() ? activation_quantization(G, n.inputs[size_t(v.data_input)])
-                                                                        : std::nullopt;
-        if (grid) {
-            L.input = detail::model_act_quant(*grid, is_signed, device, graph.source_file + ": layer '" + n.name + "'");
-            r.activation_clipped_fraction = detail::clipped_fraction(L.input, values);
-            r.input_from_model = true;
-        } else {
-            L.input = make_act_quant(values, is_signed, device, q, n.name, &r.activation_clipped_fraction);
-        }
     }
+    detail::ActCalibration how;
+    how.keep_inputs = q.adaround || q.bias_correction;  // the float rows their statistics compare with
+    how.keep_outputs = options.report_sqnr;             // the reference of the per-layer SQNR
+    how.stream = options.stream_calibration;
+    how.batch_done = step;
+    const detail::FloatPass fp = detail::calibrate_activations(model, report, views, batches, graph.source_file, q, how);
+    const std::vector<std::vector<Tensor>>& float_in = fp.inputs;
+    const std::vector<std::vector<Tensor>>& float_out = fp.outputs;
+    log("float calibration pass done");
     // Weights a QDQ model quantized itself: their codes are taken as given.
     std::vector<const ModelQuantization*> model_weights(nl, nullptr);
     for (size_t i = 0; i < nl && q.use_model_quantization; ++i) {

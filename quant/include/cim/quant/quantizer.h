@@ -29,6 +29,9 @@ struct QuantOptions {
     QuantDefaults q;                          // the device's quant section (after --set)
     std::map<std::string, int> layer_bits;    // per-layer weight bits (node name), overrides q.weight_bits
     bool report_sqnr = true;                  // measure per-layer SQNR on the calibration data
+    // Calibrate activations from summaries streamed through the float pass (the default), or
+    // from every layer's whole values kept in memory: the same scales, at far more memory.
+    bool stream_calibration = true;
     int verbose = 0;                          // progress lines on stderr
     ArraysAtWidth arrays_at_width;            // needed with q.mixed_precision_budget_arrays
     std::set<std::string> host_layers;        // weight-stationary nodes kept in float on the host (--host-layers)
