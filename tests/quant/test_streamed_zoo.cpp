@@ -7,6 +7,7 @@
 
 #include <cim/quant/quantizer.h>
 
+#include <limits>
 #include <string>
 
 using namespace cim;
@@ -57,5 +58,29 @@ TEST_CASE("streamed activation calibration equals the in-memory one on every zoo
                     CHECK(streamed.model.layers[i].bias_code == whole.model.layers[i].bias_code);
                 }
             }
+    }
+}
+
+TEST_CASE("a layer its summary cannot calibrate exactly falls back to its whole values, with the same result") {
+    // A NaN pixel spreads through the convolutions: an every-k-th subsample of values with NaN among
+    // them cannot be taken on the fly (the calibrators subsample the values without the NaN).
+    Tensor cal = qtest::calibration(64);
+    cal.f[5 * 784 + 300] = std::numeric_limits<float>::quiet_NaN();
+    const Graph g = import_onnx(qtest::zoo("lenet5"));
+    for (CalibrationMethod m : {CalibrationMethod::mse, CalibrationMethod::kl, CalibrationMethod::percentile}) {
+        DeviceSpec d = qtest::wtm();
+        d.quant.calibration = m;
+        QuantOptions o = QuantOptions::from_device(d);
+        o.report_sqnr = false;
+        const QuantResult streamed = quantize(g, d, {cal}, o);
+        o.stream_calibration = false;
+        const QuantResult whole = quantize(g, d, {cal}, o);
+        CAPTURE(int(m));
+        REQUIRE(streamed.model.layers.size() == whole.model.layers.size());
+        for (size_t i = 0; i < whole.model.layers.size(); ++i) {
+            CAPTURE(i);
+            CHECK(streamed.model.layers[i].input.scale == whole.model.layers[i].input.scale);
+            CHECK(streamed.report.layers[i].activation_clipped_fraction == whole.report.layers[i].activation_clipped_fraction);
+        }
     }
 }
