@@ -158,6 +158,7 @@ static void BM_Vgg8Simulated(benchmark::State& state) {
     const DeviceSpec device = load_device("isaac", workload(state.range(0)));
     const auto q = quant::quantize(*v.graph, device, {v.calibration}, quant::QuantOptions::from_device(device));
     sim::CrossbarBackend backend(q.model, device, 1, 0);
+    backend.set_snr_images(0);  // the reads alone, as cim-sim past its --snr-images
     quant::RunOptions ro;
     ro.backend = &backend;
     backend.begin_calibration();

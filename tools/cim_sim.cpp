@@ -135,6 +135,20 @@ int main(int argc, char** argv) {
         app.add_option("--adc-ranges", adc_ranges_path,
                        "YAML file of trained ADC ranges, one per layer (models/hwa_train.py writes adc_ranges.yaml): the named "
                        "layers convert with these instead of calibrated ranges (needs array.adc.range calibrated_*)");
+        std::string snr_images_text = "1000";
+        app.add_option("--snr-images", snr_images_text,
+                       "test images whose reads are compared with the exact GEMM for the per-layer SNR, or 'all' (default 1000; "
+                       "the comparison costs as much as an ideal read; accuracy always covers every image)")
+            ->check([](const std::string& v) {
+                if (v == "all") return std::string();
+                try {
+                    size_t used = 0;
+                    const long long n = std::stoll(v, &used);
+                    if (used == v.size() && n >= 0) return std::string();
+                } catch (const std::exception&) {
+                }
+                return "give a number of images (0 or more) or 'all', not '" + v + "'";
+            });
         app.add_option("--set", sets, "override a device field, e.g. --set noise.programming_sigma=0.05 (repeatable)");
         app.add_option("--study", studies, "sweep a device field: PATH=START:STOP[:STEP] or PATH=V1,V2 (one or two)");
         app.add_option("--out", out_csv, "CSV file for --study (default study.csv)");
@@ -143,6 +157,7 @@ int main(int argc, char** argv) {
         app.add_flag("--quiet", quiet, "no progress bar");
         cli::add_max_memory_option(app);
         if (auto status = cli::parse_args(app, argc, argv)) return *status;
+        const int64_t snr_images = snr_images_text == "all" ? -1 : int64_t(std::stoll(snr_images_text));
         if (studies.size() > 2) throw InputError("--study: at most two axes");
         std::vector<Axis> axes;
         for (const auto& s : studies) axes.push_back(parse_study(s));
@@ -205,6 +220,7 @@ int main(int argc, char** argv) {
             so.calibration_progress = phase_bar("ADC calibration");
             so.reference_outputs = &float_outputs;
             so.adc_ranges = adc_ranges ? &*adc_ranges : nullptr;
+            so.snr_images = axes.empty() ? snr_images : 0;  // a study reports accuracy only
             auto r = sim::simulate(qr.model, device, test, calibration, float_acc, q_acc, so);
             bar.finish();
             return r;
@@ -240,11 +256,14 @@ int main(int argc, char** argv) {
             for (const auto& l : r.layers) {
                 const double snr = l.snr_db();
                 fmt::print("{:<36} {:>10} {:>13.3f}% {:>12}\n", l.name.size() > 36 ? l.name.substr(0, 33) + "..." : l.name,
-                           std::isfinite(snr) ? fmt::format("{:.1f}", snr) : "exact",
+                           l.exact() ? "exact" : std::isnan(snr) ? "-" : fmt::format("{:.1f}", snr),
                            l.conversions ? 100.0 * double(l.clipped) / double(l.conversions) : 0.0, l.conversions);
             }
             const sim::AdcTotals adc = sim::adc_totals(r);
             fmt::print("{:<36} {:>10} {:>13.3f}% {:>12}\n", "all layers", "", 100.0 * adc.clipped_fraction(), adc.conversions);
+            if (!r.exact)
+                fmt::print("(SNR over the reads of the first {} of {} test images per instance, --snr-images; ADC statistics over all)\n",
+                           r.snr_images, r.images);
             const bool labelled = !test.labels.empty();
             const char* what = labelled ? "accuracy" : "top-1 agreement with float";
             fmt::print("\n");

@@ -70,7 +70,7 @@ json result_json(const SimResult& r) {
         const double snr = l.snr_db();
         layers.push_back({{"name", l.name},
                           {"snr_db", std::isfinite(snr) ? json(snr) : json(nullptr)},
-                          {"exact", !(l.error > 0)},
+                          {"exact", l.exact()},
                           {"adc_conversions", l.conversions},
                           {"adc_clipped_conversions", l.clipped},
                           {"adc_clipped_fraction", l.conversions ? double(l.clipped) / double(l.conversions) : 0.0}});
@@ -87,6 +87,7 @@ json result_json(const SimResult& r) {
             {"instances", r.instances},
             {"instance_accuracy", r.instance_accuracy},
             {"exact", r.exact},
+            {"snr_images", r.snr_images},
             {"seconds", r.seconds},
             {"adc_conversions", adc.conversions},
             {"adc_clipped_fraction", adc.clipped_fraction()},

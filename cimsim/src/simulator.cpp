@@ -12,7 +12,8 @@
 namespace cim::sim {
 
 double CrossbarBackend::LayerStats::snr_db() const {
-    if (error <= 0) return INFINITY;
+    if (exact()) return INFINITY;
+    if (compared == 0) return NAN;
     return 10.0 * std::log10(signal / error);
 }
 
@@ -94,6 +95,11 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
     chunk_energy_.resize(layers_.size());
 }
 
+int64_t CrossbarBackend::snr_items_end() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return snr_items_end_;
+}
+
 bool CrossbarBackend::all_exact() const {
     for (const auto& l : layers_)
         for (const auto& g : l)
@@ -149,6 +155,10 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
         for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
         return;
     }
+    if (snr_images_ >= 0 && ctx.first_item >= snr_images_) {
+        for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = std::llround(out[size_t(i)]);
+        return;
+    }
     ref.resize(size_t(vectors * layer.N));
     exact_.mvm(layer, group, x, vectors, ref.data(), ctx);
     double sig = 0, err = 0;
@@ -159,9 +169,11 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
         err += e * e;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    auto& e = chunk_energy_[li][{ctx.first_item, group}];
-    e.first += sig;
-    e.second += err;
+    ChunkEnergy& e = chunk_energy_[li][{ctx.first_item, group}];
+    e.signal += sig;
+    e.error += err;
+    e.compared += vectors * layer.N;
+    snr_items_end_ = std::max(snr_items_end_, ctx.first_item + ctx.items);
 }
 
 void CrossbarBackend::finish_calibration() {
@@ -206,10 +218,13 @@ std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {
         LayerStats s;
         s.name = names_[li];
         for (const auto& [chunk, energy] : chunk_energy_[li]) {  // in chunk order: the same sums for any thread count
-            s.signal += energy.first;
-            s.error += energy.second;
+            s.signal += energy.signal;
+            s.error += energy.error;
+            s.compared += energy.compared;
         }
+        s.exact_plan = !force_bitplanes_;
         for (const auto& g : layers_[li]) {
+            s.exact_plan = s.exact_plan && g.exact();
             AdcStats a = g.adc_stats();
             s.conversions += a.conversions;
             s.clipped += a.clipped;
@@ -303,6 +318,7 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     CrossbarBackend::ColumnValues nominal_maxima;  // nominal calibration: observed once, for every instance
     for (int inst = 0; inst < opt.instances; ++inst) {
         CrossbarBackend backend(model, device, opt.seed, uint64_t(inst));
+        backend.set_snr_images(opt.snr_images);
         quant::RunOptions ro;
         ro.backend = &backend;
         const auto t_cal = std::chrono::steady_clock::now();
@@ -346,12 +362,15 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
         r.instance_metrics.push_back(m);
         r.instance_accuracy.push_back(test.labels.empty() ? m.agreement_top1 : m.accuracy);
         r.exact = r.exact && backend.all_exact();
+        r.snr_images = std::max(r.snr_images, backend.snr_items_end());
         auto stats = backend.layer_stats();
         if (r.layers.empty()) r.layers = stats;
         else
             for (size_t i = 0; i < stats.size(); ++i) {
                 r.layers[i].signal += stats[i].signal;
                 r.layers[i].error += stats[i].error;
+                r.layers[i].compared += stats[i].compared;
+                r.layers[i].exact_plan = r.layers[i].exact_plan && stats[i].exact_plan;
                 r.layers[i].conversions += stats[i].conversions;
                 r.layers[i].clipped += stats[i].clipped;
             }

@@ -328,14 +328,15 @@ class SimulateResult(_Report):
 
 def simulate(model, device, data=None, labels=None, *, calibration=None, dataset=None, preprocess=None, limit=None,
              instances=1, seed=1, reference="labels", adc_calibration="nominal", calibration_samples=None,
-             host_layers=(), outputs=None, adc_ranges=None, progress=True):
+             host_layers=(), outputs=None, adc_ranges=None, snr_images=1000, progress=True):
     """Simulates a model on a device's crossbars: the fields of cim-sim --json.
 
     data/labels: arrays (read in place), a Dataset, or a file as cim-sim --data; else
     dataset="fashion-mnist" (the default). calibration: the calibration set (else held apart from
     the data, as cim-sim does). outputs: layer names (or True for every array layer) whose outputs
     to keep, simulated and exact, in result.outputs. adc_ranges: a file of trained ADC ranges
-    (cim-sim --adc-ranges; models/hwa_train.py writes one).
+    (cim-sim --adc-ranges; models/hwa_train.py writes one). snr_images: the test images whose
+    reads are compared with the exact GEMM for the per-layer SNR (cim-sim --snr-images; None: all).
     """
     m = _model(model)
     if outputs is True:
@@ -343,7 +344,8 @@ def simulate(model, device, data=None, labels=None, *, calibration=None, dataset
     with _Progress(progress) as reporter:
         s = _cimforge._simulate(m._model, _device(device)._spec, data, labels, calibration, dataset or "", preprocess, limit,
                                 instances, seed, reference, adc_calibration, calibration_samples, list(host_layers),
-                                list(outputs or []), os.fspath(adc_ranges) if adc_ranges is not None else "", reporter)
+                                list(outputs or []), os.fspath(adc_ranges) if adc_ranges is not None else "",
+                                -1 if snr_images is None else snr_images, reporter)
     return SimulateResult(s)
 
 

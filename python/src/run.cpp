@@ -205,13 +205,14 @@ void bind_run(py::module_& m) {
            const std::string& dataset, const py::object& preprocess, std::optional<int64_t> limit, int instances, uint64_t seed,
            const std::string& reference, const std::string& adc_calibration, std::optional<int> calibration_samples,
            const std::vector<std::string>& host_layers, const std::vector<std::string>& outputs, const std::string& adc_ranges_path,
-           const py::object& reporter) {
+           int64_t snr_images, const py::object& reporter) {
             if (instances < 1 || instances > 10000) throw InputError("instances: " + std::to_string(instances) + "; give 1 to 10000");
             if (reference != "labels" && reference != "float")
                 throw InputError("reference: '" + reference + "'; give 'labels' or 'float'");
             if (adc_calibration != "nominal" && adc_calibration != "per-instance")
                 throw InputError("adc_calibration: '" + adc_calibration + "'; give 'nominal' or 'per-instance'");
             if (calibration_samples && *calibration_samples < 1) throw InputError("calibration_samples: give at least 1");
+            if (snr_images < -1) throw InputError("snr_images: give 0 or more, or None for every image");
             const DataArgs args = data_args(model, data, labels, calibration, dataset, preprocess, limit);
             std::optional<sim::AdcRangeFile> adc_ranges;
             if (!adc_ranges_path.empty()) adc_ranges = sim::load_adc_ranges(adc_ranges_path);
@@ -238,6 +239,7 @@ void bind_run(py::module_& m) {
                 so.reference_outputs = &ref.outputs;
                 so.capture_nodes = outputs;
                 so.adc_ranges = adc_ranges ? &*adc_ranges : nullptr;
+                so.snr_images = snr_images;
                 out->result = sim::simulate(qs.quantized.model, device, test, calib, ref.accuracy, qs.accuracy, so);
                 out->report = sim::run_json(out->result, device, qs.quantized.report,
                                             {model.label, spec.data.empty() ? spec.dataset : spec.data, sets.calibration_source,
@@ -249,7 +251,7 @@ void bind_run(py::module_& m) {
         py::arg("model"), py::arg("device"), py::arg("data"), py::arg("labels"), py::arg("calibration"), py::arg("dataset"),
         py::arg("preprocess"), py::arg("limit"), py::arg("instances"), py::arg("seed"), py::arg("reference"),
         py::arg("adc_calibration"), py::arg("calibration_samples"), py::arg("host_layers"), py::arg("outputs"), py::arg("adc_ranges"),
-        py::arg("progress"));
+        py::arg("snr_images"), py::arg("progress"));
 
     m.def(
         "_sweep",

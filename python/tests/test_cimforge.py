@@ -185,6 +185,14 @@ def test_simulate_arrays_match_cim_sim_on_the_same_npz(tmp_path):
     # The same data from the file, through the module.
     from_file = cimforge.simulate(MLP, "wtm2101", data=tmp_path / "set.npz", seed=5, instances=2, progress=False)
     assert from_file.accuracy == s.accuracy and from_file.layers == s.layers
+    # The per-layer SNR on the first 50 images only, as cim-sim --snr-images 50; the reads are the same.
+    cli50 = run_tool("cim-sim", MLP, "--device", "wtm2101", "--data", tmp_path / "set.npz", "--seed", 5, "--instances", 2,
+                     "--snr-images", 50, "--json", "--quiet")
+    s50 = cimforge.simulate(MLP, "wtm2101", data=tmp_path / "set.npz", seed=5, instances=2, snr_images=50, progress=False)
+    assert s50.json["snr_images"] == cli50["snr_images"] and s50.layers == cli50["layers"]
+    assert s50.accuracy == s.accuracy
+    with pytest.raises(cimforge.InputError, match="snr_images"):
+        cimforge.simulate(MLP, "wtm2101", data=x, labels=y, snr_images=-5, progress=False)
 
 
 def test_simulate_zoo_vgg_matches_cim_sim(fashion_mnist):

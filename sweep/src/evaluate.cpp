@@ -261,6 +261,7 @@ PointResult Evaluator::evaluate(const Point& p) const {
             sim::SimOptions so;
             so.seed = s.spec.accuracy->seed;
             so.instances = s.spec.accuracy->instances;
+            so.snr_images = 0;  // a sweep reports accuracy, not per-layer SNR
             const sim::SimResult res = sim::simulate(q->result->model, d, s.test, s.calibration, model.float_accuracy, q->accuracy, so);
             r.metrics[k++] = res.mean_accuracy;
             r.metrics[k++] = res.ci95_half_width;

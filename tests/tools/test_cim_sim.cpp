@@ -107,6 +107,44 @@ TEST_CASE("cim-sim is reproducible by seed and independent of the thread count")
     CHECK(calibration_differs);
 }
 
+TEST_CASE("cim-sim's per-layer SNR covers --snr-images test images; accuracy and ADC statistics cover all") {
+    json all = run_json(kNoisy + " --limit 40 --seed 5 --snr-images all");
+    json dflt = run_json(kNoisy + " --limit 40 --seed 5");  // 1000 by default: all 40 here
+    json some = run_json(kNoisy + " --limit 40 --seed 5 --snr-images 10");
+    json none = run_json(kNoisy + " --limit 40 --seed 5 --snr-images 0");
+    CHECK(all["snr_images"] == 40);
+    CHECK(dflt["snr_images"] == 40);
+    CHECK(none["snr_images"] == 0);
+    // Calls cover whole chunks of images: at least the 10 asked for, fewer than all.
+    CHECK(some["snr_images"].get<int64_t>() >= 10);
+    CHECK(some["snr_images"].get<int64_t>() < 40);
+    for (const json* j : {&dflt, &some, &none}) {
+        // The reads themselves do not depend on whether they are compared.
+        CHECK((*j)["instance_accuracy"] == all["instance_accuracy"]);
+        REQUIRE((*j)["layers"].size() == all["layers"].size());
+        for (size_t i = 0; i < all["layers"].size(); ++i)
+            CHECK((*j)["layers"][i]["adc_conversions"] == all["layers"][i]["adc_conversions"]);
+    }
+    bool some_differs = false;
+    for (size_t i = 0; i < all["layers"].size(); ++i) {
+        CHECK(all["layers"][i]["exact"] == false);
+        CHECK(dflt["layers"][i]["snr_db"] == all["layers"][i]["snr_db"]);
+        REQUIRE(some["layers"][i]["snr_db"].is_number());
+        some_differs = some_differs || some["layers"][i]["snr_db"] != all["layers"][i]["snr_db"];
+        CHECK(none["layers"][i]["snr_db"].is_null());  // not measured, and not exact either
+        CHECK(none["layers"][i]["exact"] == false);
+    }
+    CHECK(some_differs);
+    auto text = run_command(tool("cim-sim") + " " + kModel + kNoisy + " --dataset fashion-mnist --limit 20 --snr-images 0");
+    REQUIRE_MESSAGE(text.status == 0, text.output);
+    CHECK(text.output.find("SNR over the reads of the first 0 of 20 test images") != std::string::npos);
+    for (const char* bad : {"-3", "ten", "1e3"}) {
+        auto r = run_command(tool("cim-sim") + " " + kModel + " --device isaac --snr-images " + bad);
+        CHECK(r.status == 2);
+        CHECK(r.output.find("--snr-images") != std::string::npos);
+    }
+}
+
 TEST_CASE("cim-sim --study writes a CSV row per point and an SVG plot") {
     TempDir tmp;
     auto r = run_command(tool("cim-sim") + " " + kModel + kNoisy + " --dataset fashion-mnist --limit 30 --study array.adc.bits=4:6 --out " +

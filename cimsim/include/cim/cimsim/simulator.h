@@ -58,15 +58,24 @@ public:
     void set_layer_ranges(const std::map<std::string, double>& ranges);
 
     // Per layer: error energy of the simulated accumulators against the exact ones on the same
-    // inputs, and ADC statistics.
+    // inputs (over the calls set_snr_images admits), and ADC statistics (over every call).
     struct LayerStats {
         std::string name;
         double signal = 0, error = 0;  // sums of squares
+        int64_t compared = 0;          // accumulators compared with the exact GEMM
+        bool exact_plan = false;       // every group reads by one exact GEMM: nothing to compare
         int64_t conversions = 0, clipped = 0;
+        bool exact() const { return exact_plan || (compared > 0 && !(error > 0)); }
+        // +inf for an exact layer, NaN for one with nothing compared.
         double snr_db() const;
     };
     std::vector<LayerStats> layer_stats() const;
     bool all_exact() const;
+    // The exact reference GEMM behind the per-layer SNR costs as much as an ideal read: run it only
+    // for calls whose first item is below `images` (negative: every call).
+    void set_snr_images(int64_t images) { snr_images_ = images; }
+    // One past the last item a compared call covered (0 when none was).
+    int64_t snr_items_end() const;
     // Tests of the identity: read through bit planes and ADCs even where one GEMM is exact.
     void force_bitplanes(bool on);
     // Tests: every layer's column sums by this kernel where its plan has it (CrossbarLayer::force_kernel).
@@ -84,11 +93,17 @@ private:
     bool calibrating_ = false;
     AdcCalibration calibration_mode_ = AdcCalibration::nominal;
     bool force_bitplanes_ = false;
+    int64_t snr_images_ = -1;
+    int64_t snr_items_end_ = 0;
     quant::ExactMvmBackend exact_;
     mutable std::mutex mutex_;
     // Per layer and (first item, group) of an mvm call: signal and error energy, summed in key
     // order by layer_stats() (floating-point sums in thread-completion order would differ in the last bits).
-    std::vector<std::map<std::pair<int64_t, int>, std::pair<double, double>>> chunk_energy_;
+    struct ChunkEnergy {
+        double signal = 0, error = 0;
+        int64_t compared = 0;
+    };
+    std::vector<std::map<std::pair<int64_t, int>, ChunkEnergy>> chunk_energy_;
 };
 
 struct SimOptions {
@@ -109,6 +124,10 @@ struct SimOptions {
     // Trained ADC ranges (cim-sim --adc-ranges): the named layers convert with these ranges instead of
     // calibrated ones, in every chip instance. Needs a calibrated array.adc.range; names must be array layers.
     const AdcRangeFile* adc_ranges = nullptr;
+    // The per-layer SNR compares each read with an exact integer GEMM of the same inputs, which costs
+    // as much as an ideal read: only the calls that start within the first `snr_images` test images
+    // are compared; negative compares all. Accuracy and ADC statistics cover every image.
+    int64_t snr_images = 1000;
 };
 
 struct SimResult {
@@ -122,6 +141,7 @@ struct SimResult {
     std::vector<OutputMetrics> instance_metrics;      // every metric, per instance
     OutputMetrics mean_metrics, ci95_metrics;         // their means and 95 % half widths over instances
     std::vector<CrossbarBackend::LayerStats> layers; // summed over instances
+    int64_t snr_images = 0;  // test items behind the per-layer SNR, per instance (0 when every layer is exact)
     bool exact = false;                             // every read was exact (identity expected)
     double seconds = 0;
     double adc_calibration_seconds = 0;  // the ADC-range calibration pass (all instances)
