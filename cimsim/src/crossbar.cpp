@@ -327,7 +327,12 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         for (int p = 0; p < s.range_planes; ++p)
             for (int64_t j = 0; j < s.J; ++j) largest = std::max(largest, fs[s.range_row(gi, p) + size_t(j)] = s.full_scale(s.groups[gi]));
     s.set_ranges(fs);
-    s.use_double = largest >= double(1 << 24);  // float column sums would round
+    // Float column sums round above 2^24. Cells with programming variation have no exact integer sums
+    // to keep, though: float rounds each of a group's additions by at most 2^-24 of the full scale, the
+    // sum by at most group_rows x 2^-24 of it, and while that is under 1/16 of a full-scale ADC LSB
+    // (group_rows <= 2^(20 - adc_bits)) float stays, at twice double's rate (docs/simulator.md).
+    const bool float_suffices = programming && s.adc_bits > 0 && double(group_rows) <= std::ldexp(1.0, 20 - s.adc_bits);
+    s.use_double = largest >= double(1 << 24) && !float_suffices;
     if (packable) s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
     if (s.packed.words.empty()) {
         if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
