@@ -463,7 +463,9 @@ void CrossbarLayer::Impl::scatter(const double* col, double* o) const {
 // (P - 2 P-) + sum) rounded once) or by the float conductance rows; then each read through the ADC.
 template <class T>
 void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, bool popcount) const {
-    constexpr int64_t kBlock = 8;  // vectors per kernel call: their sums (8 x planes x J) stay in L2
+    // Vectors per kernel call: their sums (kBlock x planes x J) stay in L2; with few planes more vectors,
+    // so that the float kernel's dense blocks share each chunk of conductance rows in L1.
+    const int64_t kBlock = std::max<int64_t>(8, 32 / planes);
     GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
     thread_local detail::InputBits in;
     thread_local std::vector<int32_t> sums, pneg;

@@ -58,11 +58,13 @@ std::vector<T> tiled(const std::vector<T>& G, int64_t K, int64_t J) {
 // the sparse kernel's, in the same row order, plus 0 x G[k] for unset rows, which leaves every sum
 // unchanged: the two kernels agree bit for bit.
 template <class T, int B>
-__attribute__((always_inline)) inline void add_rows_dense(const T* __restrict g, const T* const* f, int64_t rows, int64_t width,
-                                                          T* const* out) {
+__attribute__((always_inline)) inline void add_rows_dense(const T* __restrict g, const T* const* f, int64_t k0, int64_t k1,
+                                                          T* __restrict partial) {
     constexpr int64_t W = kTile<T>;
-    T acc[B][W] = {};
-    for (int64_t k = 0; k < rows; ++k) {
+    T acc[B][W];
+    for (int b = 0; b < B; ++b)
+        for (int64_t t = 0; t < W; ++t) acc[b][t] = partial[b * W + t];
+    for (int64_t k = k0; k < k1; ++k) {
         const T* __restrict row = g + k * W;
         for (int b = 0; b < B; ++b) {
             const T fb = f[b][k];
@@ -70,13 +72,16 @@ __attribute__((always_inline)) inline void add_rows_dense(const T* __restrict g,
         }
     }
     for (int b = 0; b < B; ++b)
-        for (int64_t t = 0; t < width; ++t) out[b][t] = acc[b][t];
+        for (int64_t t = 0; t < W; ++t) partial[b * W + t] = acc[b][t];
 }
 
 // A read is dense when at least this share of its rows is set: loading every row once for a block of
 // such reads then costs less than loading each read's own rows.
 constexpr int64_t kDenseShareInverse = 2;
 constexpr int kDenseBlock = 4;
+// Rows per pass of the dense blocks over a tile: 128 rows x 256 bytes = 32 KB stay in L1 while every
+// block of dense reads goes by (the sums carried between passes in `partial`, in the same order).
+constexpr int64_t kDenseRows = 128;
 
 template <class T>
 __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict Gt, int64_t J, int64_t K, int64_t r0,
@@ -87,6 +92,7 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
     thread_local std::vector<int64_t> count;     // [v][p]
     thread_local std::vector<int64_t> dense;     // the dense reads' v * planes + p
     thread_local std::vector<T> dense_f;         // [dense read][row]: its plane values, zeros included
+    thread_local std::vector<T> partial;         // [dense read][column in tile]: sums so far
     terms.resize(size_t(V * planes * rows));
     count.assign(size_t(V * planes), 0);
     std::fill(sq, sq + V * planes, 0.0f);
@@ -111,6 +117,7 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
         if (count[size_t(vp)] * kDenseShareInverse >= rows && count[size_t(vp)] > 0) dense.push_back(vp);
     const int64_t blocked = int64_t(dense.size()) / kDenseBlock * kDenseBlock;  // the rest go the sparse way
     dense_f.assign(size_t(blocked * rows), T(0));
+    partial.resize(size_t(blocked * kTile<T>));
     for (int64_t d = 0; d < blocked; ++d) {
         const int64_t vp = dense[size_t(d)];
         const RowTerm<T>* t = terms.data() + vp * rows;
@@ -122,15 +129,14 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
     for (int64_t j0 = 0; j0 < J; j0 += W) {
         const int64_t width = std::min(W, J - j0);
         const T* g = Gt + ((j0 / W) * K + r0) * W;
-        for (int64_t d = 0; d < blocked; d += kDenseBlock) {
-            const T* f[kDenseBlock];
-            T* out[kDenseBlock];
-            for (int b = 0; b < kDenseBlock; ++b) {
-                f[b] = dense_f.data() + (d + b) * rows;
-                out[b] = S + dense[size_t(d + b)] * J + j0;
+        std::fill(partial.begin(), partial.end(), T(0));
+        for (int64_t k0 = 0; k0 < rows; k0 += kDenseRows)
+            for (int64_t d = 0; d < blocked; d += kDenseBlock) {
+                const T* f[kDenseBlock];
+                for (int b = 0; b < kDenseBlock; ++b) f[b] = dense_f.data() + (d + b) * rows;
+                add_rows_dense<T, kDenseBlock>(g, f, k0, std::min(rows, k0 + kDenseRows), partial.data() + d * W);
             }
-            add_rows_dense<T, kDenseBlock>(g, f, rows, width, out);
-        }
+        for (int64_t d = 0; d < blocked; ++d) std::copy_n(partial.data() + d * W, width, S + dense[size_t(d)] * J + j0);
         for (int64_t vp = 0; vp < V * planes; ++vp) {
             if (count[size_t(vp)] < 0) continue;
             const RowTerm<T>* t = terms.data() + vp * rows;
