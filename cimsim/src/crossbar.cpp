@@ -272,8 +272,8 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     s.bipolar = !s.col_minus.empty() || s.bipolar_inputs;
     s.converted_cols = s.J - std::count(s.no_adc.begin(), s.no_adc.end(), uint8_t(1));
 
-    // Read groups: arrays of usable_rows rows, each read max_active_rows rows at a time.
-    const int64_t R = d.array.usable_rows;
+    // Read groups: arrays of rows_per_array rows (the mapper's row tiles), each read max_active_rows rows at a time.
+    const int64_t R = m.rows_per_array > 0 ? m.rows_per_array : d.array.usable_rows;
     for (int64_t t0 = 0, tile = 0; t0 < s.K; t0 += R, ++tile)
         for (int64_t r0 = t0; r0 < std::min(s.K, t0 + R); r0 += s.active_rows)
             s.groups.push_back({r0, std::min({s.K, t0 + R, r0 + s.active_rows}), tile});

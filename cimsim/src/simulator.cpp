@@ -1,6 +1,7 @@
 #include <cim/cimsim/simulator.h>
 
 #include <cim/ir/batch.h>
+#include <cim/ir/onnx_import.h>
 #include <cim/error.h>
 
 #include <fmt/format.h>
@@ -11,19 +12,54 @@
 
 namespace cim::sim {
 
+namespace {
+
+// The mapper and the quantizer describe a layer's columns with one function (cim/device/column_layout.h);
+// a placement whose geometry differs from the digits the quantizer programmed is a bug, not an input.
+void check_placement(const quant::QuantLayer& L, const LayerMapping& lm, const ColumnLayout& programmed) {
+    std::string differs;
+    auto compare = [&](const char* what, int64_t mapped, int64_t quantized) {
+        if (mapped != quantized) differs += fmt::format("{}{} {} (mapper) vs {} (quantizer)", differs.empty() ? "" : ", ", what, mapped, quantized);
+    };
+    compare("rows per vector", lm.rows_per_vector, L.rows());
+    compare("outputs", lm.n, L.N);
+    compare("groups", lm.groups, L.groups);
+    if (lm.placement != Placement::arrays) differs += std::string(differs.empty() ? "" : ", ") + "not placed on arrays";
+    // The mapper places a layer at its storage width; codes that need fewer columns (ternary, a QDQ
+    // model's narrower range) leave the rest of each output's columns unused, never the reverse.
+    if (lm.cols_per_output < programmed.columns_per_output || lm.reference_cols < placed_reference_columns(programmed))
+        differs += fmt::format("{}columns per output {} + {} reference (mapper) vs {} + {} (quantizer)", differs.empty() ? "" : ", ",
+                               lm.cols_per_output, lm.reference_cols, programmed.columns_per_output,
+                               placed_reference_columns(programmed));
+    if (lm.rows_per_array < 1 || lm.outputs_per_array < 1) differs += std::string(differs.empty() ? "" : ", ") + "no array geometry";
+    if (!differs.empty()) throw InternalError("layer '" + L.name + "': the mapping differs from the quantized layer: " + differs);
+}
+
+}  // namespace
+
+Mapping simulation_mapping(const quant::QuantizedModel& model, const DeviceSpec& device) {
+    MapOptions options;
+    options.duplicate = false;          // copies change throughput, not what one read computes
+    options.skip_zero_arrays = false;   // an all-zero array still reads (its leak and noise)
+    for (const quant::QuantLayer& L : model.layers)
+        if (L.weight_bits >= 2 && L.weight_bits < device.weight.bits) options.layer_weight_bits[L.name] = L.weight_bits;
+    return map_model(specialize_batch(model.graph, 1), device, options);
+}
+
 double CrossbarBackend::LayerStats::snr_db() const {
     if (exact()) return INFINITY;
     if (compared == 0) return NAN;
     return 10.0 * std::log10(signal / error);
 }
 
-ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, const DeviceSpec& d) {
+ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, const DeviceSpec& d, const LayerMapping* lm) {
     const quant::CellDigits& cd = L.digits;
     const int64_t rows = L.rows(), N = L.N, cpo = cd.layout.columns_per_output;
     const int64_t refs = cd.layout.reference_columns;
     ColumnLayout placed = cd.layout;  // as the mapper tiles: reference columns only when converted
     placed.reference_on_array = d.weight.offset_reference == OffsetReference::converted;
-    const int64_t P = outputs_per_array(placed, d.array.usable_cols);
+    if (lm) check_placement(L, *lm, placed);
+    const int64_t P = lm ? lm->outputs_per_array : outputs_per_array(placed, d.array.usable_cols);
     if (P < 1) throw InputError(d.source_path + ": an array cannot hold one output");
     const int64_t tiles = (N + P - 1) / P;
     // weight.leak_reference digital: the periphery subtracts the nominal off-cell leak of every output's
@@ -32,6 +68,7 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     const int64_t leak_cols = d.weight.leak_reference == LeakReference::digital ? tiles : 0;
     ProgrammedMatrix pm;
     pm.rows = rows;
+    pm.rows_per_array = lm ? lm->rows_per_array : 0;
     pm.outputs = N;
     pm.cols = N * cpo + tiles * refs + leak_cols;
     // Digital references are not on the arrays: they follow the weight columns of all tiles, one set
@@ -83,12 +120,25 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
 }
 
 CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance)
+    : CrossbarBackend(model, device, seed, instance, simulation_mapping(model, device)) {}
+
+CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance,
+                                 const Mapping& mapping)
     : model_(model) {
+    // A digital device (kind digital_npu / fpga_dsp) streams weights through a MAC engine: nothing is
+    // placed, and its reads are exact; the functional stand-in keeps the device's array size.
+    const bool arrays = device.kind == DeviceKind::cim;
     for (size_t li = 0; li < model.layers.size(); ++li) {
         const quant::QuantLayer& L = model.layers[li];
+        const LayerMapping* placed = nullptr;
+        if (arrays) {
+            // By name: specializing the batch folds constant subgraphs, so node indices differ.
+            placed = mapping.find(L.name);
+            if (!placed) throw InternalError("layer '" + L.name + "' is not in the mapping of " + mapping.model);
+        }
         std::vector<CrossbarLayer> groups;
         for (int64_t g = 0; g < L.groups; ++g)
-            groups.emplace_back(device, program(L, int(g), device), seed, instance, uint64_t(li), uint64_t(g));
+            groups.emplace_back(device, program(L, int(g), device, placed), seed, instance, uint64_t(li), uint64_t(g));
         layers_.push_back(std::move(groups));
         names_.push_back(L.name);
     }
@@ -316,8 +366,9 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
     int64_t done = 0;
     const int64_t total = r.images * opt.instances;
     CrossbarBackend::ColumnValues nominal_maxima;  // nominal calibration: observed once, for every instance
+    const Mapping mapping = simulation_mapping(model, device);
     for (int inst = 0; inst < opt.instances; ++inst) {
-        CrossbarBackend backend(model, device, opt.seed, uint64_t(inst));
+        CrossbarBackend backend(model, device, opt.seed, uint64_t(inst), mapping);
         backend.set_snr_images(opt.snr_images);
         quant::RunOptions ro;
         ro.backend = &backend;

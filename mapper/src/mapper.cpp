@@ -106,6 +106,7 @@ Mapping finish_digital(Mapping m, const DeviceSpec& d) {
             L.row_tiles = ceil_div(L.k, d.npu.rows);
             L.col_tiles = ceil_div(L.n, d.npu.cols);
             L.outputs_per_array = d.npu.cols;
+            L.rows_per_array = d.npu.rows;
             L.utilization = double(L.k) * double(L.n) / (double(L.row_tiles * L.col_tiles) * d.npu.rows * d.npu.cols);
         } else {
             // Packed slices compute two outputs each: an odd N leaves one half-slice idle.
@@ -113,6 +114,7 @@ Mapping finish_digital(Mapping m, const DeviceSpec& d) {
             L.row_tiles = 1;
             L.col_tiles = ceil_div(L.n, per);
             L.outputs_per_array = per;
+            L.rows_per_array = L.k;
             L.utilization = double(L.n) / double(L.col_tiles * per);
         }
         // Signed inputs need no handling on a digital MAC; a narrower weight width is worth keeping.
@@ -254,6 +256,7 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             L.cols_per_output = cols.per_output;
             L.reference_cols = cols.reference;
             L.outputs_per_array = cols.outputs_per_array;
+            L.rows_per_array = R;
             const int64_t outputs_per_array = cols.outputs_per_array;
             if (L.weight_bits != d.weight.bits)
                 L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(L.weight_bits) + "-bit weights (device: " +

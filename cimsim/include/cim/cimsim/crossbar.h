@@ -37,6 +37,7 @@ struct ProgrammedMatrix {
     std::vector<uint8_t> col_reference;   // cols or empty
     bool digital_reference = false;
     int64_t cols_per_array = 0;        // columns one array holds (for per-array ADC ranges); 0: all
+    int64_t rows_per_array = 0;        // rows one array holds (the mapper's row tile); 0: array.usable_rows
     bool signed_inputs = false;        // two's-complement input codes: the top input bit weighs negative
     bool bipolar_inputs = false;       // signed codes driven as +-V: the planes of |x| with the sign of x
     // Analog differential readout (empty: none): for a W+ column the index of its W- column, whose

@@ -7,6 +7,7 @@
 #include <cim/cimsim/adc_ranges.h>
 #include <cim/cimsim/metrics.h>
 #include <cim/cimsim/crossbar.h>
+#include <cim/mapper/mapping.h>
 #include <cim/quant/program.h>
 #include <cim/quant/quantizer.h>
 
@@ -31,11 +32,18 @@ enum class AdcCalibration {
     per_instance,
 };
 
+// The mapper's placement of a quantized model's array layers, as the simulator reads it: the graph at
+// batch 1, each layer at the weight width the quantizer gave it (docs/simulator.md, "Tiling").
+Mapping simulation_mapping(const quant::QuantizedModel& model, const DeviceSpec& device);
+
 // An MvmBackend that programs every QuantLayer's cell digits onto crossbars of one
-// chip instance and reads them with the device's non-idealities.
+// chip instance and reads them with the device's non-idealities. The arrays are tiled as the
+// mapping places them (outputs and rows per array); without one, simulation_mapping's.
 class CrossbarBackend : public quant::MvmBackend {
 public:
     CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance);
+    CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance,
+                    const Mapping& mapping);
 
     void mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
              const quant::MvmContext& ctx) override;
@@ -81,8 +89,11 @@ public:
     // Tests: every layer's column sums by this kernel where its plan has it (CrossbarLayer::force_kernel).
     void force_kernel(SumKernel k);
 
-    // Builds the programmed matrix of one group (exposed for tests).
-    static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device);
+    // Builds the programmed matrix of one group, tiled as `placed` says (a CIM device's mapping of the
+    // layer; null: from the device's array size, as a digital device's MAC engine has no arrays).
+    // Exposed for tests.
+    static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device,
+                                    const LayerMapping* placed = nullptr);
 
 private:
     ColumnValues per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const;

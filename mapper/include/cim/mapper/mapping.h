@@ -54,6 +54,7 @@ struct LayerMapping {
     int64_t cols_per_output = 0;  // columns one output occupies (slices, x2 differential)
     int64_t reference_cols = 0;   // reference columns per array (offset encoding)
     int64_t outputs_per_array = 0;
+    int64_t rows_per_array = 0;    // rows of one row tile (array.usable_rows): partial sums of row tiles add digitally
     int64_t groups_per_array = 1;  // conv groups packed block-diagonally in one array
     int64_t row_tiles = 0, col_tiles = 0;  // per group block
     int64_t arrays = 0;            // arrays of one copy, after skipping all-zero ones
