@@ -1,14 +1,16 @@
 // Bit-plane crossbar simulation. Each layer is planned once per chip instance: the stored
 // conductances, and, when the cells are exact in integers (no programming error, no stuck cells),
-// the cell digits packed as bits for the popcount kernel (packed_digits.h). A read (at most
-// max_active_rows rows of one array, every input plane) then gets its column sums from popcounts
-// over a block of input vectors at once, or, with programming variation, from adding the stored
+// the cell digits packed as bits for the popcount kernel (packed_digits.h) and, where it does less
+// work, as bytes for the int8 kernel (int8_dot.h). A read (at most max_active_rows rows of one
+// array, every input plane) then gets its column sums from popcounts or int8 dot products over a
+// block of input vectors at once, or, with programming variation, from adding the stored
 // conductance rows of the inputs whose plane bit is set (read_kernels.h); each sum is then
 // converted by the ADC and shift-added with its column and plane weight. The ideal case (every
 // read exact) is one integer-valued GEMM.
 #include <cim/cimsim/crossbar.h>
 #include <cim/error.h>
 
+#include "int8_dot.h"
 #include "nominal_sums.h"
 #include "read_kernels.h"
 
@@ -30,6 +32,11 @@ using RowMatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::Row
 using detail::GaussStream;
 using detail::ReadGroup;
 using detail::stream_key;
+
+// The int8 kernel costs one dot-product pass per read (16 columns x 4 rows an instruction), the
+// popcount kernel one AND + popcount pass per input bit and digit slice (8 columns x 64 rows):
+// measured on bench_crossbar's kernels (docs/simulator.md), int8 is faster from RULE.
+bool int8_does_less(int slices, int dac_bits) { return slices * dac_bits > 2; }
 
 }  // namespace
 
@@ -66,7 +73,12 @@ struct CrossbarLayer::Impl {
     // integers), and what turns its integer sums into conductance sums.
     detail::PackedDigits packed;
     double drift = 1;
-    SumKernel kernel = SumKernel::automatic;
+    SumKernel kernel = SumKernel::automatic;  // forced by a test
+    // The int8 kernel's plan: the digits as signed bytes, built when the plan chooses it (or a test
+    // forces it) on cells it fits (int8_fits: the popcount plan's cells, |d| <= 127, planes <= 8 bits).
+    detail::Int8Digits bytes;
+    bool int8_fits = false;
+    SumKernel planned = SumKernel::float_rows;
     RowMatD W_exact;       // K x N: what the digital side believes the array holds (exact_reads layers only)
     // ADC, per (group, column), or per (group, input plane, column) for per-plane ranges.
     int range_planes = 1;           // input planes with ranges of their own: `planes` or 1
@@ -143,20 +155,12 @@ struct CrossbarLayer::Impl {
     // as the constructor computes them (no programming error or stuck cells where there is a plan).
     void tiles_from_digits() const {
         if (packed.words.empty()) return;  // built by the constructor
+        const std::vector<int16_t> digits = packed.unpack(groups, K);
         std::vector<float> G(size_t(K * J));
-        for (size_t gi = 0; gi < groups.size(); ++gi)
-            for (int64_t r = groups[gi].r0; r < groups[gi].r1; ++r) {
-                const int64_t w = (r - groups[gi].r0) / 64;
-                const int bit = int((r - groups[gi].r0) % 64);
-                for (int64_t j = 0; j < J; ++j) {
-                    const bool negative = packed.signed_digits && ((packed.neg_rows[packed.rows_at(gi, w) + size_t(j)] >> bit) & 1);
-                    const std::vector<uint64_t>& bits = negative ? packed.neg : packed.pos;
-                    int magnitude = 0;
-                    for (int sl = 0; sl < packed.slices; ++sl) magnitude |= int((bits[packed.slice_at(gi, sl, w) + size_t(j)] >> bit) & 1) << sl;
-                    const double sign = negative ? -1.0 : 1.0;
-                    G[size_t(r * J + j)] = float(sign * ((g_off + magnitude) * drift));
-                }
-            }
+        for (size_t i = 0; i < G.size(); ++i) {
+            const double sign = digits[i] < 0 ? -1.0 : 1.0;
+            G[i] = float(sign * ((g_off + std::abs(int(digits[i]))) * drift));
+        }
         if (use_double) Gd_tiles = detail::tile_conductances(std::vector<double>(G.begin(), G.end()), K, J);
         else G_tiles = detail::tile_conductances(G, K, J);
     }
@@ -188,7 +192,7 @@ struct CrossbarLayer::Impl {
                   int64_t& clip) const;
     void scatter(const double* col, double* o) const;
     template <class T>
-    void run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, bool popcount) const;
+    void run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k) const;
 };
 
 CrossbarLayer::~CrossbarLayer() = default;
@@ -333,7 +337,12 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     // (group_rows <= 2^(20 - adc_bits)) float stays, at twice double's rate (docs/simulator.md).
     const bool float_suffices = programming && s.adc_bits > 0 && double(group_rows) <= std::ldexp(1.0, 20 - s.adc_bits);
     s.use_double = largest >= double(1 << 24) && !float_suffices;
-    if (packable) s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
+    if (packable) {
+        s.packed = detail::PackedDigits(m.digits, s.J, s.groups);
+        s.int8_fits = detail::int8_fits(m.digits, s.dac_bits);
+        s.planned = s.int8_fits && int8_does_less(s.packed.slices, s.dac_bits) ? SumKernel::int8_dot : SumKernel::popcount;
+        if (s.planned == SumKernel::int8_dot) s.bytes = detail::Int8Digits(m.digits, s.J, s.groups);
+    }
     if (s.packed.words.empty()) {
         if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
         else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
@@ -459,15 +468,16 @@ void CrossbarLayer::Impl::scatter(const double* col, double* o) const {
 }
 
 // The bit-plane path over blocks of input vectors: for each read group, the column sums of the
-// whole block at once, by popcount over the packed digits (integer sums, then drift x (g_off x
-// (P - 2 P-) + sum) rounded once) or by the float conductance rows; then each read through the ADC.
+// whole block at once, by popcount or int8 dot products over the planned digits (integer sums, then
+// drift x (g_off x (P - 2 P-) + sum) rounded once) or by the float conductance rows; then each read through the ADC.
 template <class T>
-void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, bool popcount) const {
+void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k) const {
     // Vectors per kernel call: their sums (kBlock x planes x J) stay in L2; with few planes more vectors,
     // so that the float kernel's dense blocks share each chunk of conductance rows in L1.
     const int64_t kBlock = std::max<int64_t>(8, 32 / planes);
     GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
     thread_local detail::InputBits in;
+    thread_local detail::InputBytes in_bytes;
     thread_local std::vector<int32_t> sums, pneg;
     thread_local std::vector<T> S;
     thread_local std::vector<float> sq;
@@ -475,9 +485,13 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
     thread_local std::vector<int64_t> P, Q;
     in.nbits = planes * dac_bits;
     in.sign_magnitude = bipolar_inputs;
-    const bool need_pneg = popcount && packed.signed_digits && g_off != 0;
-    const T* conductances = popcount ? nullptr : tiles<T>();
-    if (popcount) sums.resize(size_t(kBlock * planes * J));
+    in_bytes.planes = planes;
+    in_bytes.dac_bits = dac_bits;
+    in_bytes.sign_magnitude = bipolar_inputs;
+    const bool integer = k == SumKernel::popcount || k == SumKernel::int8_dot;
+    const bool need_pneg = integer && packed.signed_digits && g_off != 0;
+    const T* conductances = integer ? nullptr : tiles<T>();
+    if (integer) sums.resize(size_t(kBlock * planes * J));
     if (need_pneg) pneg.resize(sums.size());
     S.resize(size_t(kBlock * planes * J));
     sq.resize(size_t(kBlock * planes));
@@ -489,11 +503,24 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
         cols.assign(size_t(nv * J), 0.0);
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            if (popcount) {
+            if (k == SumKernel::int8_dot) {
+                in_bytes.load(x + v0 * K, nv, K, g);
+                detail::int8_sums(bytes, gi, in_bytes, nv, sums.data(), need_pneg ? pneg.data() : nullptr);
+            } else if (k == SumKernel::popcount) {
                 in.load(x + v0 * K, nv, K, g, size_t(packed.words[gi]));
                 detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
+            } else {
+                detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
+                                   S.data(), sq.data());
+            }
+            if (integer)
                 for (int64_t v = 0; v < nv; ++v) {
-                    detail::plane_totals(in, v, planes, dac_bits, P.data(), Q.data());
+                    if (k == SumKernel::int8_dot) {
+                        std::copy_n(in_bytes.P.data() + v * planes, planes, P.data());
+                        std::copy_n(in_bytes.Q.data() + v * planes, planes, Q.data());
+                    } else {
+                        detail::plane_totals(in, v, planes, dac_bits, P.data(), Q.data());
+                    }
                     for (int p = 0; p < planes; ++p) {
                         const int64_t at = (v * planes + p) * J;
                         sq[size_t(v * planes + p)] = float(Q[size_t(p)]);
@@ -502,10 +529,6 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
                                                  g_off, drift, S.data() + at);
                     }
                 }
-            } else {
-                detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
-                                   S.data(), sq.data());
-            }
             for (int64_t v = 0; v < nv; ++v)
                 read_out(gi, S.data() + v * planes * J, sq.data() + v * planes, v0 + v, rng, cols.data() + v * J, conv, clip);
         }
@@ -517,19 +540,32 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
 
 void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
-    const bool popcount = !s.packed.words.empty() && s.kernel != SumKernel::float_rows;
-    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, popcount);
-    else s.run_blocks<float>(x, V, out, chunk_id, popcount);
+    const SumKernel k = s.kernel == SumKernel::automatic ? s.planned : s.kernel;
+    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, k);
+    else s.run_blocks<float>(x, V, out, chunk_id, k);
+}
+
+bool CrossbarLayer::supports(SumKernel k) const {
+    switch (k) {
+        case SumKernel::automatic:
+        case SumKernel::float_rows:
+            return true;
+        case SumKernel::popcount:
+            return !impl_->packed.words.empty();
+        case SumKernel::int8_dot:
+            return impl_->int8_fits;
+    }
+    return false;
 }
 
 void CrossbarLayer::force_kernel(SumKernel k) {
-    if (k == SumKernel::popcount && impl_->packed.words.empty()) throw InternalError("the popcount kernel for cells not exact in integers");
-    impl_->kernel = k;
+    Impl& s = *impl_;
+    if (!supports(k)) throw InternalError("a kernel the layer's cells do not fit (popcount and int8_dot: cells exact in integers)");
+    if (k == SumKernel::int8_dot && s.bytes.empty()) s.bytes = detail::Int8Digits(s.packed.unpack(s.groups, s.K), s.J, s.groups);
+    s.kernel = k;
 }
 
-SumKernel CrossbarLayer::kernel() const {
-    return impl_->packed.words.empty() ? SumKernel::float_rows : SumKernel::popcount;
-}
+SumKernel CrossbarLayer::kernel() const { return impl_->planned; }
 
 void CrossbarLayer::force_bitplanes(bool on) { impl_->force_bitplanes = on; }
 

@@ -185,6 +185,23 @@ PackedDigits::PackedDigits(const std::vector<int16_t>& digits, int64_t cols, con
     }
 }
 
+std::vector<int16_t> PackedDigits::unpack(const std::vector<ReadGroup>& groups, int64_t K) const {
+    std::vector<int16_t> digits(size_t(K * J));
+    for (size_t gi = 0; gi < groups.size(); ++gi)
+        for (int64_t r = groups[gi].r0; r < groups[gi].r1; ++r) {
+            const int64_t w = (r - groups[gi].r0) / 64;
+            const int bit = int((r - groups[gi].r0) % 64);
+            for (int64_t j = 0; j < J; ++j) {
+                const bool negative = signed_digits && ((neg_rows[rows_at(gi, w) + size_t(j)] >> bit) & 1);
+                const std::vector<uint64_t>& bits = negative ? neg : pos;
+                int magnitude = 0;
+                for (int sl = 0; sl < slices; ++sl) magnitude |= int((bits[slice_at(gi, sl, w) + size_t(j)] >> bit) & 1) << sl;
+                digits[size_t(r * J + j)] = int16_t(negative ? -magnitude : magnitude);
+            }
+        }
+    return digits;
+}
+
 void transpose_bits(const int32_t* x, int64_t n, int nbits, uint64_t* X, size_t W) {
     (kHasAvx512 ? transpose_bits_avx512 : transpose_bits_scalar)(x, n, nbits, X, W);
 }

@@ -40,6 +40,8 @@ struct PackedDigits {
         return (size_t(first_word[gi]) * size_t(slices) + size_t(s) * size_t(words[gi]) + size_t(w)) * size_t(J);
     }
     size_t rows_at(size_t gi, int64_t w) const { return (size_t(first_word[gi]) + size_t(w)) * size_t(J); }
+    // The K x J digits again (row-major), from the groups they were packed with.
+    std::vector<int16_t> unpack(const std::vector<ReadGroup>& groups, int64_t K) const;
 };
 
 // X[b * W + r / 64] bit r % 64 = bit b of x[r], for n rows and the low nbits bits (the input bit

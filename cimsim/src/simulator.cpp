@@ -166,7 +166,7 @@ void CrossbarBackend::force_bitplanes(bool on) {
 void CrossbarBackend::force_kernel(SumKernel k) {
     for (auto& l : layers_)
         for (auto& g : l)
-            if (k != SumKernel::popcount || g.kernel() == SumKernel::popcount) g.force_kernel(k);
+            if (g.supports(k)) g.force_kernel(k);
 }
 
 void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,

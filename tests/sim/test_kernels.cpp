@@ -3,7 +3,8 @@
 //   - the popcount kernel (AVX-512 and portable) against sum_k plane(x_k) d_kj in int64;
 //   - a whole crossbar layer through the popcount kernel against the same layer through the float
 //     conductance rows: identical where the cells are ideal (noise draws included), within the
-//     rows path's float rounding where an OFF leak or drift scales the sums.
+//     rows path's float rounding where an OFF leak or drift scales the sums; through the int8
+//     kernel (where the digits fit a byte) identical to popcount in every case.
 #include <doctest/doctest.h>
 
 #include "sim_test_util.h"
@@ -11,6 +12,7 @@
 #include <cim/cimsim/crossbar.h>
 #include <cim/device/device_spec.h>
 
+#include "kernel_test_util.h"
 #include "packed_digits.h"
 
 #include <algorithm>
@@ -20,32 +22,7 @@ using namespace cim;
 using namespace cim::sim;
 using sim_test::random_inputs;
 using sim_test::random_matrix;
-
-namespace {
-
-// Plane p of code x as the bit-plane path drives it.
-int64_t plane_value(int32_t x, int p, int dac_bits, bool sign_magnitude) {
-    const int32_t mask = int32_t((int64_t(1) << dac_bits) - 1);
-    if (sign_magnitude) return x < 0 ? -int64_t((-x >> (p * dac_bits)) & mask) : int64_t((x >> (p * dac_bits)) & mask);
-    return int64_t((x >> (p * dac_bits)) & mask);
-}
-
-std::vector<detail::ReadGroup> read_groups(int64_t rows, int64_t array_rows, int64_t active_rows) {
-    std::vector<detail::ReadGroup> groups;
-    for (int64_t t0 = 0, tile = 0; t0 < rows; t0 += array_rows, ++tile)
-        for (int64_t r0 = t0; r0 < std::min(rows, t0 + array_rows); r0 += active_rows)
-            groups.push_back({r0, std::min({rows, t0 + array_rows, r0 + active_rows}), tile});
-    return groups;
-}
-
-struct KernelCase {
-    const char* what;
-    int64_t rows, cols, array_rows, active_rows;
-    int digit_lo, digit_hi, planes, dac_bits, input_lo, input_hi;
-    bool sign_magnitude;
-};
-
-}  // namespace
+using namespace kernel_test;
 
 TEST_CASE("the popcount kernel equals the integer column sums on random matrices") {
     const std::vector<KernelCase> cases{
@@ -83,24 +60,13 @@ TEST_CASE("the popcount kernel equals the integer column sums on random matrices
                 std::vector<int64_t> P(size_t(c.planes)), Q(size_t(c.planes));
                 detail::plane_totals(in, v, c.planes, c.dac_bits, P.data(), Q.data());
                 for (int p = 0; p < c.planes; ++p) {
-                    int64_t P_ref = 0, Q_ref = 0;
-                    for (int64_t k = g.r0; k < g.r1; ++k) {
-                        const int64_t pv = plane_value(x[size_t(v * c.rows + k)], p, c.dac_bits, c.sign_magnitude);
-                        P_ref += pv;
-                        Q_ref += pv * pv;
-                    }
-                    wrong_totals += P[size_t(p)] != P_ref || Q[size_t(p)] != Q_ref;
+                    const ReadReference ref = reference_read(c, m.digits, x, g, v, p);
+                    wrong_totals += P[size_t(p)] != ref.P || Q[size_t(p)] != ref.Q;
                     for (int64_t j = 0; j < c.cols; ++j) {
-                        int64_t sum = 0, negative_rows = 0;
-                        for (int64_t k = g.r0; k < g.r1; ++k) {
-                            const int64_t pv = plane_value(x[size_t(v * c.rows + k)], p, c.dac_bits, c.sign_magnitude);
-                            const int d = m.digits[size_t(k * c.cols + j)];
-                            sum += pv * d;
-                            if (d < 0) negative_rows += pv;
-                        }
                         const size_t at = size_t((v * c.planes + p) * c.cols + j);
-                        wrong_sums += sums[at] != sum;
-                        if (packed.signed_digits) wrong_pneg += pneg[at] != negative_rows || portable_pneg[at] != negative_rows;
+                        wrong_sums += sums[at] != ref.sums[size_t(j)];
+                        if (packed.signed_digits)
+                            wrong_pneg += pneg[at] != ref.negative_rows[size_t(j)] || portable_pneg[at] != ref.negative_rows[size_t(j)];
                     }
                 }
             }
@@ -110,36 +76,6 @@ TEST_CASE("the popcount kernel equals the integer column sums on random matrices
         }
     }
 }
-
-namespace {
-
-struct LayerCase {
-    const char* what;
-    const char* device;
-    std::vector<std::string> sets;
-    int digit_lo, digit_hi, input_lo, input_hi;
-    bool signed_inputs, bipolar_inputs, analog_pairs;
-    bool exact;  // ideal cells: both kernels' sums are the same integers
-};
-
-std::vector<std::string> isaac_with(std::vector<std::string> sets) {
-    std::vector<std::string> base{"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8", "quant.weight_bits=8",
-                                  "quant.activation_bits=8", "array.adc.bits=5", "array.adc.range=calibrated_column",
-                                  "cell.on_off_ratio=inf", "noise.read_sigma=0.01", "noise.adc_sigma_lsb=0.5"};
-    base.insert(base.end(), sets.begin(), sets.end());
-    return base;
-}
-
-std::vector<double> run_with(CrossbarLayer& layer, SumKernel k, const std::vector<int32_t>& x, int64_t V, AdcStats& stats) {
-    layer.force_kernel(k);
-    const AdcStats before = layer.adc_stats();
-    std::vector<double> y(size_t(V * layer.outputs()));
-    layer.run(x.data(), V, y.data(), 3);
-    stats = {layer.adc_stats().conversions - before.conversions, layer.adc_stats().clipped - before.clipped};
-    return y;
-}
-
-}  // namespace
 
 TEST_CASE("a layer through the popcount kernel equals it through the float conductance rows") {
     const std::vector<LayerCase> cases{
@@ -195,7 +131,7 @@ TEST_CASE("a layer through the popcount kernel equals it through the float condu
         const int64_t V = 21;
         const auto x = random_inputs(V, m.rows, c.input_lo, c.input_hi, 42);
         CrossbarLayer layer(d, m, 5, 1, 2);
-        REQUIRE(layer.kernel() == SumKernel::popcount);
+        REQUIRE(layer.kernel() != SumKernel::float_rows);
         layer.force_bitplanes(true);
         if (d.array.adc.range != AdcRange::none && d.array.adc.range != AdcRange::full_scale && d.array.adc.range != AdcRange::oracle) {
             std::vector<double> maxima;
@@ -207,6 +143,13 @@ TEST_CASE("a layer through the popcount kernel equals it through the float condu
         const auto pop = run_with(layer, SumKernel::popcount, x, V, pop_stats);
         const auto rows = run_with(layer, SumKernel::float_rows, x, V, rows_stats);
         CHECK(pop_stats.conversions == rows_stats.conversions);
+        if (layer.supports(SumKernel::int8_dot)) {  // the same integers as popcount, whatever the cells' leak or drift
+            AdcStats int8_stats;
+            const auto int8 = run_with(layer, SumKernel::int8_dot, x, V, int8_stats);
+            CHECK(int8 == pop);
+            CHECK(int8_stats.conversions == pop_stats.conversions);
+            CHECK(int8_stats.clipped == pop_stats.clipped);
+        }
         if (c.exact) {
             CHECK(pop == rows);
             CHECK(pop_stats.clipped == rows_stats.clipped);
@@ -237,5 +180,7 @@ TEST_CASE("programming variation and stuck cells keep the float conductance rows
         CrossbarLayer layer(load_device("isaac", isaac_with({set})), m, 1, 0, 0);
         CHECK(layer.kernel() == SumKernel::float_rows);
         CHECK_THROWS_AS(layer.force_kernel(SumKernel::popcount), InternalError);
+        CHECK(!layer.supports(SumKernel::int8_dot));
+        CHECK_THROWS_AS(layer.force_kernel(SumKernel::int8_dot), InternalError);
     }
 }

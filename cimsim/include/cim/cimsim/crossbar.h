@@ -52,9 +52,11 @@ struct AdcStats {
 };
 
 // How the bit-plane path forms its column sums: by popcount over the cell digits packed as bits
-// (cells exact in integers: no programming error, no stuck cells), or by adding the stored float
-// conductance rows of the inputs whose plane bit is set (any cells). Chosen when the layer is planned.
-enum class SumKernel { automatic, popcount, float_rows };
+// (cells exact in integers: no programming error, no stuck cells), by int8 dot products of the
+// plane values with the digits (the same cells, digits within +-127 and planes of at most 8 bits),
+// or by adding the stored float conductance rows of the inputs whose plane bit is set (any cells).
+// Chosen when the layer is planned.
+enum class SumKernel { automatic, popcount, int8_dot, float_rows };
 
 class CrossbarLayer {
 public:
@@ -103,9 +105,12 @@ public:
 
     // Tests: make run() take the bit-plane path even when exact().
     void force_bitplanes(bool on);
-    // Tests: use this kernel (popcount only where the plan has one) instead of the plan's choice.
+    // Tests: use this kernel (only one the layer supports) instead of the plan's choice.
     void force_kernel(SumKernel k);
-    // The kernel the plan chose for the bit-plane path (popcount or float_rows), whatever is forced.
+    // Whether force_kernel(k) can take k: popcount and int8_dot need cells exact in integers, and
+    // int8_dot digits within +-127 and input planes of at most 8 bits.
+    bool supports(SumKernel k) const;
+    // The kernel the plan chose for the bit-plane path (popcount, int8_dot or float_rows), whatever is forced.
     SumKernel kernel() const;
 
     AdcStats adc_stats() const;

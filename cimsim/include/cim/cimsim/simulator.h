@@ -86,7 +86,7 @@ public:
     int64_t snr_items_end() const;
     // Tests of the identity: read through bit planes and ADCs even where one GEMM is exact.
     void force_bitplanes(bool on);
-    // Tests: every layer's column sums by this kernel where its plan has it (CrossbarLayer::force_kernel).
+    // Tests: every layer's column sums by this kernel where the layer supports it (CrossbarLayer::force_kernel).
     void force_kernel(SumKernel k);
 
     // Builds the programmed matrix of one group, tiled as `placed` says (a CIM device's mapping of the
