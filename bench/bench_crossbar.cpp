@@ -4,9 +4,12 @@
 //     a 6-bit ADC on 128-row arrays; Arg 1 adds programming and read noise (the float rows kernel);
 //   - BM_NeuroSimLayer: a layer at NeuroSim's defaults (1-bit cells, offset encoding, 5-bit ADC with a
 //     per-layer range, ON/OFF 10) through the popcount kernel (Arg 0) and the float rows (Arg 1);
-//   - BM_PopcountKernel: the popcount kernel alone on that layer's reads;
+//   - BM_PopcountKernel / BM_Int8Kernel: the popcount and int8 kernels alone on that layer's shape
+//     (Args: cell bits, DAC bits per plane of the 8-bit inputs, rows per read group);
 //   - BM_NativeGemm: the baseline, Eigen float GEMM compiled for this machine's widest vectors.
-// Rates count dense bit-plane MACs: vectors x rows x columns x input planes.
+// Rates count dense bit-plane MACs: vectors x rows x columns x input planes; the kernels' MAC/s
+// count the integer product they form, vectors x rows x columns (dense-equivalent), and xFloatGemm /
+// xNativeGemm its ratio to those GEMMs' MAC/s measured in the same run (when they ran).
 #include <benchmark/benchmark.h>
 
 #include <cim/cimsim/crossbar.h>
@@ -16,6 +19,9 @@
 #include "native_gemm.h"
 #include "packed_digits.h"
 
+#include "int8_dot.h"
+
+#include <chrono>
 #include <random>
 
 using namespace cim;
@@ -53,14 +59,28 @@ std::vector<int32_t> inputs() {
 }
 }  // namespace
 
+namespace {
+// The GEMMs' MAC/s as measured in this run (0: not run), for the kernels' ratios.
+double float_gemm_rate = 0, native_gemm_rate = 0;
+
+// Runs step() for every iteration of `state`; returns its rate in MAC/s (macs per step).
+template <class Step>
+double timed(benchmark::State& state, double macs, Step&& step) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : state) step();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate);
+    return macs * double(state.iterations()) / seconds;
+}
+}  // namespace
+
 static void BM_FloatGemm(benchmark::State& state) {
     using M = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     M a = M::Random(V, K), b = M::Random(K, N), c(V, N);
-    for (auto _ : state) {
+    float_gemm_rate = timed(state, double(V * K * N), [&] {
         c.noalias() = a * b;
         benchmark::DoNotOptimize(c.data());
-    }
-    state.counters["MAC/s"] = benchmark::Counter(double(V * K * N), benchmark::Counter::kIsIterationInvariantRate);
+    });
 }
 BENCHMARK(BM_FloatGemm)->Unit(benchmark::kMillisecond);
 
@@ -89,7 +109,13 @@ static void BM_Crossbar(benchmark::State& state) {
 }
 BENCHMARK(BM_Crossbar)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
-static void BM_NativeGemm(benchmark::State& state) { cim::bench::native_gemm_benchmark(state); }
+static void BM_NativeGemm(benchmark::State& state) {
+    cim::bench::NativeGemm gemm(1024, 576, 512);  // native_gemm_benchmark's, timed here for the kernels' ratios
+    native_gemm_rate = timed(state, gemm.macs(), [&] {
+        gemm.run();
+        benchmark::DoNotOptimize(gemm.result());
+    });
+}
 BENCHMARK(BM_NativeGemm)->Unit(benchmark::kMillisecond);
 
 namespace {
@@ -130,25 +156,69 @@ static void BM_NeuroSimLayer(benchmark::State& state) {
 }
 BENCHMARK(BM_NeuroSimLayer)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
+namespace {
+// The kernel benchmarks' layer: NeuroSim's VGG-8 conv shape (neurosim_matrix's columns), digits
+// uniform in [0, 2^cell_bits - 1], ReLU-like 8-bit inputs in 8 / dac_bits planes, reads of group_rows rows.
+struct KernelShape {
+    int planes, dac_bits;
+    ProgrammedMatrix m;
+    std::vector<cim::sim::detail::ReadGroup> groups;
+    std::vector<int32_t> x = relu_inputs(NV * NK);
+    int64_t block;  // vectors per kernel call, as run_blocks
+    explicit KernelShape(const benchmark::State& state)
+        : planes(8 / int(state.range(1))), dac_bits(int(state.range(1))),
+          m(random_digits(NK, NJ, NN, (1 << state.range(0)) - 1, 3)), block(std::max<int64_t>(8, 32 / planes)) {
+        for (int64_t r0 = 0, t = 0; r0 < NK; r0 += state.range(2), ++t) groups.push_back({r0, std::min(NK, r0 + state.range(2)), t});
+    }
+    void report(benchmark::State& state, double rate) const {
+        state.counters["planeMAC/s"] = benchmark::Counter(double(NV * NK * NJ * planes), benchmark::Counter::kIsIterationInvariantRate);
+        if (float_gemm_rate > 0) state.counters["xFloatGemm"] = rate / float_gemm_rate;
+        if (native_gemm_rate > 0) state.counters["xNativeGemm"] = rate / native_gemm_rate;
+    }
+};
+}  // namespace
+
 static void BM_PopcountKernel(benchmark::State& state) {
     using namespace cim::sim::detail;
-    const ProgrammedMatrix m = neurosim_matrix();
-    std::vector<ReadGroup> groups;
-    for (int64_t r0 = 0, t = 0; r0 < NK; r0 += 128, ++t) groups.push_back({r0, std::min(NK, r0 + 128), t});
-    const PackedDigits packed(m.digits, NJ, groups);
-    const auto x = relu_inputs(NV * NK);
-    constexpr int64_t block = 8;
+    const KernelShape k(state);
+    const PackedDigits packed(k.m.digits, NJ, k.groups);
     InputBits in;
     in.nbits = 8;
-    std::vector<int32_t> sums(size_t(block * 8 * NJ));
-    for (auto _ : state) {
-        for (int64_t v0 = 0; v0 < NV; v0 += block)
-            for (size_t gi = 0; gi < groups.size(); ++gi) {
-                in.load(x.data() + v0 * NK, block, NK, groups[gi], size_t(packed.words[gi]));
-                popcount_sums(packed, gi, in, block, 8, 1, sums.data(), nullptr);
+    std::vector<int32_t> sums(size_t(k.block * k.planes * NJ));
+    const double rate = timed(state, double(NV * NK * NJ), [&] {
+        for (int64_t v0 = 0; v0 < NV; v0 += k.block)
+            for (size_t gi = 0; gi < k.groups.size(); ++gi) {
+                in.load(k.x.data() + v0 * NK, k.block, NK, k.groups[gi], size_t(packed.words[gi]));
+                popcount_sums(packed, gi, in, k.block, k.planes, k.dac_bits, sums.data(), nullptr);
             }
         benchmark::DoNotOptimize(sums.data());
-    }
-    state.counters["planeMAC/s"] = benchmark::Counter(double(NV * NK * NJ * 8), benchmark::Counter::kIsIterationInvariantRate);
+    });
+    k.report(state, rate);
 }
-BENCHMARK(BM_PopcountKernel)->Unit(benchmark::kMillisecond);
+
+static void BM_Int8Kernel(benchmark::State& state) {
+    using namespace cim::sim::detail;
+    const KernelShape k(state);
+    const Int8Digits bytes(k.m.digits, NJ, k.groups);
+    InputBytes in;
+    in.planes = k.planes;
+    in.dac_bits = k.dac_bits;
+    std::vector<int32_t> sums(size_t(k.block * k.planes * NJ));
+    const double rate = timed(state, double(NV * NK * NJ), [&] {
+        for (int64_t v0 = 0; v0 < NV; v0 += k.block)
+            for (size_t gi = 0; gi < k.groups.size(); ++gi) {
+                in.load(k.x.data() + v0 * NK, k.block, NK, k.groups[gi]);
+                int8_sums(bytes, gi, in, k.block, sums.data(), nullptr);
+            }
+        benchmark::DoNotOptimize(sums.data());
+    });
+    k.report(state, rate);
+}
+
+// NeuroSim (1-bit cells, 1-bit planes), 2- to 4-bit cells and 1- to 4-bit DACs, CrossSim's 7-bit
+// cells with 8-bit inputs on 1152-row reads.
+static void kernel_args(benchmark::internal::Benchmark* b) {
+    b->ArgsProduct({{1, 2, 4}, {1, 2, 4}, {128}})->Args({7, 8, 1152})->Args({7, 1, 128})->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(BM_PopcountKernel)->Apply(kernel_args);
+BENCHMARK(BM_Int8Kernel)->Apply(kernel_args);

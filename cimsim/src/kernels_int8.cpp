@@ -149,27 +149,33 @@ void InputBytes::load(const int32_t* x, int64_t V, int64_t K, const ReadGroup& g
         for (int p = 0; p < planes; ++p) {
             uint32_t* dp = pos.data() + reads.size() * size_t(quads);
             uint32_t* dn = sign_magnitude ? neg.data() + reads.size() * size_t(quads) : nullptr;
-            std::fill(dp, dp + quads, 0u);
-            if (dn) std::fill(dn, dn + quads, 0u);
-            int64_t sum = 0, squares = 0;
-            bool negative = false;
-            for (int64_t r = 0; r < n; ++r) {
-                const int32_t c = codes[r];
-                const bool driven_negative = sign_magnitude && c < 0;
-                const uint32_t u = driven_negative ? uint32_t(0) - uint32_t(c) : uint32_t(c);
-                const uint32_t value = (u >> (p * dac_bits)) & mask;
-                if (value == 0) continue;
-                (driven_negative ? dn : dp)[r / 4] |= value << (8 * (r % 4));
-                negative = negative || driven_negative;
-                sum += driven_negative ? -int64_t(value) : int64_t(value);
-                squares += int64_t(value) * int64_t(value);
-            }
+            const int shift = p * dac_bits;
+            int64_t sum = 0, squares = 0, negative = 0;
+            // Branch-free (it vectorizes): the value of row r goes to byte r % 4 of pos or neg.
+            auto quad = [&](int64_t q, int rows) {
+                uint32_t wp = 0, wn = 0;
+                for (int b = 0; b < rows; ++b) {
+                    const int32_t c = codes[4 * q + b];
+                    const bool driven_negative = sign_magnitude && c < 0;
+                    const uint32_t u = driven_negative ? uint32_t(0) - uint32_t(c) : uint32_t(c);
+                    const uint32_t value = (u >> shift) & mask;
+                    wp |= (driven_negative ? 0u : value) << (8 * b);
+                    wn |= (driven_negative ? value : 0u) << (8 * b);
+                    sum += driven_negative ? -int64_t(value) : int64_t(value);
+                    squares += int64_t(value * value);
+                }
+                dp[q] = wp;
+                if (dn) dn[q] = wn;
+                negative |= int64_t(wn);
+            };
+            for (int64_t q = 0; q < n / 4; ++q) quad(q, 4);
+            if (n % 4) quad(n / 4, int(n % 4));
             const size_t read = size_t(v) * size_t(planes) + size_t(p);
             P[read] = sum;
             Q[read] = squares;
             if (squares == 0) continue;  // no input set: its sums are zero
             reads.push_back(int64_t(read));
-            any_negative = any_negative || negative;
+            any_negative = any_negative || negative != 0;
         }
     }
 }

@@ -23,13 +23,14 @@ namespace {
 
 using sim_test::as_tensor;
 
-// kernels: the bit-plane path's column sums by popcount (the plan's choice on ideal cells), and by
-// the float conductance rows too when both (the zoo-wide case leaves that to the smaller models).
+// kernels: the bit-plane path's column sums by popcount and by int8 dot products (the plan's
+// choices on ideal cells; int8 on the layers whose digits fit a byte), and by the float conductance
+// rows too when both (the zoo-wide case leaves that to the smaller models).
 void check_identity(const Graph& g, const DeviceSpec& device, const Tensor& calib, const Tensor& images, bool both_kernels = true) {
     auto q = quant::quantize(g, device, {calib}, quant::QuantOptions::from_device(device));
     REQUIRE(!q.model.layers.empty());
     auto exact = quant::run_program(q.model, {images});
-    for (const sim::SumKernel kernel : {sim::SumKernel::popcount, sim::SumKernel::float_rows}) {
+    for (const sim::SumKernel kernel : {sim::SumKernel::popcount, sim::SumKernel::int8_dot, sim::SumKernel::float_rows}) {
         if (kernel == sim::SumKernel::float_rows && !both_kernels) continue;
         const int kernel_id = int(kernel);  // a named copy: CAPTURE keeps a reference
         CAPTURE(kernel_id);
