@@ -8,7 +8,9 @@
 //     per 28x28 image; bench/vgg8_neurosim.py writes the model, its path in CIM_VGG8_MODEL, default
 //     /tmp/vgg8/model.onnx; skipped without it), synthetic seeded images, the ADC ranges calibrated
 //     outside the timing: Arg 0 NeuroSim's defaults, 1 the same with programming sigma 0.05 and read
-//     noise 0.01, 2 CrossSim's fast defaults.
+//     noise 0.01, 2 CrossSim's fast defaults, 3 the same without programming variation (ideal 7-bit
+//     cells, 8-bit multi-bit inputs: the int8 kernel); BM_Vgg8Popcount: workload 3 through the
+//     popcount kernel (what the simulator ran on it before the int8 kernel).
 #include <benchmark/benchmark.h>
 
 #include <cim/cimsim/simulator.h>
@@ -111,6 +113,11 @@ const std::vector<std::string> kCrossSim{"weight.bits=8", "cell.bits=7", "weight
 
 std::vector<std::string> workload(int64_t w) {
     if (w == 2) return kCrossSim;
+    if (w == 3) {
+        std::vector<std::string> sets = kCrossSim;
+        sets.push_back("noise.programming_sigma=0");
+        return sets;
+    }
     std::vector<std::string> sets = kNeuroSim;
     if (w == 1) sets.insert(sets.end(), {"noise.programming_sigma=0.05", "noise.read_sigma=0.01"});
     return sets;
@@ -152,12 +159,15 @@ static void BM_Vgg8Float(benchmark::State& state) {
 }
 BENCHMARK(BM_Vgg8Float)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-static void BM_Vgg8Simulated(benchmark::State& state) {
+namespace {
+// Workload w's images through the simulator (kernel: the plans' choice, or forced where the layers support it).
+void vgg8_simulated(benchmark::State& state, int64_t w, sim::SumKernel kernel) {
     Vgg8& v = Vgg8::get();
     if (!v.graph) return state.SkipWithError("no VGG-8 model: run bench/vgg8_neurosim.py, or set CIM_VGG8_MODEL");
-    const DeviceSpec device = load_device("isaac", workload(state.range(0)));
+    const DeviceSpec device = load_device("isaac", workload(w));
     const auto q = quant::quantize(*v.graph, device, {v.calibration}, quant::QuantOptions::from_device(device));
     sim::CrossbarBackend backend(q.model, device, 1, 0);
+    backend.force_kernel(kernel);
     backend.set_snr_images(0);  // the reads alone, as cim-sim past its --snr-images
     quant::RunOptions ro;
     ro.backend = &backend;
@@ -168,4 +178,10 @@ static void BM_Vgg8Simulated(benchmark::State& state) {
     state.counters["s/image"] = benchmark::Counter(double(v.images.shape[0]), benchmark::Counter::kIsIterationInvariantRate |
                                                                                 benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_Vgg8Simulated)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+}  // namespace
+
+static void BM_Vgg8Simulated(benchmark::State& state) { vgg8_simulated(state, state.range(0), sim::SumKernel::automatic); }
+BENCHMARK(BM_Vgg8Simulated)->Arg(0)->Arg(1)->Arg(2)->Arg(3)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+static void BM_Vgg8Popcount(benchmark::State& state) { vgg8_simulated(state, state.range(0), sim::SumKernel::popcount); }
+BENCHMARK(BM_Vgg8Popcount)->Arg(3)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);

@@ -34,11 +34,11 @@ using detail::ReadGroup;
 using detail::stream_key;
 
 // The int8 kernel costs one dot-product pass per plane (16 columns x 4 rows an instruction), the
-// popcount kernel one AND + popcount pass per input bit and digit slice (8 columns x 64 rows, and
-// it skips 64-row words with no bit set). On bench_crossbar's kernels (docs/simulator.md) popcount
-// is faster only for 1-bit planes on 1- and 2-bit cells (1.4x and 1.2x); int8 from 2-bit planes or
-// 3-bit cells on (1.3x for 1-bit cells with 2-bit planes, 18x for 7-bit cells with 8-bit inputs).
-bool int8_does_less(int slices, int dac_bits) { return dac_bits > 1 || slices > 2; }
+// popcount kernel slices x dac_bits AND + popcount passes (8 columns x 64 rows, skipping 64-row words
+// with no bit set). On bench_crossbar's kernels (docs/performance.md) popcount wins at 1 pass per
+// plane (1-bit cells and planes: 2x), they are about even at 2 and int8 wins from 3-4 (1.2-3x), up to
+// 18-21x for 7-bit cells with 8-bit inputs.
+bool int8_does_less(int slices, int dac_bits) { return slices * dac_bits > 2; }
 
 }  // namespace
 

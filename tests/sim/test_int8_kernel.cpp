@@ -96,6 +96,17 @@ TEST_CASE("digits beyond a signed byte or planes beyond 8 bits keep the popcount
     CHECK_THROWS_AS(wide.force_kernel(SumKernel::int8_dot), InternalError);
 }
 
+TEST_CASE("the plan chooses the int8 kernel where the popcount kernel would need more than 2 passes per plane") {
+    const ProgrammedMatrix two_bit = random_matrix(130, 9, 0, 3, 7), seven_bit = random_matrix(130, 9, 0, 127, 7);
+    const std::vector<std::string> crosssim{"cell.bits=7", "array.capacity_bits=~", "input.mode=multi_bit", "input.dac_bits=8"};
+    CHECK(CrossbarLayer(load_device("isaac", isaac_with({})), two_bit, 1, 0, 0).kernel() == SumKernel::popcount);
+    CHECK(CrossbarLayer(load_device("isaac", isaac_with({"input.dac_bits=2"})), two_bit, 1, 0, 0).kernel() == SumKernel::int8_dot);
+    CHECK(CrossbarLayer(load_device("isaac", isaac_with(crosssim)), seven_bit, 1, 0, 0).kernel() == SumKernel::int8_dot);
+    std::vector<std::string> varied = crosssim;
+    varied.push_back("noise.programming_sigma=0.02");
+    CHECK(CrossbarLayer(load_device("isaac", isaac_with(varied)), seven_bit, 1, 0, 0).kernel() == SumKernel::float_rows);
+}
+
 TEST_CASE("a layer through the int8 kernel equals it through popcount and the float conductance rows") {
     const std::vector<LayerCase> cases{
         {"CrossSim-like: 7-bit cells, multi-bit inputs, per-layer range, read noise", "isaac",
