@@ -35,9 +35,9 @@ using detail::stream_key;
 
 // The int8 kernel costs one dot-product pass per plane (16 columns x 4 rows an instruction), the
 // popcount kernel slices x dac_bits AND + popcount passes (8 columns x 64 rows, skipping 64-row words
-// with no bit set). On bench_crossbar's kernels (docs/performance.md) popcount wins at 1 pass per
-// plane (1-bit cells and planes: 2x), they are about even at 2 and int8 wins from 3-4 (1.2-3x), up to
-// 18-21x for 7-bit cells with 8-bit inputs.
+// with no bit set). On bench_crossbar's kernels (docs/performance.md) popcount is 1.4-2.1x faster at
+// 1 pass per plane, 0.9-1.5x at 2; from 4 passes int8 is 1.0-5x faster, 18-21x for 7-bit cells with
+// 8-bit inputs.
 bool int8_does_less(int slices, int dac_bits) { return slices * dac_bits > 2; }
 
 }  // namespace
