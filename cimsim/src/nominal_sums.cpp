@@ -78,6 +78,63 @@ NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>
       groups_(groups) {
     CIM_INTERNAL_CHECK(planes * dac_bits <= 32, "more than 32 input bits per row");
     packed_ = PackedDigits(m.digits, J_, groups_);
+    // The int8 kernel computes every read of a block, where popcount skips the reads that cannot raise
+    // the maxima: it pays only from many popcount passes per plane (8-bit inputs on multi-bit cells).
+    constexpr int kInt8Passes = 8;
+    if (packed_.slices * dac_bits >= kInt8Passes && int8_fits(m.digits, dac_bits)) bytes_ = Int8Digits(m.digits, J_, groups_);
+}
+
+void NominalSums::observe_int8(const int32_t* x, int64_t V, double* maxima, bool layer_wide, size_t RP, std::vector<double>& skip,
+                               double& layer_max) const {
+    constexpr int64_t kBlock = 8;
+    const size_t J = size_t(J_);
+    thread_local InputBytes in;
+    thread_local std::vector<int32_t> sums, pneg;
+    thread_local std::vector<int64_t> magnitude;  // [v][p]: sum of |plane value| (the skip bound's P)
+    in.planes = planes_;
+    in.dac_bits = dac_bits_;
+    in.sign_magnitude = sign_magnitude_;
+    const int32_t mask = int32_t((int64_t(1) << dac_bits_) - 1);
+    const bool signed_digits = bytes_.signed_digits;
+    for (int64_t v0 = 0; v0 < V; v0 += kBlock) {
+        const int64_t nv = std::min(kBlock, V - v0);
+        for (size_t gi = 0; gi < groups_.size(); ++gi) {
+            const ReadGroup& g = groups_[gi];
+            in.load(x + v0 * K_, nv, K_, g);
+            sums.resize(size_t(nv * planes_) * J);
+            if (signed_digits) pneg.resize(sums.size());
+            int8_sums(bytes_, gi, in, nv, sums.data(), signed_digits ? pneg.data() : nullptr);
+            magnitude.assign(size_t(nv * planes_), 0);
+            for (int64_t v = 0; v < nv; ++v)
+                for (int64_t k = g.r0; k < g.r1; ++k) {
+                    const int32_t code = x[(v0 + v) * K_ + k];
+                    const uint32_t a = sign_magnitude_ && code < 0 ? uint32_t(-int64_t(code)) : uint32_t(code);  // as the planes slice it
+                    for (int p = 0; p < planes_; ++p) magnitude[size_t(v * planes_ + p)] += int64_t((a >> (p * dac_bits_)) & uint32_t(mask));
+                }
+            for (int64_t v = 0; v < nv; ++v)
+                for (int p = 0; p < planes_; ++p) {
+                    const size_t read = size_t(v * planes_ + p), slot = gi * RP + (RP > 1 ? size_t(p) : 0);
+                    const int64_t P_abs = magnitude[read];
+                    if (P_abs == 0 || double(P_abs) <= skip[slot]) continue;
+                    const int64_t P = in.P[read];
+                    double* obs = maxima + slot * J;
+                    const int32_t* s = sums.data() + read * J;
+                    const int32_t* n = signed_digits ? pneg.data() + read * J : nullptr;
+                    for (size_t j = 0; j < J; ++j) {  // read_fold's roundings: the same maxima
+                        const double leak = double(P - 2 * (n ? int64_t(n[j]) : 0));
+                        obs[j] = std::max(obs[j], std::fabs(drift_ * (g_off_ * leak + double(s[j]))));
+                    }
+                    if (!layer_wide) {
+                        skip[slot] = skip_below(gi, obs, -1);
+                        continue;
+                    }
+                    const double before = layer_max;
+                    for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, obs[j]);
+                    if (layer_max > before)
+                        for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima + gj * J, layer_max);
+                }
+        }
+    }
 }
 
 // The plane-value sum P at or below which no read of group gi can raise what `maxima` holds
@@ -110,6 +167,7 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     skip.resize(groups_.size() * RP);
     for (size_t gi = 0; gi < groups_.size(); ++gi)
         for (size_t rp = 0; rp < RP; ++rp) skip[gi * RP + rp] = skip_below(gi, maxima + (gi * RP + rp) * J, layer_max);
+    if (!bytes_.empty()) return observe_int8(x, V, maxima, layer_wide, RP, skip, layer_max);
     for (int64_t v = 0; v < V; ++v) {
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
             const size_t W = size_t(packed_.words[gi]);

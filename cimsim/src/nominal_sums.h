@@ -13,6 +13,7 @@
 
 #include <cim/cimsim/crossbar.h>
 
+#include "int8_dot.h"
 #include "packed_digits.h"
 
 #include <cstdint>
@@ -39,6 +40,10 @@ public:
 
 private:
     double skip_below(size_t gi, const double* group_maxima, double layer_max) const;
+    // The reads of wide inputs on multi-bit cells by the int8 kernel (int8_dot.h), a block of vectors at
+    // a time: the same integers, folded with the same roundings.
+    void observe_int8(const int32_t* x, int64_t V, double* maxima, bool layer_wide, size_t RP, std::vector<double>& skip,
+                      double& layer_max) const;
 
     int64_t K_ = 0, J_ = 0;
     int planes_ = 0, dac_bits_ = 0;
@@ -46,6 +51,7 @@ private:
     double g_off_ = 0, drift_ = 1;
     std::vector<ReadGroup> groups_;
     PackedDigits packed_;
+    Int8Digits bytes_;  // only where the int8 kernel reads (kInt8Passes)
 };
 
 }  // namespace cim::sim::detail

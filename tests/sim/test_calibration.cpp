@@ -75,8 +75,10 @@ TEST_CASE("nominal column-sum maxima equal the bit-plane reference on ideal cell
         layer.observe_for_calibration(x.data(), V, reference);
         layer.observe_nominal(x.data(), V, nominal);
         detail::use_portable_kernels(true);  // the kernels for CPUs without AVX-512: the same numbers
+        detail::use_portable_int8(true);
         layer.observe_nominal(x.data(), V, portable);
         detail::use_portable_kernels(false);
+        detail::use_portable_int8(false);
         CHECK(portable == nominal);
         REQUIRE(reference.size() == nominal.size());
         CHECK(*std::max_element(nominal.begin(), nominal.end()) > 0);
