@@ -84,6 +84,21 @@ NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>
     if (packed_.slices * dac_bits >= kInt8Passes && int8_fits(m.digits, dac_bits)) bytes_ = Int8Digits(m.digits, J_, groups_);
 }
 
+// After a read raised the maxima of `slot`: the skip bound of that slot (per-column ranges), or of every
+// group when the layer's largest maximum grew (one range per layer).
+void NominalSums::update_skip(size_t gi, size_t slot, const double* maxima, bool layer_wide, std::vector<double>& skip,
+                              double& layer_max) const {
+    const size_t J = size_t(J_);
+    if (!layer_wide) {
+        skip[slot] = skip_below(gi, maxima + slot * J, -1);
+        return;
+    }
+    const double before = layer_max;
+    for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, maxima[slot * J + j]);
+    if (layer_max > before)
+        for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima + gj * J, layer_max);
+}
+
 void NominalSums::observe_int8(const int32_t* x, int64_t V, double* maxima, bool layer_wide, size_t RP, std::vector<double>& skip,
                                double& layer_max) const {
     constexpr int64_t kBlock = 8;
@@ -124,14 +139,7 @@ void NominalSums::observe_int8(const int32_t* x, int64_t V, double* maxima, bool
                         const double leak = double(P - 2 * (n ? int64_t(n[j]) : 0));
                         obs[j] = std::max(obs[j], std::fabs(drift_ * (g_off_ * leak + double(s[j]))));
                     }
-                    if (!layer_wide) {
-                        skip[slot] = skip_below(gi, obs, -1);
-                        continue;
-                    }
-                    const double before = layer_max;
-                    for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, obs[j]);
-                    if (layer_max > before)
-                        for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima + gj * J, layer_max);
+                    update_skip(gi, slot, maxima, layer_wide, skip, layer_max);
                 }
         }
     }
@@ -209,14 +217,7 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
                 (avx512_kernels() ? read_fold_avx512 : read_fold_scalar)(pos.data(), int(pos.size()), neg.data(), int(neg.size()), rows.data(),
                                                                    int(rows.size()), rows_sub.data(), int(rows_sub.size()), J_, P,
                                                                    g_off_, drift_, obs);
-                if (!layer_wide) {
-                    skip[slot] = skip_below(gi, obs, -1);
-                    continue;
-                }
-                const double before = layer_max;
-                for (size_t j = 0; j < J; ++j) layer_max = std::max(layer_max, obs[j]);
-                if (layer_max > before)
-                    for (size_t gj = 0; gj < groups_.size(); ++gj) skip[gj] = skip_below(gj, maxima + gj * J, layer_max);
+                update_skip(gi, slot, maxima, layer_wide, skip, layer_max);
             }
         }
     }

@@ -40,6 +40,7 @@ public:
 
 private:
     double skip_below(size_t gi, const double* group_maxima, double layer_max) const;
+    void update_skip(size_t gi, size_t slot, const double* maxima, bool layer_wide, std::vector<double>& skip, double& layer_max) const;
     // The reads of wide inputs on multi-bit cells by the int8 kernel (int8_dot.h), a block of vectors at
     // a time: the same integers, folded with the same roundings.
     void observe_int8(const int32_t* x, int64_t V, double* maxima, bool layer_wide, size_t RP, std::vector<double>& skip,
