@@ -11,6 +11,7 @@
 #include <cim/error.h>
 
 #include "int8_dot.h"
+#include "read_model.h"
 #include "nominal_sums.h"
 #include "read_kernels.h"
 
@@ -218,19 +219,20 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         throw InputError(d.source_path + ": two's-complement inputs need input.dac_bits = 1 (the sign bit is its own cycle)");
     s.adc_range = d.array.adc.range;
     s.adc_bits = d.array.adc.bits;
-    const double ratio = d.cell.on_off_ratio;
-    s.g_off = (ratio > 1 && std::isfinite(ratio)) ? s.dmax / (ratio - 1) : 0.0;
+    // The non-idealities, each a named part (read_model.h, cimsim/src/nonideal/).
+    const detail::ReadModel model = detail::read_model(d, s.dmax);
+    s.g_off = model.g_off;
     s.g_on = s.dmax + s.g_off;
-    s.read_sigma = d.noise.read_sigma;
-    s.ir_drop = d.noise.ir_drop;
-    s.adc_sigma = d.noise.adc_sigma_lsb;
-    s.adc_offset = d.noise.adc_offset_lsb;
+    s.read_sigma = model.read_sigma;
+    s.ir_drop = model.ir_drop;
+    s.adc_sigma = model.adc_sigma_lsb;
+    s.adc_offset = model.adc_offset_lsb;
     s.active_rows = std::max(1, d.array.max_active_rows);
-    const double drift = (d.noise.drift_nu > 0 && d.noise.drift_time_s != d.noise.drift_t0_s)
-                             ? std::pow(d.noise.drift_time_s / d.noise.drift_t0_s, -d.noise.drift_nu)
-                             : 1.0;
-    const bool programming = d.noise.programming_sigma > 0, stuck = d.noise.stuck_on_rate > 0 || d.noise.stuck_off_rate > 0;
-    s.ideal_cells = !programming && !stuck && drift == 1.0 && s.g_off == 0 && s.ir_drop == 0;
+    const double drift = model.drift;
+    // Per-cell draws (programming variation, stuck cells) end the cells' exactness in integers.
+    const bool cell_draws = !model.cell_draws.empty();
+    const bool programming = model.off_grid;
+    s.ideal_cells = !cell_draws && drift == 1.0 && s.g_off == 0 && s.ir_drop == 0;
 
     s.K = m.rows;
     s.J = m.cols;
@@ -294,9 +296,10 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     int64_t group_rows = 0;
     for (const ReadGroup& g : s.groups) group_rows = std::max(group_rows, g.r1 - g.r0);
     const double largest_sum = double(group_rows) * (std::ldexp(1.0, s.dac_bits) - 1) * s.dmax;
-    const bool packable = !programming && !stuck && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31);
+    const bool packable = !cell_draws && s.planes * s.dac_bits <= 32 && largest_sum < std::ldexp(1.0, 31);
     if (!packable) s.G.resize(size_t(s.K * s.J));
     GaussStream rng(stream_key({seed, instance, layer, group, detail::kProgramming}));
+    const detail::CellLevels levels{s.dmax, s.g_off, s.g_on};
     for (int64_t k = 0; k < s.K; ++k)
         for (int64_t j = 0; j < s.J; ++j) {
             const int digit = m.digits[size_t(k * s.J + j)];
@@ -309,16 +312,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
                 s.G[size_t(k * s.J + j)] = float(sign * g * drift);
                 continue;
             }
-            if (stuck) {
-                const double u = rng.uniform();
-                if (u < d.noise.stuck_on_rate) g = s.g_on;
-                else if (u < d.noise.stuck_on_rate + d.noise.stuck_off_rate) g = s.g_off;
-            }
-            if (programming) {
-                const double sigma = d.noise.programming_sigma_mode == NoiseMode::relative ? d.noise.programming_sigma * g
-                                                                                            : d.noise.programming_sigma * s.dmax;
-                g += sigma * rng.next();
-            }
+            for (const detail::NonIdeality* part : model.cell_draws) g = part->draw(d, levels, g, rng);
             g = std::max(g, 0.0) * drift;  // a conductance cannot go negative
             s.G[size_t(k * s.J + j)] = float(sign * g);
         }
