@@ -25,13 +25,12 @@ using sim_test::as_tensor;
 
 // kernels: the bit-plane path's column sums by popcount and by int8 dot products (the plan's
 // choices on ideal cells; int8 on the layers whose digits fit a byte), and by the float conductance
-// rows too when both (the zoo-wide case leaves that to the smaller models).
-void check_identity(const Graph& g, const DeviceSpec& device, const Tensor& calib, const Tensor& images, bool both_kernels = true) {
+// rows (sparse row lists and dense blocks), every kernel on every model.
+void check_identity(const Graph& g, const DeviceSpec& device, const Tensor& calib, const Tensor& images) {
     auto q = quant::quantize(g, device, {calib}, quant::QuantOptions::from_device(device));
     REQUIRE(!q.model.layers.empty());
     auto exact = quant::run_program(q.model, {images});
     for (const sim::SumKernel kernel : {sim::SumKernel::popcount, sim::SumKernel::int8_dot, sim::SumKernel::float_rows}) {
-        if (kernel == sim::SumKernel::float_rows && !both_kernels) continue;
         const int kernel_id = int(kernel);  // a named copy: CAPTURE keeps a reference
         CAPTURE(kernel_id);
         sim::CrossbarBackend backend(q.model, device, 1, 0);
@@ -75,8 +74,8 @@ TEST_CASE("ideal crossbars reproduce the integer program bit for bit on every zo
         SUBCASE(e.path().filename().string().c_str()) {
             INFO(path);
             const Graph g = import_onnx(path);
-            check_identity(g, isaac, calib, images, false);
-            check_identity(g, wtm, calib, images, false);
+            check_identity(g, isaac, calib, images);
+            check_identity(g, wtm, calib, images);
         }
         ++models_checked;
     }
