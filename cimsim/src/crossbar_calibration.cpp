@@ -8,16 +8,20 @@ namespace cim::sim {
 void CrossbarLayer::observe_for_calibration(const int32_t* x, int64_t V, std::vector<double>& maxima) const {
     const Impl& s = *impl_;
     if (maxima.size() != s.range.size()) maxima.assign(s.range.size(), 0.0);
+    // The per-instance pass (not the default): its own workspace per call.
+    ReadWorkspace ws;
+    ReadWorkspace::Buffers& b = ws.buffers();
     auto visit = [&](size_t gi, const auto* S_cols, const float*) {
-        const auto* S = s.fold_pairs(S_cols, 0.0f, 0.0f);  // observed before the IR drop, as unpaired columns are
+        using T = std::remove_cv_t<std::remove_pointer_t<decltype(S_cols)>>;
+        const auto* S = s.fold_pairs(S_cols, 0.0f, 0.0f, b.D<T>());  // observed before the IR drop, as unpaired columns are
         for (int p = 0; p < s.planes; ++p) {
             double* obs = maxima.data() + s.range_row(gi, p);
             for (int64_t j = 0; j < s.J; ++j) obs[j] = std::max(obs[j], double(std::fabs(S[p * s.J + j])));
         }
     };
     for (int64_t v = 0; v < V; ++v) {
-        if (s.use_double) s.reads<double>(x + v * s.K, visit);
-        else s.reads<float>(x + v * s.K, visit);
+        if (s.use_double) s.reads<double>(x + v * s.K, b, visit);
+        else s.reads<float>(x + v * s.K, b, visit);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "int8_dot.h"
 #include "nominal_sums.h"
 #include "read_kernels.h"
+#include "read_workspace.h"
 
 #include <Eigen/Core>
 
@@ -119,18 +120,23 @@ struct CrossbarLayer::Impl {
 
     // Column sums of one vector for every read group: calls visit(gi, S, sq).
     template <class T, class Visit>
-    void reads(const int32_t* xv, Visit&& visit) const {
-        thread_local std::vector<T> S;
-        thread_local std::vector<float> sq;
+    void reads(const int32_t* xv, ReadWorkspace::Buffers& ws, Visit&& visit) const {
+        std::vector<T>& S = ws.S<T>();
         S.resize(size_t(planes * J));
-        sq.resize(size_t(planes));
+        ws.sq.resize(size_t(planes));
         const T* base = tiles<T>();
         for (size_t gi = 0; gi < groups.size(); ++gi) {
             const ReadGroup& g = groups[gi];
-            detail::plane_sums(base, J, K, g.r0, xv + g.r0, K, 1, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), sq.data());
-            visit(gi, S.data(), sq.data());
+            detail::plane_sums(base, J, K, g.r0, xv + g.r0, K, 1, g.r1 - g.r0, planes, dac_bits, bipolar_inputs, S.data(), ws.sq.data(),
+                               ws.rows<T>());
+            visit(gi, S.data(), ws.sq.data());
         }
     }
+    // Vectors per kernel call: their sums (block x planes x J) stay in L2; with few planes more vectors,
+    // so that the float kernel's dense blocks share each chunk of conductance rows in L1.
+    int64_t block_vectors() const { return std::max<int64_t>(8, 32 / planes); }
+    SumKernel kernel_in_force() const { return kernel == SumKernel::automatic ? planned : kernel; }
+    void reserve(ReadWorkspace::Buffers& ws, bool bitplanes) const;
     template <class T>
     const T* tiles() const {
         std::call_once(tiles_built, [this] { tiles_from_digits(); });
@@ -154,9 +160,8 @@ struct CrossbarLayer::Impl {
     // through the IR drop of its own column first), the W- column is not converted (0). Other
     // layers: S itself.
     template <class T>
-    const T* fold_pairs(const T* S, float ir_drop, float inv_full) const {
+    const T* fold_pairs(const T* S, float ir_drop, float inv_full, std::vector<T>& D) const {
         if (col_minus.empty()) return S;
-        thread_local std::vector<T> D;
         D.resize(size_t(planes * J));
         for (int64_t i = 0; i < planes * J; ++i) D[size_t(i)] = ir_drop > 0 ? S[i] / (T(1) + T(ir_drop) * S[i] * T(inv_full)) : S[i];
         for (int p = 0; p < planes; ++p) {
@@ -175,10 +180,11 @@ struct CrossbarLayer::Impl {
     bool skips_zero_planes() const { return !(adc_sigma > 0 && adc_range != AdcRange::none) && adc_offset == 0; }
     template <class T>
     void read_out(size_t gi, const T* S_cols, const float* sq, int64_t v, GaussStream& rng, double* col, int64_t& conv,
-                  int64_t& clip) const;
+                  int64_t& clip, ReadWorkspace::Buffers& ws) const;
     void scatter(const double* col, double* o) const;
     template <class T>
-    void run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k) const;
+    void run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k, ReadWorkspace::Buffers& ws,
+                    int64_t first_vector) const;
 };
 
 }  // namespace cim::sim

@@ -5,27 +5,109 @@
 
 namespace cim::sim {
 
+ReadWorkspace::ReadWorkspace() : buffers_(std::make_unique<Buffers>()) {}
+ReadWorkspace::~ReadWorkspace() = default;
+ReadWorkspace::ReadWorkspace(ReadWorkspace&&) noexcept = default;
+ReadWorkspace& ReadWorkspace::operator=(ReadWorkspace&&) noexcept = default;
+
+size_t ReadWorkspace::capacity_bytes() const {
+    const Buffers& b = *buffers_;
+    auto bytes = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+    auto rows = [&](const auto& r) { return bytes(r.terms) + bytes(r.count) + bytes(r.dense) + bytes(r.dense_f) + bytes(r.partial); };
+    return bytes(b.in.bits) + bytes(b.in.negative) + bytes(b.in.magnitude) + bytes(b.in_bytes.reads) + bytes(b.in_bytes.pos) +
+           bytes(b.in_bytes.neg) + bytes(b.in_bytes.P) + bytes(b.in_bytes.Q) + bytes(b.sums) + bytes(b.pneg) + bytes(b.S_f) +
+           bytes(b.S_d) + bytes(b.D_f) + bytes(b.D_d) + bytes(b.sq) + bytes(b.cols) + bytes(b.P) + bytes(b.Q) + bytes(b.z) +
+           bytes(b.oracle_inv) + bytes(b.oracle_w) + rows(b.rows_f) + rows(b.rows_d) + bytes(b.X);
+}
+
+// What one block of reads by kernel k writes, at most: every buffer reserved here is only resized
+// within these sizes by run_blocks and the kernels.
+void CrossbarLayer::Impl::reserve(ReadWorkspace::Buffers& ws, bool bitplanes) const {
+    const size_t V = size_t(block_vectors()), P_ = size_t(planes), J_ = size_t(J);
+    int64_t rows_max = 0, words_max = 0;
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+        rows_max = std::max(rows_max, groups[gi].r1 - groups[gi].r0);
+        if (gi < packed.words.size()) words_max = std::max(words_max, packed.words[gi]);
+    }
+    auto grow = [](auto& v, size_t n) { v.reserve(std::max(v.capacity(), n)); };
+    if (exact_reads) grow(ws.X, size_t(kExactBlock) * size_t(K));
+    if (!bitplanes) return;
+    const SumKernel k = kernel_in_force();
+    const bool integer = k == SumKernel::popcount || k == SumKernel::int8_dot;
+    if (k == SumKernel::popcount) {
+        grow(ws.in.bits, V * size_t(planes * dac_bits) * size_t(words_max));
+        grow(ws.in.negative, V * size_t(words_max));
+        grow(ws.in.magnitude, size_t(rows_max));
+    } else if (k == SumKernel::int8_dot) {
+        const size_t quads = size_t((rows_max + 3) / 4);
+        grow(ws.in_bytes.reads, V * P_);
+        grow(ws.in_bytes.pos, V * P_ * quads);
+        grow(ws.in_bytes.neg, V * P_ * quads);
+        grow(ws.in_bytes.P, V * P_);
+        grow(ws.in_bytes.Q, V * P_);
+    } else if (use_double) {
+        detail::reserve_rows_scratch(ws.rows_d, int64_t(V), planes, rows_max);
+    } else {
+        detail::reserve_rows_scratch(ws.rows_f, int64_t(V), planes, rows_max);
+    }
+    if (integer) {
+        grow(ws.sums, V * P_ * J_);
+        grow(ws.pneg, V * P_ * J_);
+    }
+    if (use_double) grow(ws.S_d, V * P_ * J_);
+    else grow(ws.S_f, V * P_ * J_);
+    if (!col_minus.empty()) {
+        if (use_double) grow(ws.D_d, P_ * J_);
+        else grow(ws.D_f, P_ * J_);
+    }
+    grow(ws.sq, V * P_);
+    grow(ws.cols, V * J_);
+    grow(ws.P, P_);
+    grow(ws.Q, P_);
+    grow(ws.z, J_ + 2);
+    if (adc_range == AdcRange::oracle) {
+        grow(ws.oracle_inv, J_);
+        grow(ws.oracle_w, J_);
+    }
+}
+
+void CrossbarLayer::reserve(ReadWorkspace& ws) const { impl_->reserve(ws.buffers(), !impl_->exact_reads || impl_->force_bitplanes); }
+
 void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
+    ReadWorkspace ws;
+    reserve(ws);
+    run(x, V, out, chunk_id, ws);
+}
+
+void CrossbarLayer::run(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, ReadWorkspace& ws, int64_t first_vector) const {
     const Impl& s = *impl_;
     if (s.exact_reads && !s.force_bitplanes) {
-        thread_local RowMatD X;
-        X.resize(V, s.K);
-        for (int64_t i = 0; i < V * s.K; ++i) X.data()[i] = double(x[i]);
-        Eigen::Map<RowMatD> O(out, V, s.N);
-        O.noalias() = X * s.W_exact;
+        // Integer sums far below 2^53: exact in any order, so blocks of the GEMM give the same results.
+        std::vector<double>& X = ws.buffers().X;
+        for (int64_t v0 = 0; v0 < V; v0 += kExactBlock) {
+            const int64_t nv = std::min(kExactBlock, V - v0);
+            X.resize(size_t(nv * s.K));
+            for (int64_t i = 0; i < nv * s.K; ++i) X[size_t(i)] = double(x[v0 * s.K + i]);
+            Eigen::Map<const RowMatD> Xm(X.data(), nv, s.K);
+            Eigen::Map<RowMatD> O(out + v0 * s.N, nv, s.N);
+            O.noalias() = Xm * s.W_exact;
+        }
         return;
     }
-    run_bitplanes(x, V, out, chunk_id);
+    const SumKernel k = s.kernel_in_force();
+    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, k, ws.buffers(), first_vector);
+    else s.run_blocks<float>(x, V, out, chunk_id, k, ws.buffers(), first_vector);
 }
 
 // One read's column sums S (planes x J, before any pair folding; sq: the squared plane values per
 // plane) through the ADC into the per-column accumulators col (J) of vector v.
 template <class T>
 void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, int64_t v, GaussStream& rng, double* col,
-                                   int64_t& conv, int64_t& clip) const {
+                                   int64_t& conv, int64_t& clip, ReadWorkspace::Buffers& ws) const {
     const bool noisy_read = read_sigma > 0, noisy_adc = adc_sigma > 0 && adc_range != AdcRange::none;
-    thread_local std::vector<float> z;  // one Gaussian per conversion: read and ADC noise combined
-    thread_local std::vector<float> oracle_inv, oracle_w;  // AdcRange::oracle: this read's own range
+    std::vector<float>& z = ws.z;  // one Gaussian per conversion: read and ADC noise combined
+    std::vector<float>& oracle_inv = ws.oracle_inv;  // AdcRange::oracle: this read's own range
+    std::vector<float>& oracle_w = ws.oracle_w;
     if (adc_range == AdcRange::oracle) {
         oracle_inv.assign(size_t(J), 0.0f);
         oracle_w.assign(size_t(J), 0.0f);
@@ -34,11 +116,11 @@ void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, 
     // coordinates, so kernels that visit reads in another order (or skip reads) draw the same numbers.
     const uint64_t draws = uint64_t(J + (J & 1));
     const uint64_t first_draw = (uint64_t(v) * groups.size() + gi) * uint64_t(planes) * draws;
-    if (noisy_read || noisy_adc) z.resize(size_t(J + 1));
+    if (noisy_read || noisy_adc) z.resize(size_t(J + 2));
     const float inv_full = float(1.0 / (g_on * double(active_rows)));
     // Analog pairs: IR drop on each column, then the difference; convert_plane then applies none.
     const bool pairs = !col_minus.empty();
-    const T* S = fold_pairs(S_cols, float(ir_drop), inv_full);
+    const T* S = fold_pairs(S_cols, float(ir_drop), inv_full, ws.D<T>());
     const float ir = pairs ? 0.0f : float(ir_drop);
     for (int p = 0; p < planes; ++p) {
         if (sq[p] == 0 && skips_zero_planes()) {
@@ -92,18 +174,19 @@ void CrossbarLayer::Impl::scatter(const double* col, double* o) const {
 // whole block at once, by popcount or int8 dot products over the planned digits (integer sums, then
 // drift x (g_off x (P - 2 P-) + sum) rounded once) or by the float conductance rows; then each read through the ADC.
 template <class T>
-void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k) const {
-    // Vectors per kernel call: their sums (kBlock x planes x J) stay in L2; with few planes more vectors,
-    // so that the float kernel's dense blocks share each chunk of conductance rows in L1.
-    const int64_t kBlock = std::max<int64_t>(8, 32 / planes);
+void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, uint64_t chunk_id, SumKernel k,
+                                     ReadWorkspace::Buffers& ws, int64_t first_vector) const {
+    const int64_t kBlock = block_vectors();
     GaussStream rng(stream_key({stream[0], stream[1], stream[2], stream[3], detail::kReads, chunk_id}));
-    thread_local detail::InputBits in;
-    thread_local detail::InputBytes in_bytes;
-    thread_local std::vector<int32_t> sums, pneg;
-    thread_local std::vector<T> S;
-    thread_local std::vector<float> sq;
-    thread_local std::vector<double> cols;
-    thread_local std::vector<int64_t> P, Q;
+    auto& in = ws.in;
+    auto& in_bytes = ws.in_bytes;
+    auto& sums = ws.sums;
+    auto& pneg = ws.pneg;
+    std::vector<T>& S = ws.S<T>();
+    auto& sq = ws.sq;
+    auto& cols = ws.cols;
+    auto& P = ws.P;
+    auto& Q = ws.Q;
     in.nbits = planes * dac_bits;
     in.sign_magnitude = bipolar_inputs;
     in_bytes.planes = planes;
@@ -132,7 +215,7 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
                 detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
             } else {
                 detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
-                                   S.data(), sq.data());
+                                   S.data(), sq.data(), ws.rows<T>());
             }
             if (integer)
                 for (int64_t v = 0; v < nv; ++v) {
@@ -151,7 +234,8 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
                     }
                 }
             for (int64_t v = 0; v < nv; ++v)
-                read_out(gi, S.data() + v * planes * J, sq.data() + v * planes, v0 + v, rng, cols.data() + v * J, conv, clip);
+                read_out(gi, S.data() + v * planes * J, sq.data() + v * planes, first_vector + v0 + v, rng, cols.data() + v * J, conv, clip,
+                         ws);
         }
         for (int64_t v = 0; v < nv; ++v) scatter(cols.data() + v * J, out + (v0 + v) * N);
     }
@@ -161,8 +245,10 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
 
 void CrossbarLayer::run_bitplanes(const int32_t* x, int64_t V, double* out, uint64_t chunk_id) const {
     const Impl& s = *impl_;
-    const SumKernel k = s.kernel == SumKernel::automatic ? s.planned : s.kernel;
-    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, k);
-    else s.run_blocks<float>(x, V, out, chunk_id, k);
+    ReadWorkspace ws;
+    s.reserve(ws.buffers(), true);
+    const SumKernel k = s.kernel_in_force();
+    if (s.use_double) s.run_blocks<double>(x, V, out, chunk_id, k, ws.buffers(), 0);
+    else s.run_blocks<float>(x, V, out, chunk_id, k, ws.buffers(), 0);
 }
 }  // namespace cim::sim

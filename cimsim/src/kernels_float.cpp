@@ -12,19 +12,6 @@ namespace cim::sim::detail {
 
 namespace {
 
-// The rows of one (vector, plane) read with a nonzero plane value, in row order: row k adds f x G[k].
-template <class T>
-struct RowTerm {
-    int64_t k;
-    T f;
-};
-
-// Column tiles of 256 bytes (64 floats, 32 doubles: four AVX-512 registers, four independent addition
-// chains): the tile's sums stay in registers while the read's rows go by, and a read group's tile of
-// G (128 rows x 256 bytes) stays in L1 across the block's vectors and planes.
-template <class T>
-constexpr int64_t kTile = 256 / int64_t(sizeof(T));
-
 // One (vector, plane) read's sums over one column tile: g points at the tile's first row.
 template <class T>
 __attribute__((always_inline)) inline void add_rows(const T* __restrict g, const RowTerm<T>* terms, int64_t n, int64_t width,
@@ -87,12 +74,8 @@ template <class T>
 __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict Gt, int64_t J, int64_t K, int64_t r0,
                                                            const int32_t* __restrict x, int64_t x_stride,
                                                            int64_t V, int64_t rows, int planes, int dac_bits, bool sign_magnitude,
-                                                           T* __restrict S, float* __restrict sq) {
-    thread_local std::vector<RowTerm<T>> terms;  // [v][p][up to rows]
-    thread_local std::vector<int64_t> count;     // [v][p]
-    thread_local std::vector<int64_t> dense;     // the dense reads' v * planes + p
-    thread_local std::vector<T> dense_f;         // [dense read][row]: its plane values, zeros included
-    thread_local std::vector<T> partial;         // [dense read][column in tile]: sums so far
+                                                           T* __restrict S, float* __restrict sq, RowsScratch<T>& scratch) {
+    auto& [terms, count, dense, dense_f, partial] = scratch;
     terms.resize(size_t(V * planes * rows));
     count.assign(size_t(V * planes), 0);
     std::fill(sq, sq + V * planes, 0.0f);
@@ -150,8 +133,8 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
 #define CIM_DEFINE_PLANE_SUMS(T)                                                                                                \
     CIM_SIMD_CLONES                                                                                                             \
     void plane_sums(const T* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,   \
-                    int planes, int dac_bits, bool sign_magnitude, T* S, float* sq) {                                           \
-        plane_sums_body<T>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, S, sq);                        \
+                    int planes, int dac_bits, bool sign_magnitude, T* S, float* sq, RowsScratch<T>& scratch) {                 \
+        plane_sums_body<T>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, S, sq, scratch);               \
     }
 CIM_DEFINE_PLANE_SUMS(float)
 CIM_DEFINE_PLANE_SUMS(double)

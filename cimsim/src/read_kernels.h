@@ -3,6 +3,7 @@
 // column sums go through.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -56,10 +57,39 @@ std::vector<double> tile_conductances(const std::vector<double>& G, int64_t K, i
 // (for the read-noise variance). With sign_magnitude (bipolar inputs) plane_p(x) = sign(x) x plane p
 // of |x|: each plane driven with the input's polarity. Float (column sums below 2^24 are exact) and
 // double (larger sums, e.g. multi-bit inputs on 8-bit cells).
+// `scratch` holds the block's row terms (reserve_rows_scratch sizes it once for the largest block, so
+// that a call allocates nothing).
+template <class T>
+struct RowTerm {  // a row of one (vector, plane) read with a nonzero plane value: row k adds f x G[k]
+    int64_t k;
+    T f;
+};
+// Column tiles of 256 bytes (64 floats, 32 doubles: four AVX-512 registers, four independent addition
+// chains): the tile's sums stay in registers while the read's rows go by, and a read group's tile of
+// G (128 rows x 256 bytes) stays in L1 across the block's vectors and planes.
+template <class T>
+constexpr int64_t kTile = 256 / int64_t(sizeof(T));
+template <class T>
+struct RowsScratch {
+    std::vector<RowTerm<T>> terms;  // [v][p][up to rows]
+    std::vector<int64_t> count;     // [v][p]
+    std::vector<int64_t> dense;     // the dense reads' v * planes + p
+    std::vector<T> dense_f;         // [dense read][row]: its plane values, zeros included
+    std::vector<T> partial;         // [dense read][column in tile]: sums so far
+};
+template <class T>
+void reserve_rows_scratch(RowsScratch<T>& s, int64_t V, int planes, int64_t rows) {
+    const size_t reads = size_t(V) * size_t(planes);
+    s.terms.reserve(reads * size_t(rows));
+    s.count.reserve(reads);
+    s.dense.reserve(reads);
+    s.dense_f.reserve(reads * size_t(rows));
+    s.partial.reserve(reads * size_t(kTile<T>));
+}
 void plane_sums(const float* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
-                int planes, int dac_bits, bool sign_magnitude, float* S, float* sq);
+                int planes, int dac_bits, bool sign_magnitude, float* S, float* sq, RowsScratch<float>& scratch);
 void plane_sums(const double* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
-                int planes, int dac_bits, bool sign_magnitude, double* S, float* sq);
+                int planes, int dac_bits, bool sign_magnitude, double* S, float* sq, RowsScratch<double>& scratch);
 
 // One plane's reads through the ADC into per-column accumulators:
 // acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).

@@ -35,7 +35,15 @@ void check_placement(const quant::QuantLayer& L, const LayerMapping& lm, const C
     if (!differs.empty()) throw InternalError("layer '" + L.name + "': the mapping differs from the quantized layer: " + differs);
 }
 
+// Vectors per read of an mvm call: the scratch's output block holds this many outputs of the widest layer.
+constexpr int64_t kOutBlock = CrossbarLayer::kExactBlock;
+
 }  // namespace
+
+struct CrossbarBackend::Scratch {
+    ReadWorkspace reads;
+    std::vector<double> out;  // kOutBlock x the widest layer's outputs
+};
 
 Mapping simulation_mapping(const quant::QuantizedModel& model, const DeviceSpec& device) {
     MapOptions options;
@@ -145,6 +153,40 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
     chunk_energy_.resize(layers_.size());
 }
 
+CrossbarBackend::~CrossbarBackend() = default;
+
+void CrossbarBackend::reserve(Scratch& s) const {
+    size_t widest = 0;
+    for (const auto& l : layers_)
+        for (const CrossbarLayer& g : l) {
+            g.reserve(s.reads);
+            widest = std::max(widest, size_t(g.outputs()));
+        }
+    s.out.resize(size_t(kOutBlock) * widest);
+}
+
+void CrossbarBackend::reserve_all() {
+    for (auto& s : scratch_) reserve(*s);
+}
+
+CrossbarBackend::Scratch& CrossbarBackend::take_scratch() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_scratch_.empty()) {  // a thread's first concurrent call: the only allocation of reads
+        scratch_.push_back(std::make_unique<Scratch>());
+        reserve(*scratch_.back());
+        free_scratch_.reserve(scratch_.size());
+        return *scratch_.back();
+    }
+    Scratch& s = *free_scratch_.back();
+    free_scratch_.pop_back();
+    return s;
+}
+
+void CrossbarBackend::give_back(Scratch& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_scratch_.push_back(&s);
+}
+
 int64_t CrossbarBackend::snr_items_end() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return snr_items_end_;
@@ -161,12 +203,14 @@ void CrossbarBackend::force_bitplanes(bool on) {
     force_bitplanes_ = on;
     for (auto& l : layers_)
         for (auto& g : l) g.force_bitplanes(on);
+    reserve_all();
 }
 
 void CrossbarBackend::force_kernel(SumKernel k) {
     for (auto& l : layers_)
         for (auto& g : l)
             if (g.supports(k)) g.force_kernel(k);
+    reserve_all();
 }
 
 void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
@@ -194,30 +238,38 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
         exact_.mvm(layer, group, x, vectors, acc, ctx);
         return;
     }
-    thread_local std::vector<double> out;
-    thread_local std::vector<int64_t> ref;
-    out.resize(size_t(vectors * layer.N));
     // The read-noise stream is keyed by the first image of the call and, in a recurrent layer,
     // the step (and the layer's own coordinates), so results do not depend on which thread runs
-    // which images, and every step of a recurrence draws anew.
-    xb.run(x, vectors, out.data(), uint64_t(ctx.first_item) + (uint64_t(ctx.step) << 40));
-    if (xb.exact() && !force_bitplanes_) {
-        for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = int64_t(out[size_t(i)]);
-        return;
-    }
-    if (snr_images_ >= 0 && ctx.first_item >= snr_images_) {
-        for (int64_t i = 0; i < vectors * layer.N; ++i) acc[i] = std::llround(out[size_t(i)]);
-        return;
-    }
-    ref.resize(size_t(vectors * layer.N));
-    exact_.mvm(layer, group, x, vectors, ref.data(), ctx);
+    // which images, and every step of a recurrence draws anew. The call is read in blocks of
+    // kOutBlock vectors (the same draws: each vector's are placed by its index in the call).
+    const uint64_t chunk = uint64_t(ctx.first_item) + (uint64_t(ctx.step) << 40);
+    const int64_t N = layer.N, K = xb.rows();
+    const bool exact = xb.exact() && !force_bitplanes_;
+    const bool compare = !exact && !(snr_images_ >= 0 && ctx.first_item >= snr_images_);
+    // The exact reference goes into acc first; each block then compares and overwrites its part.
+    if (compare) exact_.mvm(layer, group, x, vectors, acc, ctx);
+    Scratch& scratch = take_scratch();
     double sig = 0, err = 0;
-    for (int64_t i = 0; i < vectors * layer.N; ++i) {
-        acc[i] = std::llround(out[size_t(i)]);
-        const double e = out[size_t(i)] - double(ref[size_t(i)]);
-        sig += double(ref[size_t(i)]) * double(ref[size_t(i)]);
-        err += e * e;
+    for (int64_t v0 = 0; v0 < vectors; v0 += kOutBlock) {
+        const int64_t nv = std::min(kOutBlock, vectors - v0);
+        double* out = scratch.out.data();
+        xb.run(x + v0 * K, nv, out, chunk, scratch.reads, v0);
+        int64_t* a = acc + v0 * N;
+        if (exact) {
+            for (int64_t i = 0; i < nv * N; ++i) a[i] = int64_t(out[i]);
+        } else if (!compare) {
+            for (int64_t i = 0; i < nv * N; ++i) a[i] = std::llround(out[i]);
+        } else {
+            for (int64_t i = 0; i < nv * N; ++i) {
+                const double ref = double(a[i]), e = out[i] - ref;
+                sig += ref * ref;
+                err += e * e;
+                a[i] = std::llround(out[i]);
+            }
+        }
     }
+    give_back(scratch);
+    if (!compare) return;
     std::lock_guard<std::mutex> lock(mutex_);
     ChunkEnergy& e = chunk_energy_[li][{ctx.first_item, group}];
     e.signal += sig;
@@ -230,6 +282,7 @@ void CrossbarBackend::finish_calibration() {
     for (auto& l : layers_)
         for (auto& g : l) g.finish_calibration();
     calibrating_ = false;
+    reserve_all();  // calibrated ranges can turn a layer's reads from one GEMM to bit planes
 }
 
 CrossbarBackend::ColumnValues CrossbarBackend::per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const {
@@ -260,6 +313,7 @@ void CrossbarBackend::set_layer_ranges(const std::map<std::string, double>& rang
         if (it == ranges.end()) continue;
         for (auto& g : layers_[li]) g.set_range(it->second);
     }
+    reserve_all();
 }
 
 std::vector<CrossbarBackend::LayerStats> CrossbarBackend::layer_stats() const {

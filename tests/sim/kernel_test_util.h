@@ -7,6 +7,7 @@
 #include <cim/device/device_spec.h>
 
 #include "packed_digits.h"
+#include "sim_test_util.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -79,6 +80,27 @@ inline std::vector<std::string> isaac_with(std::vector<std::string> sets) {
                                   "cell.on_off_ratio=inf", "noise.read_sigma=0.01", "noise.adc_sigma_lsb=0.5"};
     base.insert(base.end(), sets.begin(), sets.end());
     return base;
+}
+
+// Columns 2i and 2i + 1 become W+ and W- of output i, read as an analog differential pair.
+inline void make_analog_pairs(ProgrammedMatrix& m) {
+    m.outputs = m.cols / 2;
+    m.col_minus.assign(size_t(m.cols), -1);
+    for (int64_t j = 0; j < m.cols; ++j) {
+        m.col_output[size_t(j)] = j / 2;
+        m.col_factor[size_t(j)] = j % 2 ? -1 : 1;
+        if (j % 2 == 0) m.col_minus[size_t(j)] = j + 1;
+    }
+}
+
+// A case's matrix: 300 rows (arrays of 128, 128 and 44 rows: ragged words), 38 columns (not a
+// multiple of 8 or 32), its input encoding and column pairing.
+inline ProgrammedMatrix case_matrix(const LayerCase& c) {
+    ProgrammedMatrix m = sim_test::random_matrix(300, 38, c.digit_lo, c.digit_hi, 41);
+    m.signed_inputs = c.signed_inputs;
+    m.bipolar_inputs = c.bipolar_inputs;
+    if (c.analog_pairs) make_analog_pairs(m);
+    return m;
 }
 
 inline std::vector<double> run_with(CrossbarLayer& layer, SumKernel k, const std::vector<int32_t>& x, int64_t V, AdcStats& stats) {

@@ -50,8 +50,9 @@ void check_case(const RowsCase& c, uint64_t seed) {
     }
     std::vector<T> S(size_t(c.V * c.planes * c.J), T(-1));
     std::vector<float> sq(size_t(c.V * c.planes), -1.0f);
+    detail::RowsScratch<T> scratch;
     detail::plane_sums(tiles.data(), c.J, c.K, c.r0, x.data() + c.r0, c.K, c.V, c.rows, c.planes, c.dac_bits, c.sign_magnitude,
-                       S.data(), sq.data());
+                       S.data(), sq.data(), scratch);
     // The kernel is compiled for several CPUs (read_kernels.h): where the CPU has FMA each f x G + sum
     // is fused, elsewhere a product and a sum. The sums must equal one of the two references throughout.
     int64_t mismatches_fused = 0, mismatches_unfused = 0;
@@ -113,9 +114,12 @@ TEST_CASE("float column sums above 2^24 stay within rows x 2^-24 of the full sca
     for (int32_t& v : x) v = input(rng);
     std::vector<float> Sf(static_cast<size_t>(V * J)), sq(static_cast<size_t>(V));
     std::vector<double> Sd(size_t(V * J));
-    detail::plane_sums(detail::tile_conductances(Gf, K, J).data(), J, K, 0, x.data(), K, V, K, 1, 8, false, Sf.data(), sq.data());
+    detail::RowsScratch<float> scratch_f;
+    detail::RowsScratch<double> scratch_d;
+    detail::plane_sums(detail::tile_conductances(Gf, K, J).data(), J, K, 0, x.data(), K, V, K, 1, 8, false, Sf.data(), sq.data(),
+                       scratch_f);
     detail::plane_sums(detail::tile_conductances(G_rounded, K, J).data(), J, K, 0, x.data(), K, V, K, 1, 8, false, Sd.data(),
-                       sq.data());
+                       sq.data(), scratch_d);
     const double full_scale = double(K) * 255 * 127 * 1.25;
     const double bound = double(K) * std::ldexp(1.0, -24) * full_scale;
     double worst = 0, largest = 0;

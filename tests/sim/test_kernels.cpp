@@ -113,21 +113,8 @@ TEST_CASE("a layer through the popcount kernel equals it through the float condu
     for (const LayerCase& c : cases) {
         INFO(std::string(c.what));
         const DeviceSpec d = load_device(c.device, c.sets);
-        // 300 rows: arrays of 128, 128 and 44 rows (ragged words); 38 columns (not a multiple of 8 or 32).
-        ProgrammedMatrix m = random_matrix(300, 38, c.digit_lo, c.digit_hi, 41);
-        m.signed_inputs = c.signed_inputs;
-        m.bipolar_inputs = c.bipolar_inputs;
-        if (c.analog_pairs) {  // columns 2i and 2i + 1: W+ and W- of output i
-            m.outputs = m.cols / 2;
-            m.col_minus.assign(size_t(m.cols), -1);
-            for (int64_t j = 0; j < m.cols; ++j) {
-                m.col_output[size_t(j)] = j / 2;
-                m.col_factor[size_t(j)] = j % 2 ? -1 : 1;
-                if (j % 2 == 0) m.col_minus[size_t(j)] = j + 1;
-            }
-        } else {
-            m.cols_per_array = 16;  // ragged column tiles for the per-array ranges
-        }
+        ProgrammedMatrix m = case_matrix(c);
+        if (!c.analog_pairs) m.cols_per_array = 16;  // ragged column tiles for the per-array ranges
         const int64_t V = 21;
         const auto x = random_inputs(V, m.rows, c.input_lo, c.input_hi, 42);
         CrossbarLayer layer(d, m, 5, 1, 2);

@@ -58,6 +58,23 @@ struct AdcStats {
 // Chosen when the layer is planned.
 enum class SumKernel { automatic, popcount, int8_dot, float_rows };
 
+// The scratch of reads (input bits or bytes, column sums, noise draws, per-column accumulators):
+// one per thread, sized once by CrossbarLayer::reserve for the largest block of every layer it
+// serves, so that reads through it allocate nothing. Never used by two threads at once.
+class ReadWorkspace {
+public:
+    ReadWorkspace();
+    ~ReadWorkspace();
+    ReadWorkspace(ReadWorkspace&&) noexcept;
+    ReadWorkspace& operator=(ReadWorkspace&&) noexcept;
+    size_t capacity_bytes() const;  // what its buffers hold
+    struct Buffers;  // internal (cimsim/src/read_workspace.h)
+    Buffers& buffers() { return *buffers_; }
+
+private:
+    std::unique_ptr<Buffers> buffers_;
+};
+
 class CrossbarLayer {
 public:
     // Programs one chip instance: programming error, stuck cells, drift, ON/OFF leak and
@@ -100,6 +117,14 @@ public:
     // `chunk_id` (the first item of the call) keys the read-noise stream so results do not depend
     // on how work is split.
     void run(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
+    // The same through a workspace this layer has reserved (no allocation). `first_vector`: where x
+    // starts in the call keyed by chunk_id, so that a call split into blocks draws the same noise.
+    void run(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id, ReadWorkspace& ws, int64_t first_vector = 0) const;
+    // Grows `ws` to what this layer's reads need (the planned or forced kernel; the one-GEMM
+    // shortcut's block of inputs). Idempotent; a workspace can serve many layers.
+    void reserve(ReadWorkspace& ws) const;
+    // Vectors the one-GEMM shortcut multiplies at once (its input block is reserved for this many).
+    static constexpr int64_t kExactBlock = 256;
     // The same, forced through the bit-plane path even when exact() (for tests of the identity).
     void run_bitplanes(const int32_t* x, int64_t vectors, double* out, uint64_t chunk_id) const;
 

@@ -44,6 +44,7 @@ public:
     CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance);
     CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance,
                     const Mapping& mapping);
+    ~CrossbarBackend() override;
 
     void mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
              const quant::MvmContext& ctx) override;
@@ -97,6 +98,14 @@ public:
 
 private:
     ColumnValues per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const;
+    // Read scratch, one per concurrent mvm call, taken from a pool and given back: each is reserved
+    // for every layer when made (and again when a kernel is forced), so reads allocate nothing
+    // after a thread's first call.
+    struct Scratch;
+    Scratch& take_scratch();
+    void give_back(Scratch& s);
+    void reserve(Scratch& s) const;
+    void reserve_all();  // after a change of plan (forced kernel, calibrated ranges)
 
     const quant::QuantizedModel& model_;
     std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][group]
@@ -108,6 +117,8 @@ private:
     int64_t snr_items_end_ = 0;
     quant::ExactMvmBackend exact_;
     mutable std::mutex mutex_;
+    std::vector<std::unique_ptr<Scratch>> scratch_;  // every one made (under mutex_)
+    std::vector<Scratch*> free_scratch_;             // those not in use
     // Per layer and (first item, group) of an mvm call: signal and error energy, summed in key
     // order by layer_stats() (floating-point sums in thread-completion order would differ in the last bits).
     struct ChunkEnergy {
