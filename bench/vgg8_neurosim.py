@@ -67,6 +67,7 @@ def main():
     with torch.no_grad():
         model(x)
     macs_per_image = macs  # before the export's trace runs the hooks again
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # the default /tmp/vgg8 may not exist yet
     torch.onnx.export(model, x, args.out, opset_version=13, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     print(f"{args.out}: {macs_per_image / 1e9:.3f} G MACs per image")
