@@ -14,14 +14,20 @@ namespace cim {
 namespace {
 
 double weight_density(const quant::QuantLayer& L) {
-    const std::vector<int16_t>& digits = L.digits.digits;
-    if (digits.empty()) return 0;
+    const int64_t R = L.rows(), C = L.digits.layout.columns_per_output;
+    const double cells = double(L.groups * R * L.N * C);
+    if (cells == 0) return 0;
     const bool native = L.digits.encoding == WeightEncoding::native_signed;
     const double largest = native ? double(std::max<int32_t>(L.weight_qmax, 1))
                                   : double((int64_t(1) << L.digits.cell_bits) - 1);
     double sum = 0;
-    for (int16_t d : digits) sum += std::abs(int(d));
-    return sum / largest / double(digits.size());
+    for (int64_t g = 0; g < L.groups; ++g)
+        for (int64_t r = 0; r < R; ++r)
+            for (int64_t n = 0; n < L.N; ++n) {
+                const int64_t a = L.array_weight(g, r, n);
+                for (int c = 0; c < C; ++c) sum += std::abs(int(L.digits.digit_of(a, c)));
+            }
+    return sum / largest / cells;
 }
 
 // Sums, per layer, the slice densities of every input code an array receives; the MVMs

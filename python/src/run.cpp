@@ -111,10 +111,18 @@ void bind_run(py::module_& m) {
             return view(l.w_zero_point, {py::ssize_t(l.groups), py::ssize_t(l.N)}, self);
         })
         .def("cell_digits", [](py::object self, const std::string& name) {
+            // Computed on request (the quantized model does not store them): a new array, not a view.
             const auto& l = layer_named(self.cast<Quantized&>().result.model, name);
-            return view(l.digits.digits,
-                        {py::ssize_t(l.groups), py::ssize_t(l.rows()), py::ssize_t(l.N), py::ssize_t(l.digits.layout.columns_per_output)},
-                        self);
+            const py::ssize_t C = l.digits.layout.columns_per_output;
+            py::array_t<int16_t> out({py::ssize_t(l.groups), py::ssize_t(l.rows()), py::ssize_t(l.N), C});
+            int16_t* o = out.mutable_data();
+            for (int64_t g = 0; g < l.groups; ++g)
+                for (int64_t r = 0; r < l.rows(); ++r)
+                    for (int64_t n = 0; n < l.N; ++n) {
+                        const int64_t a = l.array_weight(g, r, n);
+                        for (int c = 0; c < int(C); ++c) *o++ = l.digits.digit_of(a, c);
+                    }
+            return out;
         })
         .def("column_weights", [](py::object self, const std::string& name) {
             const auto& l = layer_named(self.cast<Quantized&>().result.model, name);

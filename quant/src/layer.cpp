@@ -90,37 +90,6 @@ void QuantLayer::finalize(const DeviceSpec& device) {
         case WeightEncoding::native_signed: d.column_weight.push_back(1); break;
     }
     CIM_INTERNAL_CHECK(int(d.column_weight.size()) == layout.columns_per_output, "layer " + name + ": column layout");
-    const int64_t R = rows(), C = layout.columns_per_output;
-    d.digits.assign(size_t(groups * R * N * C), 0);
-    const int64_t mask = (int64_t(1) << c) - 1;
-    for (int64_t g = 0; g < groups; ++g)
-        for (int64_t r = 0; r < R; ++r)
-            for (int64_t n = 0; n < N; ++n) {
-                const int64_t a = array_weight(g, r, n);
-                int16_t* out = d.digits.data() + ((g * R + r) * N + n) * C;
-                switch (d.encoding) {
-                    case WeightEncoding::differential: {
-                        const int64_t pos = std::max<int64_t>(a, 0), neg = std::max<int64_t>(-a, 0);
-                        for (int j = 0; j < S; ++j) {
-                            out[j] = int16_t((pos >> (c * j)) & mask);
-                            out[S + j] = int16_t((neg >> (c * j)) & mask);
-                        }
-                        break;
-                    }
-                    case WeightEncoding::offset: {
-                        const int64_t u = a + (int64_t(1) << (B - 1));
-                        for (int j = 0; j < S; ++j) out[j] = int16_t((u >> (c * j)) & mask);
-                        break;
-                    }
-                    case WeightEncoding::twos_complement: {
-                        const int64_t low = a >= 0 ? a : a + (int64_t(1) << (B - 1));
-                        for (int j = 0; j + 1 < S; ++j) out[j] = int16_t((low >> (c * j)) & mask);
-                        out[S - 1] = int16_t(a < 0 ? 1 : 0);
-                        break;
-                    }
-                    case WeightEncoding::native_signed: out[0] = int16_t(a); break;
-                }
-            }
 
     // ---- default kernel data ----
     const int64_t xmax = std::max<int64_t>(1, input_code_magnitude(input));

@@ -25,10 +25,8 @@ DeviceSpec device_for(const std::string& encoding, int cell, int device_bits, in
                                  "input.bits=8", "quant.activation_bits=8", "quant.power_of_two_scales=false"});
 }
 
-// Columns one output occupies in the programmed layer: its digits counted per (group, row, output).
-int64_t programmed_columns_per_output(const QuantLayer& L) {
-    return int64_t(L.digits.digits.size()) / (L.groups * L.rows() * L.N);
-}
+// Columns one output occupies in the programmed layer: the shift-add weights its digits are read with.
+int64_t programmed_columns_per_output(const QuantLayer& L) { return int64_t(L.digits.column_weight.size()); }
 
 // Arrays the programmed layer fills: each array holds whole outputs beside its reference columns.
 int64_t programmed_arrays(const QuantLayer& L, const DeviceSpec& d) {

@@ -30,7 +30,7 @@
 //      power of two (shift-only requantization). y goes on to the next op in the
 //      digital domain; the next array layer's ActQuant turns it back into codes.
 //
-// Cell digits. CellDigits holds, for every group, array row r, output n and column c
+// Cell digits. CellDigits describes, for every group, array row r, output n and column c
 // of that output (columns_per_output consecutive columns in the device's order), the
 // digit stored in the cell, such that for every (g, r, n):
 //
@@ -58,6 +58,7 @@
 #include <cim/ir/executor.h>
 #include <cim/ir/graph.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -89,9 +90,28 @@ struct CellDigits {
     // the same layout the mapper places.
     ColumnLayout layout;
     std::vector<int64_t> column_weight;     // layout.columns_per_output shift-add weights
-    std::vector<int16_t> digits;            // [((g * rows + r) * N + n) * layout.columns_per_output + c]
     std::vector<int16_t> reference_digit;   // layout.reference_columns digits (offset encoding only)
     std::vector<int64_t> reference_weight;  // layout.reference_columns weights (offset encoding only)
+
+    // The digit in column c of an output whose array weight is a. Computed, not stored: a whole
+    // model's digits (ResNet-18 at 8 bits in 2-bit differential cells: 187 MB of int16) are read
+    // once, where the simulator programs each layer.
+    int16_t digit_of(int64_t a, int c) const {
+        const int b = cell_bits, B = layout.code_bits, S = layout.slices;
+        const int64_t mask = (int64_t(1) << b) - 1;
+        switch (encoding) {
+            case WeightEncoding::differential: {
+                const int64_t m = c < S ? std::max<int64_t>(a, 0) : std::max<int64_t>(-a, 0);
+                return int16_t((m >> (b * (c < S ? c : c - S))) & mask);
+            }
+            case WeightEncoding::offset: return int16_t(((a + (int64_t(1) << (B - 1))) >> (b * c)) & mask);
+            case WeightEncoding::twos_complement:
+                if (c == S - 1) return int16_t(a < 0 ? 1 : 0);
+                return int16_t(((a >= 0 ? a : a + (int64_t(1) << (B - 1))) >> (b * c)) & mask);
+            case WeightEncoding::native_signed: return int16_t(a);
+        }
+        return 0;  // unreachable: the switch covers every encoding
+    }
 };
 
 struct QuantLayer {
@@ -132,9 +152,7 @@ struct QuantLayer {
     int32_t array_weight(int64_t g, int64_t r, int64_t n) const {
         return r < K ? w[size_t((g * K + r) * N + n)] : -w[size_t((g * K + r - K) * N + n)];
     }
-    int16_t digit(int64_t g, int64_t r, int64_t n, int c) const {
-        return digits.digits[size_t(((g * rows() + r) * N + n) * digits.layout.columns_per_output + c)];
-    }
+    int16_t digit(int64_t g, int64_t r, int64_t n, int c) const { return digits.digit_of(array_weight(g, r, n), c); }
     // Requantized output for one vector: acc (before requantization) and Sq.
     double requantize(int64_t g, int64_t n, int64_t acc, int64_t input_sum) const {
         const size_t i = size_t(g * N + n);
