@@ -166,7 +166,32 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
         s.planned = s.int8_fits && int8_does_less(s.packed.slices, s.dac_bits) ? SumKernel::int8_dot : SumKernel::popcount;
         if (s.planned == SumKernel::int8_dot) s.bytes = detail::Int8Digits(m.digits, s.J, s.groups);
     }
-    if (s.packed.words.empty()) {
+    // Fixed point where cells vary and planes are 1 bit: a read's sum is at most the largest column
+    // sum of |G| over a read group's rows, so with scale = 32000 / that every sum of rounded
+    // conductances fits int16 (each rounds up by at most 1/2: 32000 + group_rows / 2 < 32767 for
+    // group_rows <= 1024). Each cell is off by at most 1/(2 scale); a read's sum by at most
+    // group_rows / (2 scale), which the plan keeps under 1/8 of a full-scale ADC LSB, and typically by
+    // sqrt(set rows / 12) / scale (docs/simulator.md, "Fixed-point rows").
+    if (s.packed.words.empty() && !s.use_double && s.dac_bits == 1 && s.adc_bits > 0 && group_rows <= 1024 && detail::fixed_point_allowed()) {
+        double largest_sum = 0;
+        std::vector<double> column(size_t(s.J));
+        for (const ReadGroup& g : s.groups) {
+            std::fill(column.begin(), column.end(), 0.0);
+            for (int64_t k = g.r0; k < g.r1; ++k)
+                for (int64_t j = 0; j < s.J; ++j) column[size_t(j)] += std::fabs(double(s.G[size_t(k * s.J + j)]));
+            for (double c : column) largest_sum = std::max(largest_sum, c);
+        }
+        const double scale = largest_sum > 0 ? 32000.0 / largest_sum : 0.0;
+        const double worst = scale > 0 ? double(group_rows) / (2 * scale) : 0.0;
+        const double fs_lsb = double(group_rows) * s.g_on / (std::ldexp(1.0, s.adc_bits) - 1);
+        if (scale > 0 && worst <= fs_lsb / 8) {
+            s.fixed_scale = float(scale);
+            s.fixed_inv_scale = float(1.0 / scale);
+            s.F_tiles = detail::tile_fixed_point(s.G, s.K, s.J, s.fixed_scale);
+            s.planned = SumKernel::fixed_rows;
+        }
+    }
+    if (s.packed.words.empty() && s.F_tiles.empty()) {
         if (s.use_double) s.Gd_tiles = detail::tile_conductances(std::vector<double>(s.G.begin(), s.G.end()), s.K, s.J);
         else s.G_tiles = detail::tile_conductances(s.G, s.K, s.J);
     }
@@ -215,6 +240,8 @@ bool CrossbarLayer::supports(SumKernel k) const {
             return !impl_->packed.words.empty();
         case SumKernel::int8_dot:
             return impl_->int8_fits;
+        case SumKernel::fixed_rows:
+            return !impl_->F_tiles.empty();
     }
     return false;
 }

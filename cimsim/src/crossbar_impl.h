@@ -53,6 +53,11 @@ struct CrossbarLayer::Impl {
     // alone then holds the conductances (a few bits per cell instead of 4-8 bytes).
     mutable std::vector<float> G_tiles;
     mutable std::vector<double> Gd_tiles;
+    // The fixed-point rows kernel's plan (cells with programming variation read by 1-bit planes):
+    // round(G x fixed_scale) in int16 tiles of 128 columns; the float tiles are then built from these
+    // on demand (a test forcing the float rows, per-instance calibration).
+    std::vector<int16_t> F_tiles;
+    float fixed_scale = 0, fixed_inv_scale = 0;
     mutable std::once_flag tiles_built;
     bool use_double = false;
     bool force_bitplanes = false;
@@ -146,6 +151,10 @@ struct CrossbarLayer::Impl {
     // The stored conductances of ideal cells from the packed digits: sign x (g_off + |d|) x drift,
     // as the constructor computes them (no programming error or stuck cells where there is a plan).
     void tiles_from_digits() const {
+        if (!F_tiles.empty()) {
+            G_tiles = detail::tile_conductances(detail::untile_fixed_point(F_tiles, K, J, fixed_inv_scale), K, J);
+            return;
+        }
         if (packed.words.empty()) return;  // built by the constructor
         const std::vector<int16_t> digits = packed.unpack(groups, K);
         std::vector<float> G(size_t(K * J));

@@ -17,7 +17,7 @@ size_t ReadWorkspace::capacity_bytes() const {
     return bytes(b.in.bits) + bytes(b.in.negative) + bytes(b.in.magnitude) + bytes(b.in_bytes.reads) + bytes(b.in_bytes.pos) +
            bytes(b.in_bytes.neg) + bytes(b.in_bytes.P) + bytes(b.in_bytes.Q) + bytes(b.sums) + bytes(b.pneg) + bytes(b.S_f) +
            bytes(b.S_d) + bytes(b.D_f) + bytes(b.D_d) + bytes(b.sq) + bytes(b.cols) + bytes(b.P) + bytes(b.Q) + bytes(b.z) +
-           bytes(b.oracle_inv) + bytes(b.oracle_w) + rows(b.rows_f) + rows(b.rows_d) + bytes(b.X);
+           bytes(b.oracle_inv) + bytes(b.oracle_w) + rows(b.rows_f) + rows(b.rows_d) + rows(b.rows_h) + bytes(b.X);
 }
 
 // What one block of reads by kernel k writes, at most: every buffer reserved here is only resized
@@ -45,6 +45,8 @@ void CrossbarLayer::Impl::reserve(ReadWorkspace::Buffers& ws, bool bitplanes) co
         grow(ws.in_bytes.neg, V * P_ * quads);
         grow(ws.in_bytes.P, V * P_);
         grow(ws.in_bytes.Q, V * P_);
+    } else if (k == SumKernel::fixed_rows) {
+        detail::reserve_rows_scratch(ws.rows_h, int64_t(V), planes, rows_max);
     } else if (use_double) {
         detail::reserve_rows_scratch(ws.rows_d, int64_t(V), planes, rows_max);
     } else {
@@ -194,7 +196,8 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
     in_bytes.sign_magnitude = bipolar_inputs;
     const bool integer = k == SumKernel::popcount || k == SumKernel::int8_dot;
     const bool need_pneg = integer && packed.signed_digits && g_off != 0;
-    const T* conductances = integer ? nullptr : tiles<T>();
+    const bool fixed = k == SumKernel::fixed_rows;
+    const T* conductances = integer || fixed ? nullptr : tiles<T>();
     if (integer) sums.resize(size_t(kBlock * planes * J));
     if (need_pneg) pneg.resize(sums.size());
     S.resize(size_t(kBlock * planes * J));
@@ -213,6 +216,10 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
             } else if (k == SumKernel::popcount) {
                 in.load(x + v0 * K, nv, K, g, size_t(packed.words[gi]));
                 detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
+            } else if (fixed) {
+                if constexpr (std::is_same_v<T, float>)  // planned only where the sums are float
+                    detail::plane_sums(F_tiles.data(), J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
+                                       fixed_inv_scale, S.data(), sq.data(), ws.rows_h);
             } else {
                 detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
                                    S.data(), sq.data(), ws.rows<T>());

@@ -3,7 +3,9 @@
 #include "read_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #define CIM_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -12,21 +14,31 @@ namespace cim::sim::detail {
 
 namespace {
 
-// One (vector, plane) read's sums over one column tile: g points at the tile's first row.
-template <class T>
+template <class T, class O>
+__attribute__((always_inline)) inline void store(const T* __restrict acc, int64_t width, O* __restrict out, O out_scale) {
+    if constexpr (std::is_same_v<T, O>)
+        for (int64_t t = 0; t < width; ++t) out[t] = acc[t];
+    else
+        for (int64_t t = 0; t < width; ++t) out[t] = O(acc[t]) * out_scale;
+}
+
+// One (vector, plane) read's sums over one column tile: g points at the tile's first row. Fixed-point
+// sums (T = int16_t) wrap in int16 lanes, which tile_fixed_point's bound keeps from happening, and
+// go out as float x out_scale; float and double sums go out as they are.
+template <class T, class O>
 __attribute__((always_inline)) inline void add_rows(const T* __restrict g, const RowTerm<T>* terms, int64_t n, int64_t width,
-                                                    T* __restrict out) {
+                                                    O* __restrict out, O out_scale) {
     constexpr int64_t W = kTile<T>;
     T acc[W] = {};
     for (int64_t i = 0; i < n; ++i) {
         const T* __restrict row = g + terms[i].k * W;
         const T f = terms[i].f;
         if (f == T(1))
-            for (int64_t t = 0; t < W; ++t) acc[t] += row[t];
+            for (int64_t t = 0; t < W; ++t) acc[t] = T(acc[t] + row[t]);
         else
-            for (int64_t t = 0; t < W; ++t) acc[t] += f * row[t];
+            for (int64_t t = 0; t < W; ++t) acc[t] = T(acc[t] + f * row[t]);
     }
-    for (int64_t t = 0; t < width; ++t) out[t] = acc[t];
+    store(acc, width, out, out_scale);
 }
 
 template <class T>
@@ -55,7 +67,7 @@ __attribute__((always_inline)) inline void add_rows_dense(const T* __restrict g,
         const T* __restrict row = g + k * W;
         for (int b = 0; b < B; ++b) {
             const T fb = f[b][k];
-            for (int64_t t = 0; t < W; ++t) acc[b][t] += fb * row[t];
+            for (int64_t t = 0; t < W; ++t) acc[b][t] = T(acc[b][t] + fb * row[t]);
         }
     }
     for (int b = 0; b < B; ++b)
@@ -70,11 +82,11 @@ constexpr int kDenseBlock = 4;
 // block of dense reads goes by (the sums carried between passes in `partial`, in the same order).
 constexpr int64_t kDenseRows = 128;
 
-template <class T>
+template <class T, class O>
 __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict Gt, int64_t J, int64_t K, int64_t r0,
                                                            const int32_t* __restrict x, int64_t x_stride,
                                                            int64_t V, int64_t rows, int planes, int dac_bits, bool sign_magnitude,
-                                                           T* __restrict S, float* __restrict sq, RowsScratch<T>& scratch) {
+                                                           O out_scale, O* __restrict S, float* __restrict sq, RowsScratch<T>& scratch) {
     auto& [terms, count, dense, dense_f, partial] = scratch;
     terms.resize(size_t(V * planes * rows));
     count.assign(size_t(V * planes), 0);
@@ -119,11 +131,11 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
                 for (int b = 0; b < kDenseBlock; ++b) f[b] = dense_f.data() + (d + b) * rows;
                 add_rows_dense<T, kDenseBlock>(g, f, k0, std::min(rows, k0 + kDenseRows), partial.data() + d * W);
             }
-        for (int64_t d = 0; d < blocked; ++d) std::copy_n(partial.data() + d * W, width, S + dense[size_t(d)] * J + j0);
+        for (int64_t d = 0; d < blocked; ++d) store(partial.data() + d * W, width, S + dense[size_t(d)] * J + j0, out_scale);
         for (int64_t vp = 0; vp < V * planes; ++vp) {
             if (count[size_t(vp)] < 0) continue;
             const RowTerm<T>* t = terms.data() + vp * rows;
-            add_rows(g, t, count[size_t(vp)], width, S + vp * J + j0);
+            add_rows(g, t, count[size_t(vp)], width, S + vp * J + j0, out_scale);
         }
     }
 }
@@ -134,13 +146,40 @@ __attribute__((always_inline)) inline void plane_sums_body(const T* __restrict G
     CIM_SIMD_CLONES                                                                                                             \
     void plane_sums(const T* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,   \
                     int planes, int dac_bits, bool sign_magnitude, T* S, float* sq, RowsScratch<T>& scratch) {                 \
-        plane_sums_body<T>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, S, sq, scratch);               \
+        plane_sums_body<T, T>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, T(1), S, sq, scratch);     \
     }
 CIM_DEFINE_PLANE_SUMS(float)
 CIM_DEFINE_PLANE_SUMS(double)
 
+// int16 lanes in 512-bit registers need AVX-512 BW (avx512f alone runs them 256 bits wide).
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void plane_sums(const int16_t* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
+                int planes, int dac_bits, bool sign_magnitude, float inv_scale, float* S, float* sq, RowsScratch<int16_t>& scratch) {
+    plane_sums_body<int16_t, float>(Gt, J, K, r0, x, x_stride, V, rows, planes, dac_bits, sign_magnitude, inv_scale, S, sq, scratch);
+}
+
 std::vector<float> tile_conductances(const std::vector<float>& G, int64_t K, int64_t J) { return tiled(G, K, J); }
 std::vector<double> tile_conductances(const std::vector<double>& G, int64_t K, int64_t J) { return tiled(G, K, J); }
+
+namespace {
+std::atomic<bool> fixed_point_on{true};
+}  // namespace
+bool fixed_point_allowed() { return fixed_point_on.load(); }
+void allow_fixed_point(bool on) { fixed_point_on.store(on); }
+
+std::vector<int16_t> tile_fixed_point(const std::vector<float>& G, int64_t K, int64_t J, float scale) {
+    std::vector<int16_t> q(G.size());
+    for (size_t i = 0; i < G.size(); ++i) q[i] = int16_t(std::lrint(G[i] * scale));
+    return tiled(q, K, J);
+}
+
+std::vector<float> untile_fixed_point(const std::vector<int16_t>& tiles, int64_t K, int64_t J, float inv_scale) {
+    constexpr int64_t W = kTile<int16_t>;
+    std::vector<float> G(size_t(K * J));
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < J; ++j) G[size_t(k * J + j)] = float(tiles[size_t(((j / W) * K + k) * W + j % W)]) * inv_scale;
+    return G;
+}
 
 // The conversion loop of one variant, without branches so that it vectorizes (the variants are
 // chosen once per plane, outside the loop).

@@ -48,6 +48,14 @@ private:
 // [tile][row][column in tile], the last tile padded with zeros: a read's tile of rows is contiguous.
 std::vector<float> tile_conductances(const std::vector<float>& G, int64_t K, int64_t J);
 std::vector<double> tile_conductances(const std::vector<double>& G, int64_t K, int64_t J);
+// Whether plans may choose the fixed-point rows kernel (tests compare it with the float rows by
+// planning the same layer both ways).
+bool fixed_point_allowed();
+void allow_fixed_point(bool on);
+// Conductances (K x J, row-major) rounded to round(G x scale) in int16, in column tiles of 128.
+std::vector<int16_t> tile_fixed_point(const std::vector<float>& G, int64_t K, int64_t J, float scale);
+// Row-major float conductances back from fixed-point tiles (times inv_scale).
+std::vector<float> untile_fixed_point(const std::vector<int16_t>& tiles, int64_t K, int64_t J, float inv_scale);
 
 // For V vectors (vector v's codes of rows r0.. at x + v * x_stride) and `rows` rows from r0 of the
 // tiled conductances Gt (K rows): S[(v * planes + p) * J + j] = sum over rows k of plane_p(x[k]) *
@@ -88,6 +96,11 @@ void reserve_rows_scratch(RowsScratch<T>& s, int64_t V, int planes, int64_t rows
 }
 void plane_sums(const float* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
                 int planes, int dac_bits, bool sign_magnitude, float* S, float* sq, RowsScratch<float>& scratch);
+// The same on conductances in 16-bit fixed point (Gt: tile_fixed_point's), 1-bit planes only (plane
+// values 0 and +-1), the sums in int16 (no overflow: tile_fixed_point bounds a read's sum), written
+// to S as float times inv_scale.
+void plane_sums(const int16_t* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
+                int planes, int dac_bits, bool sign_magnitude, float inv_scale, float* S, float* sq, RowsScratch<int16_t>& scratch);
 void plane_sums(const double* Gt, int64_t J, int64_t K, int64_t r0, const int32_t* x, int64_t x_stride, int64_t V, int64_t rows,
                 int planes, int dac_bits, bool sign_magnitude, double* S, float* sq, RowsScratch<double>& scratch);
 

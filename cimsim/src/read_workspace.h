@@ -28,6 +28,7 @@ struct ReadWorkspace::Buffers {
     std::vector<float> oracle_inv, oracle_w;  // AdcRange::oracle: one read's own range
     detail::RowsScratch<float> rows_f;        // the float rows kernel's terms
     detail::RowsScratch<double> rows_d;
+    detail::RowsScratch<int16_t> rows_h;      // the fixed-point rows kernel's
     std::vector<double> X;            // the one-GEMM shortcut's block of inputs: kExactBlock x K
 
     template <class T>

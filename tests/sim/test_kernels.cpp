@@ -160,12 +160,14 @@ TEST_CASE("a layer through the popcount kernel equals it through the float condu
     }
 }
 
-TEST_CASE("programming variation and stuck cells keep the float conductance rows") {
+TEST_CASE("programming variation and stuck cells keep conductance rows: fixed point on 1-bit planes, else float") {
     const ProgrammedMatrix m = random_matrix(130, 9, 0, 3, 7);
     for (const std::string set : {"noise.programming_sigma=0.02", "noise.stuck_on_rate=0.01"}) {
         CAPTURE(set);
         CrossbarLayer layer(load_device("isaac", isaac_with({set})), m, 1, 0, 0);
-        CHECK(layer.kernel() == SumKernel::float_rows);
+        CHECK(layer.kernel() == SumKernel::fixed_rows);
+        CHECK(layer.supports(SumKernel::float_rows));
+        CHECK(CrossbarLayer(load_device("isaac", isaac_with({set, "input.dac_bits=2"})), m, 1, 0, 0).kernel() == SumKernel::float_rows);
         CHECK_THROWS_AS(layer.force_kernel(SumKernel::popcount), InternalError);
         CHECK(!layer.supports(SumKernel::int8_dot));
         CHECK_THROWS_AS(layer.force_kernel(SumKernel::int8_dot), InternalError);

@@ -102,6 +102,8 @@ TEST_CASE("reads through a reserved workspace allocate nothing, every kernel, th
          0, 1, 0, 255, false, false, false, false},
         {"programming variation (float rows only)", "isaac", isaac_with({"noise.programming_sigma=0.05"}), 0, 3, 0, 255, false, false,
          false, false},
+        {"programming variation, bipolar inputs (fixed point: -1 plane values)", "isaac",
+         isaac_with({"noise.programming_sigma=0.05", "array.adc.range=calibrated_layer"}), 0, 3, -127, 127, false, true, false, false},
     };
     for (const LayerCase& c : cases) {
         INFO(std::string(c.what));
@@ -119,7 +121,7 @@ TEST_CASE("reads through a reserved workspace allocate nothing, every kernel, th
         }
         if (layer.exact()) layer.force_bitplanes(true);  // ideal reads: through the bit planes all the same
         int kernels = 0;
-        for (const SumKernel k : {SumKernel::popcount, SumKernel::int8_dot, SumKernel::float_rows}) {
+        for (const SumKernel k : {SumKernel::popcount, SumKernel::int8_dot, SumKernel::float_rows, SumKernel::fixed_rows}) {
             if (!layer.supports(k)) continue;
             const int kernel_id = int(k);
             CAPTURE(kernel_id);

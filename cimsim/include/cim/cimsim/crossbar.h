@@ -56,7 +56,9 @@ struct AdcStats {
 // plane values with the digits (the same cells, digits within +-127 and planes of at most 8 bits),
 // or by adding the stored float conductance rows of the inputs whose plane bit is set (any cells).
 // Chosen when the layer is planned.
-enum class SumKernel { automatic, popcount, int8_dot, float_rows };
+// fixed_rows: the conductance rows of cells with programming variation in 16-bit fixed point, added in
+// int16 lanes (twice float's per instruction), for 1-bit input planes (docs/simulator.md, "Fixed-point rows").
+enum class SumKernel { automatic, popcount, int8_dot, float_rows, fixed_rows };
 
 // The scratch of reads (input bits or bytes, column sums, noise draws, per-column accumulators):
 // one per thread, sized once by CrossbarLayer::reserve for the largest block of every layer it
