@@ -1,6 +1,8 @@
-// Neural-network ops: convolution (im2col + Eigen GEMM), Gemm, MatMul, pooling,
+// Neural-network ops: convolution (im2col + GEMM), Gemm, MatMul, pooling,
 // normalizations, softmax and hardmax, resize (nearest, n-linear, cubic).
 #include "kernels.h"
+
+#include "float_gemm.h"
 
 #include <cim/ir/window.h>
 
@@ -19,24 +21,34 @@ using cim::make_window;
 using cim::conv_kernel;
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapM = Eigen::Map<RowMat>;
-using CMapM = Eigen::Map<const RowMat>;
 
 Shape spatial_of(const Shape& s) { return Shape(s.begin() + 2, s.end()); }
 
-// Products run on Eigen's single-threaded GEMM in fixed blocks of output rows, always inside an
-// active OpenMP region (Eigen does not thread there). Left to thread itself, Eigen picks its depth
-// blocking from the thread count, so outputs moved in the last bits with OMP_NUM_THREADS; with fixed
-// blocks every element's summation order is independent of the thread count (and, for Conv, whose
-// rows are output channels, of the batch).
+// Products run on a single-threaded GEMM (float_gemm.h: Eigen built for the CPU's widest vectors) in
+// fixed blocks of output rows. Left to thread itself, Eigen picks its depth blocking from the thread
+// count, so outputs moved in the last bits with OMP_NUM_THREADS; with fixed blocks every element's
+// summation order is independent of the thread count (and, for Conv, whose rows are output channels,
+// of the batch). It does depend on the GEMM path (FMA, vector width): fixed per process.
 constexpr int64_t kRowBlock = 64;
 int64_t row_blocks(int64_t rows) { return (rows + kRowBlock - 1) / kRowBlock; }
 
-// Rows [block * kRowBlock, ...) of Y = A * B (A and B any Eigen expressions of matching shapes).
-template <class Lhs, class Rhs>
-void product_block(MapM& Y, const Lhs& A, const Rhs& B, int64_t block) {
-    const int64_t r0 = block * kRowBlock, rows = std::min(kRowBlock, Y.rows() - r0);
-    Y.middleRows(r0, rows).noalias() = A.middleRows(r0, rows) * B;
+// A row-major operand of a product: op(X)(i, j) = data[i * ld + j], or data[j * ld + i] if transposed.
+struct Operand {
+    const float* data;
+    int64_t ld;
+    bool transposed = false;
+    const float* row(int64_t i) const { return transposed ? data + i : data + i * ld; }
+};
+
+// Rows [block * kRowBlock, ...) of Y[M x N] = op(A)[M x K] * op(B)[K x N] (Y contiguous).
+void product_block(FloatGemmFn gemm, float* Y, const Operand& A, const Operand& B, int64_t M, int64_t K,
+                   int64_t N, int64_t block) {
+    const int64_t r0 = block * kRowBlock, rows = std::min(kRowBlock, M - r0);
+    gemm(A.row(r0), A.ld, A.transposed, B.data, B.ld, B.transposed, Y + r0 * N, N, rows, K, N);
 }
+
+// The process's GEMM, fetched before a parallel region (a bad CIM_FLOAT_GEMM throws here, not inside one).
+FloatGemmFn gemm_kernel() { return float_gemm_kernel(float_gemm_path()); }
 
 // col[(c*K3 + kk) * O3 + o] = x[c, input position of (kk, o)] or 0 in padding.
 void im2col(const float* x, int64_t channels, const Window& w, float* col) {
@@ -109,6 +121,7 @@ static void compute_conv(const Node& n, std::span<const Tensor* const> in, std::
     // several: the jobs in parallel, each's blocks in turn. The same blocks either way.
     const bool split_rows = jobs == 1;
     std::vector<float> shared_col(split_rows && !pointwise ? size_t(Kdim * O3) : 0);
+    const FloatGemmFn gemm = gemm_kernel();
 #pragma omp parallel
     {
         std::vector<float> col(split_rows || pointwise ? 0 : size_t(Kdim * O3));
@@ -120,13 +133,13 @@ static void compute_conv(const Node& n, std::span<const Tensor* const> in, std::
                 if (fill) im2col(xg, Cg, w, cols);
                 src = cols;
             }
-            CMapM Wg(W.f.data() + g * Mg * Kdim, Mg, Kdim);
-            CMapM colm(src, Kdim, O3);
-            MapM Yg(Y.f.data() + (b * M + g * Mg) * O3, Mg, O3);
-            product_block(Yg, Wg, colm, block);
+            float* yg = Y.f.data() + (b * M + g * Mg) * O3;
+            product_block(gemm, yg, {W.f.data() + g * Mg * Kdim, Kdim}, {src, O3}, Mg, Kdim, O3, block);
             if (B)
-                for (int64_t m = block * kRowBlock; m < std::min(Mg, (block + 1) * kRowBlock); ++m)
-                    Yg.row(m).array() += B->f[size_t(g * Mg + m)];
+                for (int64_t m = block * kRowBlock; m < std::min(Mg, (block + 1) * kRowBlock); ++m) {
+                    const float bias = B->f[size_t(g * Mg + m)];
+                    for (float* y = yg + m * O3; y != yg + (m + 1) * O3; ++y) *y += bias;
+                }
         };
         if (split_rows) {
 #pragma omp single
@@ -166,7 +179,7 @@ static void compute_convtranspose(const Node& n, std::span<const Tensor* const> 
     const int64_t Mg = W.shape[1], M = Mg * G, Cg = C / G;
     const Window w = convtranspose_window(n, X.shape, W.shape);
     const int64_t K3 = w.k_size(), I3 = w.in_size(), O3 = w.out_size();
-    // Always an active parallel region, so Eigen's product stays single-threaded (see kRowBlock).
+    const FloatGemmFn gemm = gemm_kernel();
 #pragma omp parallel
     {
         std::vector<float> col(size_t(Mg * K3 * I3));
@@ -175,10 +188,9 @@ static void compute_convtranspose(const Node& n, std::span<const Tensor* const> 
             float* yb = Y.f.data() + b * M * O3;
             std::fill(yb, yb + M * O3, 0.0f);
             for (int64_t g = 0; g < G; ++g) {
-                CMapM Wg(W.f.data() + g * Cg * Mg * K3, Cg, Mg * K3);
-                CMapM Xg(X.f.data() + (b * C + g * Cg) * I3, Cg, I3);
-                MapM colm(col.data(), Mg * K3, I3);
-                colm.noalias() = Wg.transpose() * Xg;
+                // col[Mg*K3 x I3] = Wgᵀ * Xg, Wg stored [Cg x Mg*K3].
+                gemm(W.f.data() + g * Cg * Mg * K3, Mg * K3, true, X.f.data() + (b * C + g * Cg) * I3, I3, false,
+                     col.data(), I3, Mg * K3, Cg, I3);
                 // col2im: scatter every (m, kernel offset, input position) into the output.
                 for (int64_t m = 0; m < Mg; ++m) {
                     float* ym = yb + (g * Mg + m) * O3;
@@ -235,16 +247,12 @@ static void compute_gemm(const Node& n, std::span<const Tensor* const> in, std::
     Tensor& Y = out[0];
     const bool ta = n.attr_int("transA", 0), tb = n.attr_int("transB", 0);
     const float alpha = n.attr_float("alpha", 1.0f), beta = n.attr_float("beta", 1.0f);
-    CMapM Am(A.f.data(), A.shape[0], A.shape[1]);
-    CMapM Bm(B.f.data(), B.shape[0], B.shape[1]);
     MapM Ym(Y.f.data(), Y.shape[0], Y.shape[1]);
+    const int64_t M = Y.shape[0], N = Y.shape[1], K = ta ? A.shape[0] : A.shape[1];
+    const Operand Aop{A.f.data(), A.shape[1], ta}, Bop{B.f.data(), B.shape[1], tb};
+    const FloatGemmFn gemm = gemm_kernel();
 #pragma omp parallel for schedule(static)
-    for (int64_t block = 0; block < row_blocks(Ym.rows()); ++block) {
-        if (!ta && !tb) product_block(Ym, Am, Bm, block);
-        else if (ta && !tb) product_block(Ym, Am.transpose(), Bm, block);
-        else if (!ta && tb) product_block(Ym, Am, Bm.transpose(), block);
-        else product_block(Ym, Am.transpose(), Bm.transpose(), block);
-    }
+    for (int64_t block = 0; block < row_blocks(M); ++block) product_block(gemm, Ym.data(), Aop, Bop, M, K, N, block);
     if (alpha != 1.0f) Ym *= alpha;
     if (C && beta != 0.0f) {
         const int64_t rows = Y.shape[0], cols = Y.shape[1];
@@ -303,13 +311,12 @@ static void compute_matmul(const Node& n, std::span<const Tensor* const> in, std
         return off;
     };
     const int64_t blocks = row_blocks(M);
+    const FloatGemmFn gemm = gemm_kernel();
 #pragma omp parallel for schedule(static)
     for (int64_t task = 0; task < nb * blocks; ++task) {
         const int64_t bi = task / blocks;
-        CMapM Am(A.f.data() + offset(abatch, bi) * M * K, M, K);
-        CMapM Bm(B.f.data() + offset(bbatch, bi) * K * N, K, N);
-        MapM Ym(Y.f.data() + bi * M * N, M, N);
-        product_block(Ym, Am, Bm, task % blocks);
+        product_block(gemm, Y.f.data() + bi * M * N, {A.f.data() + offset(abatch, bi) * M * K, K},
+                      {B.f.data() + offset(bbatch, bi) * K * N, N}, M, K, N, task % blocks);
     }
 }
 
