@@ -56,6 +56,7 @@ const std::array<OpDef, size_t(OpKind::Count)>& op_table() {
         std::array<OpDef, size_t(OpKind::Count)> t{};
         register_elementwise(t.data());
         register_nn(t.data());
+        register_products(t.data());
         register_shape(t.data());
         register_rnn(t.data());
         return t;

@@ -48,6 +48,7 @@ const OpDef& op_def(OpKind op);
 // Registration from each kernel file.
 void register_elementwise(OpDef* table);
 void register_nn(OpDef* table);
+void register_products(OpDef* table);
 void register_shape(OpDef* table);
 void register_rnn(OpDef* table);
 

@@ -131,7 +131,7 @@ TEST_CASE("results do not depend on the batch they are computed in") {
 
 TEST_CASE("Conv, Gemm and MatMul give the same bits at 1 and 2 threads") {
     // Eigen threading its own GEMM chose its depth blocking from the thread count: the zoo MLP's
-    // logits moved in the last bits with OMP_NUM_THREADS (kRowBlock in ir/src/kernels_nn.cpp).
+    // logits moved in the last bits with OMP_NUM_THREADS (kRowBlock in ir/src/kernels_products.cpp).
     TempDir tmp;
     std::mt19937_64 rng(11);
     OnnxBuilder b(13);
