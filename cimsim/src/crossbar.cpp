@@ -222,7 +222,8 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
                     }
             s.nominal = detail::NominalSums(folded, s.groups, s.planes, s.dac_bits, 0.0, drift, s.bipolar_inputs);
         } else {
-            s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift, s.bipolar_inputs);
+            // The same digits and groups as the read plan's: its packed copy serves both.
+            s.nominal = detail::NominalSums(m, s.groups, s.planes, s.dac_bits, s.g_off, drift, s.bipolar_inputs, &s.packed, &s.bytes);
         }
     }
 }

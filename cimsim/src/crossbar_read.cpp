@@ -142,7 +142,8 @@ void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, 
             rng.fill(z.data(), J);
         }
         const float* inv = inv_lsb.data() + range_row(gi, p);
-        const float* lw = lsb_weight.data() + (gi * size_t(planes) + size_t(p)) * size_t(J);
+        const float* lw = lsb_col.data() + range_row(gi, p);
+        float pw = float(plane_weight(p));
         if (adc_range == AdcRange::oracle) {  // the range of this read's largest |column sum|
             double m = 0;
             for (int64_t j = 0; j < J; ++j)
@@ -155,8 +156,9 @@ void CrossbarLayer::Impl::read_out(size_t gi, const T* S_cols, const float* sq, 
                 }
             inv = oracle_inv.data();
             lw = oracle_w.data();
+            pw = 1.0f;
         }
-        clip += detail::convert_plane(sp, J, inv, lw, code_lo, code_top, float(adc_offset), noisy_read || noisy_adc ? z.data() : nullptr,
+        clip += detail::convert_plane(sp, J, inv, lw, pw, code_lo, code_top, float(adc_offset), noisy_read || noisy_adc ? z.data() : nullptr,
                                       rs, noisy_adc ? float(adc_sigma) : 0.0f, ir, inv_full, col);
         conv += converted_cols;
         if (converted_cols < J)  // digital references: the nominal reading, exactly

@@ -185,7 +185,7 @@ std::vector<float> untile_fixed_point(const std::vector<int16_t>& tiles, int64_t
 // chosen once per plane, outside the loop).
 template <class T, bool kIrDrop, bool kNoise>
 __attribute__((always_inline)) inline int64_t convert_loop(const T* __restrict s, int64_t J, const float* __restrict inv_lsb,
-                                                           const float* __restrict lsb_w, float lo, float top, float offset,
+                                                           const float* __restrict lsb_w, float plane_w, float lo, float top, float offset,
                                                            const float* __restrict z, float read_sigma, float adc_sigma, float ir_drop,
                                                            float inv_full, double* __restrict acc) {
     int clipped = 0;
@@ -202,23 +202,23 @@ __attribute__((always_inline)) inline int64_t convert_loop(const T* __restrict s
         c = std::rint(c);
         clipped += int(c > T(top)) | (bipolar & int(c < T(lo)));
         c = std::min(std::max(c, T(lo)), T(top));
-        acc[j] += double(c) * double(lsb_w[j]);
+        acc[j] += double(float(c) * plane_w) * double(lsb_w[j]);  // exact: |c| <= 2^16 (array.adc.bits <= 16)
     }
     return clipped;
 }
 
 #define CIM_DEFINE_CONVERT(T)                                                                                                \
     CIM_SIMD_CLONES                                                                                                          \
-    int64_t convert_plane(const T* s, int64_t J, const float* inv_lsb, const float* lsb_w, float lo, float top, float offset,  \
+    int64_t convert_plane(const T* s, int64_t J, const float* inv_lsb, const float* lsb_w, float plane_w, float lo, float top, float offset,  \
                           const float* z, float read_sigma, float adc_sigma, float ir_drop, float inv_full, double* acc) {     \
         if (ir_drop > 0)                                                                                                     \
-            return z ? convert_loop<T, true, true>(s, J, inv_lsb, lsb_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,  \
+            return z ? convert_loop<T, true, true>(s, J, inv_lsb, lsb_w, plane_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,  \
                                                    inv_full, acc)                                                            \
-                     : convert_loop<T, true, false>(s, J, inv_lsb, lsb_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop, \
+                     : convert_loop<T, true, false>(s, J, inv_lsb, lsb_w, plane_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop, \
                                                     inv_full, acc);                                                          \
-        return z ? convert_loop<T, false, true>(s, J, inv_lsb, lsb_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,     \
+        return z ? convert_loop<T, false, true>(s, J, inv_lsb, lsb_w, plane_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,     \
                                                 inv_full, acc)                                                               \
-                 : convert_loop<T, false, false>(s, J, inv_lsb, lsb_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,    \
+                 : convert_loop<T, false, false>(s, J, inv_lsb, lsb_w, plane_w, lo, top, offset, z, read_sigma, adc_sigma, ir_drop,    \
                                                  inv_full, acc);                                                             \
     }                                                                                                                        \
     /* No ADC (digital macros): the column sum itself. */                                                                    \

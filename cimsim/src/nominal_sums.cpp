@@ -73,15 +73,19 @@ __attribute__((target_clones("popcnt", "default"))) void read_fold_scalar(const 
 }  // namespace
 
 NominalSums::NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
-                         double drift, bool sign_magnitude)
+                         double drift, bool sign_magnitude, const PackedDigits* plan_packed, const Int8Digits* plan_bytes)
     : K_(m.rows), J_(m.cols), planes_(planes), dac_bits_(dac_bits), sign_magnitude_(sign_magnitude), g_off_(g_off), drift_(drift),
       groups_(groups) {
     CIM_INTERNAL_CHECK(planes * dac_bits <= 32, "more than 32 input bits per row");
-    packed_ = PackedDigits(m.digits, J_, groups_);
+    if (plan_packed && !plan_packed->words.empty()) plan_packed_ = plan_packed;
+    else own_packed_ = PackedDigits(m.digits, J_, groups_);
     // The int8 kernel computes every read of a block, where popcount skips the reads that cannot raise
     // the maxima: it pays only from many popcount passes per plane (8-bit inputs on multi-bit cells).
     constexpr int kInt8Passes = 8;
-    if (packed_.slices * dac_bits >= kInt8Passes && int8_fits(m.digits, dac_bits)) bytes_ = Int8Digits(m.digits, J_, groups_);
+    if (packed().slices * dac_bits >= kInt8Passes && int8_fits(m.digits, dac_bits)) {
+        if (plan_bytes && !plan_bytes->empty()) plan_bytes_ = plan_bytes;
+        else own_bytes_ = Int8Digits(m.digits, J_, groups_);
+    }
 }
 
 // After a read raised the maxima of `slot`: the skip bound of that slot (per-column ranges), or of every
@@ -110,7 +114,7 @@ void NominalSums::observe_int8(const int32_t* x, int64_t V, double* maxima, bool
     in.dac_bits = dac_bits_;
     in.sign_magnitude = sign_magnitude_;
     const int32_t mask = int32_t((int64_t(1) << dac_bits_) - 1);
-    const bool signed_digits = bytes_.signed_digits;
+    const bool signed_digits = bytes().signed_digits;
     for (int64_t v0 = 0; v0 < V; v0 += kBlock) {
         const int64_t nv = std::min(kBlock, V - v0);
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -118,7 +122,7 @@ void NominalSums::observe_int8(const int32_t* x, int64_t V, double* maxima, bool
             in.load(x + v0 * K_, nv, K_, g);
             sums.resize(size_t(nv * planes_) * J);
             if (signed_digits) pneg.resize(sums.size());
-            int8_sums(bytes_, gi, in, nv, sums.data(), signed_digits ? pneg.data() : nullptr);
+            int8_sums(bytes(), gi, in, nv, sums.data(), signed_digits ? pneg.data() : nullptr);
             magnitude.assign(size_t(nv * planes_), 0);
             for (int64_t v = 0; v < nv; ++v)
                 for (int64_t k = g.r0; k < g.r1; ++k) {
@@ -151,7 +155,7 @@ double NominalSums::skip_below(size_t gi, const double* group_maxima, double lay
     const size_t J = size_t(J_);
     double p = std::numeric_limits<double>::infinity();
     for (size_t j = 0; j < J; ++j) {
-        const double per_unit = drift_ * (g_off_ + double(packed_.dmax[gi * J + j]));
+        const double per_unit = drift_ * (g_off_ + double(packed().dmax[gi * J + j]));
         if (per_unit > 0) p = std::min(p, (layer_max >= 0 ? layer_max : group_maxima[j]) / per_unit);
     }
     return p * (1 - 1e-9);
@@ -161,8 +165,8 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     CIM_INTERNAL_CHECK(!(layer_wide && per_plane), "a per-layer range has no per-plane maxima");
     const size_t RP = per_plane ? size_t(planes_) : 1;  // maxima rows per group
     const int nbits = planes_ * dac_bits_;
-    const size_t S = size_t(packed_.slices), J = size_t(J_);
-    const bool bipolar = packed_.signed_digits;
+    const size_t S = size_t(packed().slices), J = size_t(J_);
+    const bool bipolar = packed().signed_digits;
     thread_local InputBits in;  // one read's input bits
     thread_local std::vector<uint64_t> none_negative;
     thread_local std::vector<Term> pos, neg, rows, rows_sub;  // one read's terms
@@ -175,10 +179,10 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
     skip.resize(groups_.size() * RP);
     for (size_t gi = 0; gi < groups_.size(); ++gi)
         for (size_t rp = 0; rp < RP; ++rp) skip[gi * RP + rp] = skip_below(gi, maxima + (gi * RP + rp) * J, layer_max);
-    if (!bytes_.empty()) return observe_int8(x, V, maxima, layer_wide, RP, skip, layer_max);
+    if (!bytes().empty()) return observe_int8(x, V, maxima, layer_wide, RP, skip, layer_max);
     for (int64_t v = 0; v < V; ++v) {
         for (size_t gi = 0; gi < groups_.size(); ++gi) {
-            const size_t W = size_t(packed_.words[gi]);
+            const size_t W = size_t(packed().words[gi]);
             in.load(x + v * K_, 1, K_, groups_[gi], W);
             const uint64_t* X = in.vector_bits(0);
             if (!sign_magnitude_) none_negative.assign(W, 0);  // no row driven negative
@@ -204,13 +208,13 @@ void NominalSums::observe(const int32_t* x, int64_t V, double* maxima, bool laye
                         // Rows driven positive (xp) add digit x plane; rows driven negative (xn) subtract it.
                         const uint64_t xp = xw & ~negative[w], xn = xw & negative[w];
                         for (size_t s = 0; s < S; ++s) {
-                            const size_t at = packed_.slice_at(gi, int(s), int64_t(w));
-                            if (xp) pos.push_back({xp, packed_.pos.data() + at, int(s) + t});
-                            if (xn) neg.push_back({xn, packed_.pos.data() + at, int(s) + t});
-                            if (bipolar && xp) neg.push_back({xp, packed_.neg.data() + at, int(s) + t});
-                            if (bipolar && xn) pos.push_back({xn, packed_.neg.data() + at, int(s) + t});
+                            const size_t at = packed().slice_at(gi, int(s), int64_t(w));
+                            if (xp) pos.push_back({xp, packed().pos.data() + at, int(s) + t});
+                            if (xn) neg.push_back({xn, packed().pos.data() + at, int(s) + t});
+                            if (bipolar && xp) neg.push_back({xp, packed().neg.data() + at, int(s) + t});
+                            if (bipolar && xn) pos.push_back({xn, packed().neg.data() + at, int(s) + t});
                         }
-                        const uint64_t* negative_rows = bipolar ? packed_.neg_rows.data() + packed_.rows_at(gi, int64_t(w)) : nullptr;
+                        const uint64_t* negative_rows = bipolar ? packed().neg_rows.data() + packed().rows_at(gi, int64_t(w)) : nullptr;
                         if (bipolar && xp) rows.push_back({xp, negative_rows, t});
                         if (bipolar && xn) rows_sub.push_back({xn, negative_rows, t});
                     }

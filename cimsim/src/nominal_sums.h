@@ -26,8 +26,11 @@ public:
     NominalSums() = default;
     // planes x dac_bits input bits per row; g_off and drift as the layer's conductances use them.
     // sign_magnitude: the codes are signed, each plane |x| >> (p * dac_bits) driven with the sign of x.
+    // plan_packed / plan_bytes: the layer's read plan of the same digits and groups, when it has one
+    // (non-empty); read in place of a copy of its own, so they must outlive this object.
     NominalSums(const ProgrammedMatrix& m, const std::vector<ReadGroup>& groups, int planes, int dac_bits, double g_off,
-                double drift, bool sign_magnitude = false);
+                double drift, bool sign_magnitude = false, const PackedDigits* plan_packed = nullptr,
+                const Int8Digits* plan_bytes = nullptr);
     bool empty() const { return groups_.empty(); }
     // maxima[gi * cols + j] = max(itself, |S_j|) over the reads of every plane of the V vectors
     // (x: V x rows input codes, as CrossbarLayer::run takes them) that can matter: a read is skipped
@@ -51,8 +54,12 @@ private:
     bool sign_magnitude_ = false;
     double g_off_ = 0, drift_ = 1;
     std::vector<ReadGroup> groups_;
-    PackedDigits packed_;
-    Int8Digits bytes_;  // only where the int8 kernel reads (kInt8Passes)
+    const PackedDigits& packed() const { return plan_packed_ ? *plan_packed_ : own_packed_; }
+    const Int8Digits& bytes() const { return plan_bytes_ ? *plan_bytes_ : own_bytes_; }
+    const PackedDigits* plan_packed_ = nullptr;  // the layer's own, shared (a second copy of
+    const Int8Digits* plan_bytes_ = nullptr;     // ResNet-18's digits would be 23 MB)
+    PackedDigits own_packed_;
+    Int8Digits own_bytes_;  // only where the int8 kernel reads (kInt8Passes)
 };
 
 }  // namespace cim::sim::detail

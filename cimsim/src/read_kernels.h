@@ -105,14 +105,16 @@ void plane_sums(const double* Gt, int64_t J, int64_t K, int64_t r0, const int32_
                 int planes, int dac_bits, bool sign_magnitude, double* S, float* sq, RowsScratch<double>& scratch);
 
 // One plane's reads through the ADC into per-column accumulators:
-// acc[j] += weight[j] * lsb[j] * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top).
+// acc[j] += lsb_w[j] * plane_w * clamp(rint(s[j] * inv_lsb[j] + offset + sigma_j * z[j]), lo, top),
+// lsb_w the column's LSB times its factor, plane_w a power of two (so the products are exact: the
+// same as a stored lsb_w[j] * plane_w).
 // Read noise (read_sigma, in column-sum units) and ADC noise (adc_sigma, in LSB) are independent
 // Gaussians, so their sum is one Gaussian of sigma_j = sqrt((read_sigma * inv_lsb[j])^2 + adc_sigma^2):
 // one draw z[j] per conversion (z null: no noise). IR drop (ir_drop > 0) bends each sum first.
 // Returns the number of clipped conversions (above top, or below lo when the ADC is bipolar: lo < 0).
-int64_t convert_plane(const float* s, int64_t J, const float* inv_lsb, const float* lsb_w, float lo, float top, float offset,
+int64_t convert_plane(const float* s, int64_t J, const float* inv_lsb, const float* lsb_w, float plane_w, float lo, float top, float offset,
                       const float* z, float read_sigma, float adc_sigma, float ir_drop, float inv_full, double* acc);
-int64_t convert_plane(const double* s, int64_t J, const float* inv_lsb, const float* lsb_w, float lo, float top, float offset,
+int64_t convert_plane(const double* s, int64_t J, const float* inv_lsb, const float* lsb_w, float plane_w, float lo, float top, float offset,
                       const float* z, float read_sigma, float adc_sigma, float ir_drop, float inv_full, double* acc);
 // No ADC (digital macros): acc[j] += s[j] * w[j].
 void accumulate_plane(const float* s, int64_t J, const float* w, double* acc);

@@ -241,7 +241,8 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     // The read-noise stream is keyed by the first image of the call and, in a recurrent layer,
     // the step (and the layer's own coordinates), so results do not depend on which thread runs
     // which images, and every step of a recurrence draws anew. The call is read in blocks of
-    // kOutBlock vectors (the same draws: each vector's are placed by its index in the call).
+    // kOutBlock vectors (the same draws: each vector's are placed by its index among the call's
+    // items, ctx.first_vector on, so a program that splits a chunk into calls draws the same).
     const uint64_t chunk = uint64_t(ctx.first_item) + (uint64_t(ctx.step) << 40);
     const int64_t N = layer.N, K = xb.rows();
     const bool exact = xb.exact() && !force_bitplanes_;
@@ -253,7 +254,7 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     for (int64_t v0 = 0; v0 < vectors; v0 += kOutBlock) {
         const int64_t nv = std::min(kOutBlock, vectors - v0);
         double* out = scratch.out.data();
-        xb.run(x + v0 * K, nv, out, chunk, scratch.reads, v0);
+        xb.run(x + v0 * K, nv, out, chunk, scratch.reads, ctx.first_vector + v0);
         int64_t* a = acc + v0 * N;
         if (exact) {
             for (int64_t i = 0; i < nv * N; ++i) a[i] = int64_t(out[i]);
@@ -438,7 +439,8 @@ SimResult simulate(const quant::QuantizedModel& model, const DeviceSpec& device,
                 if (opt.calibration_progress) opt.calibration_progress(std::min(n, b + batch), n);
             }
             backend.finish_calibration();
-            if (opt.adc_calibration == AdcCalibration::nominal) nominal_maxima = backend.calibration_maxima();
+            // Kept for the next instances only (a copy of every layer's maxima: 6 MB on ResNet-18).
+            if (opt.adc_calibration == AdcCalibration::nominal && opt.instances > 1) nominal_maxima = backend.calibration_maxima();
         }
         if (opt.adc_ranges) backend.set_layer_ranges(opt.adc_ranges->ranges);
         const auto t_sim = std::chrono::steady_clock::now();

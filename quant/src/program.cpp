@@ -18,6 +18,13 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Vectors per MVM call: RunOptions::call_bytes of rows and accumulators, at least
+// kMinCallVectors, at most the chunk's `vectors`. Depends on shapes only, not threads.
+int64_t call_vectors(const RunOptions& opt, int64_t rows, int64_t cols, int64_t vectors) {
+    const int64_t per_vector = rows * int64_t(sizeof(int32_t)) + (cols + 1) * int64_t(sizeof(int64_t));
+    return std::min(vectors, std::max(kMinCallVectors, opt.call_bytes / per_vector));
+}
+
 // Convolution geometry, 1 to 3 spatial dims padded to 3.
 // Input codes of one layer: quantizes a float tensor to logical codes.
 void quantize_codes(const ActQuant& a, const float* x, int64_t count, int32_t* q) {
@@ -56,40 +63,46 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         CIM_INTERNAL_CHECK(Cg * K3 == K, "conv K");
         const int32_t pad = L.input.realization == InputRealization::offset ? L.input.zero_point : 0;
         const int64_t nchunks = ceil_div(B, chunk);
+        const int64_t cap = call_vectors(opt, R, N, std::min(chunk, B) * O3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xcol(size_t(std::min(chunk, B) * O3 * R));
-            std::vector<int64_t> acc(size_t(std::min(chunk, B) * O3 * N));
-            std::vector<int64_t> qsum(size_t(std::min(chunk, B) * O3));
+            std::vector<int32_t> xcol(size_t(cap * R));
+            std::vector<int64_t> acc(size_t(cap * N));
+            std::vector<int64_t> qsum(static_cast<size_t>(cap));
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
-                for (int64_t g = 0; g < G; ++g) {
-                    // im2col: one vector per output position, rows (c, kd, kh, kw).
-                    for (int64_t b = b0; b < b1; ++b) {
-                        const int32_t* xg = q.data() + (b * Cin + g * Cg) * I3;
-                        for (int64_t o = 0; o < O3; ++o) {
-                            int32_t* row = xcol.data() + ((b - b0) * O3 + o) * R;
+                for (int64_t g = 0; g < G; ++g)
+                    for (int64_t v0 = 0; v0 < items * O3; v0 += cap) {
+                        const int64_t v1 = std::min(items * O3, v0 + cap), vectors = v1 - v0;
+                        // im2col: one vector per output position, rows (c, kd, kh, kw).
+                        for (int64_t v = v0; v < v1; ++v) {
+                            const int64_t b = b0 + v / O3, o = v % O3;
+                            const int32_t* xg = q.data() + (b * Cin + g * Cg) * I3;
+                            int32_t* row = xcol.data() + (v - v0) * R;
                             int64_t sum = 0;
                             for_each_tap(geo, Cg, o, [&](int64_t k, int64_t at) {
-                                const int32_t v = at >= 0 ? xg[at] : pad;
-                                put_row(row, K, k, v, split);
-                                sum += v;
+                                const int32_t val = at >= 0 ? xg[at] : pad;
+                                put_row(row, K, k, val, split);
+                                sum += val;
                             });
-                            qsum[size_t((b - b0) * O3 + o)] = sum;
+                            qsum[size_t(v - v0)] = sum;
+                        }
+                        backend.mvm(L, int(g), xcol.data(), vectors, acc.data(),
+                                    MvmContext{opt.first_item + b0, items, O3, v0});
+                        if (tap && tap->accumulators) tap->accumulators(L, int(g), xcol.data(), vectors, acc.data());
+                        // Per image of the call, its run of output positions, channel by channel.
+                        for (int64_t v = v0; v < v1;) {
+                            const int64_t b = b0 + v / O3, o0 = v % O3, o1 = std::min(O3, o0 + (v1 - v));
+                            for (int64_t n = 0; n < N; ++n) {
+                                float* y = Y.f.data() + (b * M + g * N + n) * O3;
+                                const int64_t* a = acc.data() + (v - v0) * N + n;
+                                const int64_t* s = qsum.data() + (v - v0);
+                                for (int64_t o = o0; o < o1; ++o) y[o] = float(L.requantize(g, n, a[(o - o0) * N], s[o - o0]));
+                            }
+                            v += o1 - o0;
                         }
                     }
-                    const int64_t vectors = items * O3;
-                    backend.mvm(L, int(g), xcol.data(), vectors, acc.data(), MvmContext{opt.first_item + b0, items, O3});
-                    if (tap && tap->accumulators) tap->accumulators(L, int(g), xcol.data(), vectors, acc.data());
-                    for (int64_t b = b0; b < b1; ++b)
-                        for (int64_t n = 0; n < N; ++n) {
-                            float* y = Y.f.data() + (b * M + g * N + n) * O3;
-                            const int64_t* a = acc.data() + (b - b0) * O3 * N + n;
-                            const int64_t* s = qsum.data() + (b - b0) * O3;
-                            for (int64_t o = 0; o < O3; ++o) y[o] = float(L.requantize(g, n, a[o * N], s[o]));
-                        }
-                }
             }
         }
         return true;
@@ -110,32 +123,34 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         const Tensor* bias = node.has_input(2) && in.size() > 2 ? in[2] : nullptr;
         std::fill(Y.f.begin(), Y.f.end(), 0.0f);
         const int64_t nchunks = ceil_div(B, chunk);
+        const int64_t cap = call_vectors(opt, R, N, std::min(chunk, B) * I3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xrows(size_t(std::min(chunk, B) * I3 * R));
-            std::vector<int64_t> acc(size_t(std::min(chunk, B) * I3 * N));
-            std::vector<int64_t> qsum(size_t(std::min(chunk, B) * I3));
+            std::vector<int32_t> xrows(size_t(cap * R));
+            std::vector<int64_t> acc(size_t(cap * N));
+            std::vector<int64_t> qsum(static_cast<size_t>(cap));
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
-                for (int64_t g = 0; g < G; ++g) {
-                    for (int64_t b = b0; b < b1; ++b)
-                        for (int64_t i = 0; i < I3; ++i) {
-                            int32_t* row = xrows.data() + ((b - b0) * I3 + i) * R;
+                for (int64_t g = 0; g < G; ++g)
+                    for (int64_t v0 = 0; v0 < items * I3; v0 += cap) {
+                        const int64_t v1 = std::min(items * I3, v0 + cap), vectors = v1 - v0;
+                        for (int64_t v = v0; v < v1; ++v) {
+                            const int64_t b = b0 + v / I3, i = v % I3;
+                            int32_t* row = xrows.data() + (v - v0) * R;
                             int64_t sum = 0;
                             for (int64_t k = 0; k < K; ++k) {
-                                const int32_t v = q[size_t((b * Cin + g * K + k) * I3 + i)];
-                                put_row(row, K, k, v, split);
-                                sum += v;
+                                const int32_t val = q[size_t((b * Cin + g * K + k) * I3 + i)];
+                                put_row(row, K, k, val, split);
+                                sum += val;
                             }
-                            qsum[size_t((b - b0) * I3 + i)] = sum;
+                            qsum[size_t(v - v0)] = sum;
                         }
-                    const int64_t vectors = items * I3;
-                    backend.mvm(L, int(g), xrows.data(), vectors, acc.data(), MvmContext{opt.first_item + b0, items, I3});
-                    if (tap && tap->accumulators) tap->accumulators(L, int(g), xrows.data(), vectors, acc.data());
-                    for (int64_t b = b0; b < b1; ++b)
-                        for (int64_t i = 0; i < I3; ++i) {
-                            const int64_t j = (b - b0) * I3 + i;
+                        backend.mvm(L, int(g), xrows.data(), vectors, acc.data(),
+                                    MvmContext{opt.first_item + b0, items, I3, v0});
+                        if (tap && tap->accumulators) tap->accumulators(L, int(g), xrows.data(), vectors, acc.data());
+                        for (int64_t v = v0; v < v1; ++v) {
+                            const int64_t b = b0 + v / I3, i = v % I3, j = v - v0;
                             for (int64_t n = 0; n < N; ++n) {
                                 const int64_t o = target[size_t(i * K3 + n % K3)];
                                 if (o < 0) continue;
@@ -143,7 +158,7 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
                                     float(L.requantize(g, n, acc[size_t(j * N + n)], qsum[size_t(j)]));
                             }
                         }
-                }
+                    }
                 if (bias)
                     for (int64_t b = b0; b < b1; ++b)
                         for (int64_t m = 0; m < M; ++m) {
@@ -185,31 +200,35 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
     };
     const int64_t chunk_vectors = chunk * per_item;
     const int64_t nchunks = ceil_div(V, chunk_vectors);
+    const int64_t cap = call_vectors(opt, R, N, std::min(V, chunk_vectors));
 #pragma omp parallel if (nchunks > 1)
     {
-        std::vector<int32_t> xrows(size_t(std::min(V, chunk_vectors) * R));
-        std::vector<int64_t> acc(size_t(std::min(V, chunk_vectors) * N));
-        std::vector<int64_t> qsum(size_t(std::min(V, chunk_vectors)));
+        std::vector<int32_t> xrows(size_t(cap * R));
+        std::vector<int64_t> acc(size_t(cap * N));
+        std::vector<int64_t> qsum(static_cast<size_t>(cap));
 #pragma omp for schedule(dynamic)
         for (int64_t c = 0; c < nchunks; ++c) {
-            const int64_t j0 = c * chunk_vectors, j1 = std::min(V, j0 + chunk_vectors), vectors = j1 - j0;
-            for (int64_t j = j0; j < j1; ++j) {
-                int32_t* row = xrows.data() + (j - j0) * R;
-                int64_t sum = 0;
-                for (int64_t k = 0; k < K; ++k) {
-                    const int32_t val = q[size_t(in_index(j, k))];
-                    put_row(row, K, k, val, split);
-                    sum += val;
+            const int64_t j0 = c * chunk_vectors, j1 = std::min(V, j0 + chunk_vectors);
+            for (int64_t s0 = j0; s0 < j1; s0 += cap) {
+                const int64_t s1 = std::min(j1, s0 + cap), vectors = s1 - s0;
+                for (int64_t j = s0; j < s1; ++j) {
+                    int32_t* row = xrows.data() + (j - s0) * R;
+                    int64_t sum = 0;
+                    for (int64_t k = 0; k < K; ++k) {
+                        const int32_t val = q[size_t(in_index(j, k))];
+                        put_row(row, K, k, val, split);
+                        sum += val;
+                    }
+                    qsum[size_t(j - s0)] = sum;
                 }
-                qsum[size_t(j - j0)] = sum;
+                backend.mvm(L, 0, xrows.data(), vectors, acc.data(),
+                            MvmContext{opt.first_item + j0 / per_item, ceil_div(j1 - j0, per_item), per_item, s0 - j0});
+                if (tap && tap->accumulators) tap->accumulators(L, 0, xrows.data(), vectors, acc.data());
+                for (int64_t j = s0; j < s1; ++j)
+                    for (int64_t n = 0; n < N; ++n)
+                        Y.f[size_t(out_index(j, n))] =
+                            float(L.requantize(0, n, acc[size_t((j - s0) * N + n)], qsum[size_t(j - s0)]));
             }
-            backend.mvm(L, 0, xrows.data(), vectors, acc.data(),
-                        MvmContext{opt.first_item + j0 / per_item, ceil_div(vectors, per_item), per_item});
-            if (tap && tap->accumulators) tap->accumulators(L, 0, xrows.data(), vectors, acc.data());
-            for (int64_t j = j0; j < j1; ++j)
-                for (int64_t n = 0; n < N; ++n)
-                    Y.f[size_t(out_index(j, n))] =
-                        float(L.requantize(0, n, acc[size_t((j - j0) * N + n)], qsum[size_t(j - j0)]));
         }
     }
     (void)items_total;

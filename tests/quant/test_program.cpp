@@ -184,14 +184,16 @@ TEST_CASE("a plugged-in backend sees every layer, group and item") {
     struct Counting : ExactMvmBackend {
         std::mutex mutex;
         std::map<std::string, int64_t> vectors;
-        int64_t max_item = -1;
+        int64_t max_item = -1, calls = 0;
         bool consistent = true;
         void mvm(const QuantLayer& L, int group, const int32_t* x, int64_t n, int64_t* acc, const MvmContext& ctx) override {
             {
                 std::lock_guard<std::mutex> lock(mutex);
                 vectors[L.name] += n;
                 max_item = std::max(max_item, ctx.first_item + ctx.items - 1);
-                consistent = consistent && n == ctx.items * ctx.vectors_per_item;
+                // A call carries all or part of its items' vectors, never more.
+                consistent = consistent && ctx.first_vector >= 0 && ctx.first_vector + n <= ctx.items * ctx.vectors_per_item;
+                ++calls;
             }
             ExactMvmBackend::mvm(L, group, x, n, acc, ctx);
         }
@@ -209,6 +211,19 @@ TEST_CASE("a plugged-in backend sees every layer, group and item") {
     CHECK(counting.vectors["/classifier/classifier.4/Gemm"] == 20);
     CHECK(counting.max_item == 119);
     CHECK(counting.consistent);
+    // Calls bounded in bytes split a chunk's vectors (at least kMinCallVectors each); the
+    // layers see the same vectors and the outputs do not change.
+    counting.calls = 0;
+    const auto whole = run_program(r.model, qtest::test_set().inputs.batch(0, 20), ro);
+    const int64_t whole_calls = counting.calls;
+    counting.vectors.clear();
+    counting.calls = 0;
+    ro.call_bytes = 1;
+    const auto split = run_program(r.model, qtest::test_set().inputs.batch(0, 20), ro);
+    CHECK(counting.calls > whole_calls);
+    CHECK(counting.vectors["/features/features.0/Conv"] == 20 * 28 * 28);
+    CHECK(counting.consistent);
+    CHECK(whole[0].f == split[0].f);
 }
 
 TEST_CASE("cross-layer equalization keeps the float function and evens out channel ranges") {

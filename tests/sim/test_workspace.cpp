@@ -177,6 +177,15 @@ TEST_CASE("the backend's mvm allocates nothing after a thread's first call, and 
             if (snr_images == 0) CHECK(allocated == 0);  // without the reference GEMM and its statistics
             CHECK(acc == expected);
             CHECK(again == expected);
+            // The same call in two parts (as a program bounding its calls' bytes sends it), each
+            // placed by first_vector: the same draws.
+            const int64_t cut = CrossbarLayer::kExactBlock + 11;
+            std::vector<int64_t> parts(size_t(V * N), -3);
+            quant::MvmContext head = ctx, tail = ctx;
+            tail.first_vector = cut;
+            backend.mvm(L, 0, x.data(), cut, parts.data(), head);
+            backend.mvm(L, 0, x.data() + cut * K, V - cut, parts.data() + cut * N, tail);
+            CHECK(parts == expected);
         }
     }
 }

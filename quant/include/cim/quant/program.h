@@ -175,7 +175,11 @@ struct QuantLayer {
 struct MvmContext {
     int64_t first_item = 0;        // global index of the first input item (image) in this call
     int64_t items = 1;             // items in this call
-    int64_t vectors_per_item = 1;  // vectors = items * vectors_per_item
+    int64_t vectors_per_item = 1;  // the call's items hold items * vectors_per_item vectors
+    // Where x's first vector lies among those: a call may carry only part of its items' vectors
+    // (calls are bounded in bytes), and a backend places per-vector random draws by this index,
+    // so the split does not change results.
+    int64_t first_vector = 0;
     // The read within a recurrent layer's sequence (0 elsewhere): each step reads the arrays
     // anew, so a backend draws new noise for it.
     int64_t step = 0;
@@ -225,6 +229,10 @@ struct QuantizedModel {
     const QuantLayer* find(const std::string& name) const;
 };
 
+// The fewest vectors per MVM call (unless a chunk has fewer), so bounding calls' bytes
+// keeps them GEMM-shaped.
+inline constexpr int64_t kMinCallVectors = 256;
+
 // Runs the integer program on a batch. Nodes with a QuantLayer run as integer MVMs
 // through `backend` (nullptr: ExactMvmBackend); every other node runs in the float
 // executor (the digital units). `first_item` is the global index of inputs' first
@@ -234,7 +242,11 @@ struct RunOptions {
     MvmBackend* backend = nullptr;
     int64_t first_item = 0;
     const std::vector<bool>* active = nullptr;
-    int chunk_items = 8;  // items per MVM call (fixed, so results do not depend on threads)
+    int chunk_items = 8;  // items per chunk of work (fixed, so results do not depend on threads)
+    // A chunk's vectors go to the backend in calls of at most this many bytes of input rows
+    // (int32) and accumulators (int64), at least kMinCallVectors vectors: a 224 x 224
+    // convolution's chunk would otherwise hold over 100 MB per thread.
+    int64_t call_bytes = int64_t(4) << 20;
 };
 std::vector<Tensor> run_program(const QuantizedModel& model, const std::vector<Tensor>& inputs,
                                 const RunOptions& options = {}, const Executor::Observer& observer = {});
