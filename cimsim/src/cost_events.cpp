@@ -28,7 +28,7 @@ Geometry::Geometry(const DeviceSpec& dev) : d(dev) {
 }
 
 ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias) {
-    struct Cls { double rows, outputs, count; };
+    struct Cls { double rows, outputs, count, reference_sets = 1; };  // packed groups: a reference set each
     std::vector<Cls> cls;
     double segments = 1;  // partial sums per output (row tiles x passes)
     const double Rv = double(L.rows_per_vector), N = double(L.n), G = double(L.groups);
@@ -36,8 +36,8 @@ ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias
     if (L.groups_per_array > 1) {
         const double gpa = double(L.groups_per_array);
         const double full = std::floor(G / gpa), rem = G - full * gpa;
-        if (full > 0) cls.push_back({Rv * gpa, N * gpa, full});
-        if (rem > 0) cls.push_back({Rv * rem, N * rem, 1});
+        if (full > 0) cls.push_back({Rv * gpa, N * gpa, full, gpa});
+        if (rem > 0) cls.push_back({Rv * rem, N * rem, 1, rem});
         segments = ceil_div(Rv * gpa, v.mar);
         bias_tiles = full + (rem > 0 ? 1 : 0);
     } else {
@@ -54,7 +54,7 @@ ArrayEvents array_events(const Geometry& v, const LayerMapping& L, bool has_bias
     ArrayEvents e;
     double cols_sum = 0;
     for (const Cls& c : cls) {
-        const double cols = c.outputs * double(L.cols_per_output) + double(L.reference_cols);  // the layer's own width
+        const double cols = c.outputs * double(L.cols_per_output) + c.reference_sets * double(L.reference_cols);  // the layer's own width
         const double passes = ceil_div(c.rows, v.mar);
         e.row_drives += v.cin * c.rows * c.count;
         e.col_reads += v.cin * passes * cols * c.count;

@@ -118,7 +118,7 @@ CrossbarLayer::CrossbarLayer(const DeviceSpec& d, ProgrammedMatrix m, uint64_t s
     s.stream = {seed, instance, layer, group};
     // The popcount kernel's plan: cells exact in integers (drift and the OFF leak are one scale and
     // one offset per read), at most 32 input bits a row, and integer sums inside int32. Its layers
-    // keep no float conductances (built on demand: tiles_from_digits).
+    // keep no float conductances (built on demand: tiles_on_demand).
     s.drift = drift;
     int64_t group_rows = 0;
     for (const ReadGroup& g : s.groups) group_rows = std::max(group_rows, g.r1 - g.r0);

@@ -142,13 +142,14 @@ struct CrossbarLayer::Impl {
     void reserve(ReadWorkspace::Buffers& ws, bool bitplanes) const;
     template <class T>
     const T* tiles() const {
-        std::call_once(tiles_built, [this] { tiles_from_digits(); });
+        std::call_once(tiles_built, [this] { tiles_on_demand(); });
         if constexpr (std::is_same_v<T, double>) return Gd_tiles.data();
         else return G_tiles.data();
     }
-    // The stored conductances of ideal cells from the packed digits: sign x (g_off + |d|) x drift,
-    // as the constructor computes them (no programming error or stuck cells where there is a plan).
-    void tiles_from_digits() const {
+    // Float tiles where the plan kept none: the fixed-point tiles dequantized, or the stored
+    // conductances of ideal cells from the packed digits, sign x (g_off + |d|) x drift, as the
+    // constructor computes them (no programming error or stuck cells where there is a plan).
+    void tiles_on_demand() const {
         if (!F_tiles.empty()) {
             G_tiles = detail::tile_conductances(detail::untile_fixed_point(F_tiles, K, J, fixed_inv_scale), K, J);
             return;

@@ -219,9 +219,11 @@ void CrossbarLayer::Impl::run_blocks(const int32_t* x, int64_t V, double* out, u
                 in.load(x + v0 * K, nv, K, g, size_t(packed.words[gi]));
                 detail::popcount_sums(packed, gi, in, nv, planes, dac_bits, sums.data(), need_pneg ? pneg.data() : nullptr);
             } else if (fixed) {
-                if constexpr (std::is_same_v<T, float>)  // planned only where the sums are float
+                if constexpr (std::is_same_v<T, float>)
                     detail::plane_sums(F_tiles.data(), J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
                                        fixed_inv_scale, S.data(), sq.data(), ws.rows_h);
+                else  // supports(fixed_rows) requires float sums; a plan reaching here would read nothing
+                    CIM_INTERNAL_CHECK(false, "fixed-point rows read with double sums");
             } else {
                 detail::plane_sums(conductances, J, K, g.r0, x + v0 * K + g.r0, K, nv, g.r1 - g.r0, planes, dac_bits, bipolar_inputs,
                                    S.data(), sq.data(), ws.rows<T>());

@@ -43,6 +43,9 @@ constexpr int64_t kOutBlock = CrossbarLayer::kExactBlock;
 struct CrossbarBackend::Scratch {
     ReadWorkspace reads;
     std::vector<double> out;  // kOutBlock x the widest layer's outputs
+    // One group's rows and exact results within a packed block (kOutBlock vectors).
+    std::vector<int32_t> group_x;
+    std::vector<int64_t> group_acc;
 };
 
 Mapping simulation_mapping(const quant::QuantizedModel& model, const DeviceSpec& device) {
@@ -127,6 +130,48 @@ ProgrammedMatrix CrossbarBackend::program(const quant::QuantLayer& L, int g, con
     return pm;
 }
 
+ProgrammedMatrix CrossbarBackend::program_block(const quant::QuantLayer& L, int first, int count, const DeviceSpec& d,
+                                                const LayerMapping& lm) {
+    CIM_INTERNAL_CHECK(count >= 1 && first + count <= L.groups, "group block");
+    std::vector<ProgrammedMatrix> parts;
+    for (int i = 0; i < count; ++i) parts.push_back(program(L, first + i, d, &lm));
+    const ProgrammedMatrix& p0 = parts[0];
+    if (count == 1) return std::move(parts[0]);
+    ProgrammedMatrix pm;
+    pm.rows = p0.rows * count;
+    pm.cols = p0.cols * count;
+    pm.outputs = p0.outputs * count;
+    CIM_INTERNAL_CHECK(pm.rows <= lm.rows_per_array, "a packed block taller than an array");
+    pm.rows_per_array = lm.rows_per_array;
+    pm.cols_per_array = 0;  // one array: the mapper packs only what fits
+    pm.digital_reference = p0.digital_reference;
+    pm.signed_inputs = p0.signed_inputs;
+    pm.bipolar_inputs = p0.bipolar_inputs;
+    pm.digits.assign(size_t(pm.rows * pm.cols), 0);
+    if (!p0.col_minus.empty()) pm.col_minus.assign(size_t(pm.cols), -1);
+    if (!p0.col_reference.empty()) pm.col_reference.assign(size_t(pm.cols), 0);
+    for (int i = 0; i < count; ++i) {
+        const ProgrammedMatrix& p = parts[size_t(i)];
+        const int64_t r0 = i * p0.rows, c0 = i * p0.cols, n0 = i * p0.outputs;
+        for (int64_t r = 0; r < p.rows; ++r)
+            std::copy_n(p.digits.data() + r * p.cols, p.cols, pm.digits.data() + (r0 + r) * pm.cols + c0);
+        for (int64_t j = 0; j < p.cols; ++j) {
+            pm.col_output.push_back(n0 + p.col_output[size_t(j)]);
+            pm.col_output_end.push_back(n0 + (p.col_output_end.empty() ? p.col_output[size_t(j)] + 1 : p.col_output_end[size_t(j)]));
+            pm.col_factor.push_back(p.col_factor[size_t(j)]);
+            if (!p.col_reference.empty()) pm.col_reference[size_t(c0 + j)] = p.col_reference[size_t(j)];
+            if (!p.col_minus.empty() && p.col_minus[size_t(j)] >= 0) pm.col_minus[size_t(c0 + j)] = c0 + p.col_minus[size_t(j)];
+        }
+    }
+    return pm;
+}
+
+int64_t CrossbarBackend::groups_per_call(const quant::QuantLayer& layer) const {
+    const size_t li = size_t(&layer - model_.layers.data());
+    CIM_INTERNAL_CHECK(li < groups_per_block_.size(), "layer not from this model");
+    return groups_per_block_[li];
+}
+
 CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance)
     : CrossbarBackend(model, device, seed, instance, simulation_mapping(model, device)) {}
 
@@ -144,10 +189,17 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
             placed = mapping.find(L.name);
             if (!placed) throw InternalError("layer '" + L.name + "' is not in the mapping of " + mapping.model);
         }
-        std::vector<CrossbarLayer> groups;
-        for (int64_t g = 0; g < L.groups; ++g)
-            groups.emplace_back(device, program(L, int(g), device, placed), seed, instance, uint64_t(li), uint64_t(g));
-        layers_.push_back(std::move(groups));
+        // Conv groups packed block-diagonally share one array and are read together; a ConvTranspose's
+        // groups are read one by one (the program scatters each group's columns apart).
+        const int64_t per_block = placed && L.op == OpKind::Conv ? std::max<int64_t>(1, placed->groups_per_array) : 1;
+        std::vector<CrossbarLayer> blocks;
+        for (int64_t g = 0, b = 0; g < L.groups; g += per_block, ++b)
+            blocks.emplace_back(device,
+                                per_block > 1 ? program_block(L, int(g), int(std::min(per_block, L.groups - g)), device, *placed)
+                                              : program(L, int(g), device, placed),
+                                seed, instance, uint64_t(li), uint64_t(b));
+        layers_.push_back(std::move(blocks));
+        groups_per_block_.push_back(per_block);
         names_.push_back(L.name);
     }
     chunk_energy_.resize(layers_.size());
@@ -163,6 +215,14 @@ void CrossbarBackend::reserve(Scratch& s) const {
             widest = std::max(widest, size_t(g.outputs()));
         }
     s.out.resize(size_t(kOutBlock) * widest);
+    size_t group_rows = 0, group_outputs = 0;
+    for (size_t li = 0; li < layers_.size(); ++li)
+        if (groups_per_block_[li] > 1) {
+            group_rows = std::max(group_rows, size_t(model_.layers[li].rows()));
+            group_outputs = std::max(group_outputs, size_t(model_.layers[li].N));
+        }
+    s.group_x.resize(size_t(kOutBlock) * group_rows);
+    s.group_acc.resize(size_t(kOutBlock) * group_outputs);
 }
 
 void CrossbarBackend::reserve_all() {
@@ -217,7 +277,10 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
                           const quant::MvmContext& ctx) {
     const size_t li = size_t(&layer - model_.layers.data());
     CIM_INTERNAL_CHECK(li < layers_.size(), "layer not from this model");
-    CrossbarLayer& xb = layers_[li][size_t(group)];
+    const int64_t per_block = groups_per_block_[li];
+    CIM_INTERNAL_CHECK(group % per_block == 0, "a call that does not start a packed block");
+    CrossbarLayer& xb = layers_[li][size_t(group / per_block)];
+    const int64_t count = std::min(per_block, layer.groups - group);  // groups read by this call
     if (calibrating_) {
         thread_local std::vector<double> maxima;
         maxima.clear();
@@ -235,7 +298,9 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
             std::lock_guard<std::mutex> lock(mutex_);
             xb.merge_calibration(maxima);
         }
-        exact_.mvm(layer, group, x, vectors, acc, ctx);
+        Scratch& scratch = take_scratch();
+        exact_mvm(layer, group, count, x, vectors, acc, ctx, scratch);
+        give_back(scratch);
         return;
     }
     // The read-noise stream is keyed by the first image of the call and, in a recurrent layer,
@@ -244,12 +309,13 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     // kOutBlock vectors (the same draws: each vector's are placed by its index among the call's
     // items, ctx.first_vector on, so a program that splits a chunk into calls draws the same).
     const uint64_t chunk = uint64_t(ctx.first_item) + (uint64_t(ctx.step) << 40);
-    const int64_t N = layer.N, K = xb.rows();
+    const int64_t N = xb.outputs(), K = xb.rows();
+    CIM_INTERNAL_CHECK(N == count * layer.N && K == count * layer.rows(), "a call's groups and the array block differ");
     const bool exact = xb.exact() && !force_bitplanes_;
     const bool compare = !exact && !(snr_images_ >= 0 && ctx.first_item >= snr_images_);
-    // The exact reference goes into acc first; each block then compares and overwrites its part.
-    if (compare) exact_.mvm(layer, group, x, vectors, acc, ctx);
     Scratch& scratch = take_scratch();
+    // The exact reference goes into acc first; each block then compares and overwrites its part.
+    if (compare) exact_mvm(layer, group, count, x, vectors, acc, ctx, scratch);
     double sig = 0, err = 0;
     for (int64_t v0 = 0; v0 < vectors; v0 += kOutBlock) {
         const int64_t nv = std::min(kOutBlock, vectors - v0);
@@ -275,8 +341,25 @@ void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32
     ChunkEnergy& e = chunk_energy_[li][{ctx.first_item, group}];
     e.signal += sig;
     e.error += err;
-    e.compared += vectors * layer.N;
+    e.compared += vectors * N;
     snr_items_end_ = std::max(snr_items_end_, ctx.first_item + ctx.items);
+}
+
+void CrossbarBackend::exact_mvm(const quant::QuantLayer& layer, int group, int64_t count, const int32_t* x, int64_t vectors,
+                                int64_t* acc, const quant::MvmContext& ctx, Scratch& s) {
+    if (count == 1) {
+        exact_.mvm(layer, group, x, vectors, acc, ctx);
+        return;
+    }
+    const int64_t R = layer.rows(), N = layer.N;
+    for (int64_t v0 = 0; v0 < vectors; v0 += kOutBlock) {
+        const int64_t nv = std::min(kOutBlock, vectors - v0);
+        for (int64_t i = 0; i < count; ++i) {
+            for (int64_t v = 0; v < nv; ++v) std::copy_n(x + ((v0 + v) * count + i) * R, R, s.group_x.data() + v * R);
+            exact_.mvm(layer, group + int(i), s.group_x.data(), nv, s.group_acc.data(), ctx);
+            for (int64_t v = 0; v < nv; ++v) std::copy_n(s.group_acc.data() + v * N, N, acc + ((v0 + v) * count + i) * N);
+        }
+    }
 }
 
 void CrossbarBackend::finish_calibration() {

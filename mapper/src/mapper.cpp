@@ -261,9 +261,12 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             if (L.weight_bits != d.weight.bits)
                 L.note += std::string(L.note.empty() ? "" : "; ") + std::to_string(L.weight_bits) + "-bit weights (device: " +
                           std::to_string(d.weight.bits) + ")";
-            // Small conv groups share an array block-diagonally; big ones are tiled one by one.
+            // Small conv groups share an array block-diagonally; big ones are tiled one by one. The
+            // packed groups are read at once, so each keeps its own reference columns (a shared one
+            // would read every group's inputs).
+            const int64_t group_cols = v.N * cols.per_output + cols.reference;
             if (v.groups > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
-                L.groups_per_array = std::min({R / L.rows_per_vector, outputs_per_array / v.N, v.groups});
+                L.groups_per_array = std::min({R / L.rows_per_vector, C / group_cols, v.groups});
             const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.groups, L.groups_per_array) : v.groups;
             L.row_tiles = L.groups_per_array > 1 ? 1 : ceil_div(L.rows_per_vector, R);
             L.col_tiles = L.groups_per_array > 1 ? 1 : ceil_div(v.N, outputs_per_array);
@@ -313,7 +316,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             if (L.placement != Placement::arrays || L.arrays == 0) continue;
             const int64_t per_tile_arrays = L.arrays;
             if (L.groups_per_array > 1) {
-                const int64_t h = L.rows_per_vector * L.groups_per_array, w = L.n * L.groups_per_array * L.cols_per_output;
+                const int64_t h = L.rows_per_vector * L.groups_per_array,
+                              w = (L.n * L.cols_per_output + L.reference_cols) * L.groups_per_array;
                 for (int64_t t = 0; t < per_tile_arrays; ++t) rects.push_back({std::min(h, R), std::min(w, C), li});
                 continue;
             }

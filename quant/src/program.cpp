@@ -63,46 +63,55 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         CIM_INTERNAL_CHECK(Cg * K3 == K, "conv K");
         const int32_t pad = L.input.realization == InputRealization::offset ? L.input.zero_point : 0;
         const int64_t nchunks = ceil_div(B, chunk);
-        const int64_t cap = call_vectors(opt, R, N, std::min(chunk, B) * O3);
+        // Groups read together (packed in one array): each vector carries the block's groups' rows.
+        const int64_t gpc = std::clamp<int64_t>(backend.groups_per_call(L), 1, G);
+        CIM_INTERNAL_CHECK(gpc == 1 || !(tap && tap->accumulators), "accumulator taps read one group per call");
+        const int64_t cap = call_vectors(opt, gpc * R, gpc * N, std::min(chunk, B) * O3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xcol(size_t(cap * R));
-            std::vector<int64_t> acc(size_t(cap * N));
-            std::vector<int64_t> qsum(static_cast<size_t>(cap));
+            std::vector<int32_t> xcol(size_t(cap * gpc * R));
+            std::vector<int64_t> acc(size_t(cap * gpc * N));
+            std::vector<int64_t> qsum(static_cast<size_t>(cap * gpc));
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
-                for (int64_t g = 0; g < G; ++g)
+                for (int64_t g0 = 0; g0 < G; g0 += gpc) {
+                    const int64_t gc = std::min(gpc, G - g0), Rb = gc * R, Nb = gc * N;
                     for (int64_t v0 = 0; v0 < items * O3; v0 += cap) {
                         const int64_t v1 = std::min(items * O3, v0 + cap), vectors = v1 - v0;
-                        // im2col: one vector per output position, rows (c, kd, kh, kw).
+                        // im2col: one vector per output position, rows (c, kd, kh, kw) of each group.
                         for (int64_t v = v0; v < v1; ++v) {
                             const int64_t b = b0 + v / O3, o = v % O3;
-                            const int32_t* xg = q.data() + (b * Cin + g * Cg) * I3;
-                            int32_t* row = xcol.data() + (v - v0) * R;
-                            int64_t sum = 0;
-                            for_each_tap(geo, Cg, o, [&](int64_t k, int64_t at) {
-                                const int32_t val = at >= 0 ? xg[at] : pad;
-                                put_row(row, K, k, val, split);
-                                sum += val;
-                            });
-                            qsum[size_t(v - v0)] = sum;
+                            for (int64_t i = 0; i < gc; ++i) {
+                                const int32_t* xg = q.data() + (b * Cin + (g0 + i) * Cg) * I3;
+                                int32_t* row = xcol.data() + (v - v0) * Rb + i * R;
+                                int64_t sum = 0;
+                                for_each_tap(geo, Cg, o, [&](int64_t k, int64_t at) {
+                                    const int32_t val = at >= 0 ? xg[at] : pad;
+                                    put_row(row, K, k, val, split);
+                                    sum += val;
+                                });
+                                qsum[size_t((v - v0) * gc + i)] = sum;
+                            }
                         }
-                        backend.mvm(L, int(g), xcol.data(), vectors, acc.data(),
-                                    MvmContext{opt.first_item + b0, items, O3, v0});
-                        if (tap && tap->accumulators) tap->accumulators(L, int(g), xcol.data(), vectors, acc.data());
+                        backend.mvm(L, int(g0), xcol.data(), vectors, acc.data(), MvmContext{opt.first_item + b0, items, O3, v0});
+                        if (tap && tap->accumulators) tap->accumulators(L, int(g0), xcol.data(), vectors, acc.data());
                         // Per image of the call, its run of output positions, channel by channel.
                         for (int64_t v = v0; v < v1;) {
                             const int64_t b = b0 + v / O3, o0 = v % O3, o1 = std::min(O3, o0 + (v1 - v));
-                            for (int64_t n = 0; n < N; ++n) {
-                                float* y = Y.f.data() + (b * M + g * N + n) * O3;
-                                const int64_t* a = acc.data() + (v - v0) * N + n;
-                                const int64_t* s = qsum.data() + (v - v0);
-                                for (int64_t o = o0; o < o1; ++o) y[o] = float(L.requantize(g, n, a[(o - o0) * N], s[o - o0]));
-                            }
+                            for (int64_t i = 0; i < gc; ++i)
+                                for (int64_t n = 0; n < N; ++n) {
+                                    const int64_t g = g0 + i;
+                                    float* y = Y.f.data() + (b * M + g * N + n) * O3;
+                                    const int64_t* a = acc.data() + (v - v0) * Nb + i * N + n;
+                                    const int64_t* s = qsum.data() + (v - v0) * gc + i;
+                                    for (int64_t o = o0; o < o1; ++o)
+                                        y[o] = float(L.requantize(g, n, a[(o - o0) * Nb], s[(o - o0) * gc]));
+                                }
                             v += o1 - o0;
                         }
                     }
+                }
             }
         }
         return true;

@@ -11,6 +11,8 @@
 #include <cim/models/fashion_mnist.h>
 #include <cim/quant/quantizer.h>
 
+#include <random>
+
 using namespace cim;
 
 namespace {
@@ -136,4 +138,117 @@ TEST_CASE("a mapping that disagrees with the quantized layers is refused, naming
     Mapping missing = placed;
     std::erase_if(missing.layers, [&](const LayerMapping& l) { return l.name == first; });
     CHECK_THROWS_AS(sim::CrossbarBackend(z.q.model, z.device, 1, 0, missing), InternalError);
+}
+
+namespace {
+
+// The zoo MobileNet (depthwise 3 x 3 convolutions of 16 to 64 groups) on 8-bit ISAAC-like arrays
+// with a finite ON/OFF ratio (every cell leaks g_off) and no ADC: column sums read exactly, so
+// what a read adds is the leak alone.
+struct Packed {
+    DeviceSpec device;
+    quant::QuantResult q;
+    Tensor images;
+    Mapping mapping;
+};
+
+Packed mobilenet(const std::vector<std::string>& encoding) {
+    const std::string data = models::default_fashion_mnist_dir();
+    std::vector<std::string> sets = {"weight.bits=8", "cell.bits=2", "input.bits=8", "quant.weight_bits=8", "quant.activation_bits=8",
+                                     "cell.on_off_ratio=10", "array.adc.range=none", "array.adc.bits=~", "array.adc.cols_per_adc=~",
+                                     "energy.adc_pj_per_conversion=~", "latency.adc_ns_per_conversion=~", "area.adc_um2=~"};
+    sets.insert(sets.end(), encoding.begin(), encoding.end());
+    Packed p{load_device("isaac", sets), {}, sim_test::as_tensor(models::load_fashion_mnist(data, models::Split::Test, 4)), {}};
+    const Graph g = import_onnx(std::string(CIM_SOURCE_DIR) + "/models/zoo/mobilenet/model.onnx");
+    p.q = quant::quantize(g, p.device, {sim_test::as_tensor(models::calibration_split(data, 32, 1))},
+                          quant::QuantOptions::from_device(p.device));
+    p.mapping = sim::simulation_mapping(p.q.model, p.device);
+    return p;
+}
+
+size_t packed_layers(const Packed& p, const sim::CrossbarBackend& backend) {
+    size_t packed = 0;
+    for (const quant::QuantLayer& L : p.q.model.layers) {
+        const int64_t per_array = p.mapping.find(L.name)->groups_per_array;
+        CHECK(backend.groups_per_call(L) == per_array);
+        packed += per_array > 1;
+    }
+    return packed;
+}
+
+}  // namespace
+
+TEST_CASE("conv groups packed in one array are read together: their reference columns cancel every row's leak") {
+    // Offset weights with converted reference columns: each packed group keeps its own, holding
+    // its reference digit on its rows and off cells on the others', so the reference reads the
+    // same leak of the whole array as the group's weight columns and the result stays exact.
+    const Packed p = mobilenet({"weight.encoding=offset", "weight.offset_reference=converted"});
+    sim::CrossbarBackend backend(p.q.model, p.device, 1, 0, p.mapping);
+    CHECK(packed_layers(p, backend) >= 3);
+    quant::RunOptions ro;
+    ro.backend = &backend;
+    const Tensor simulated = quant::run_program(p.q.model, {p.images}, ro)[0];
+    const Tensor exact = quant::run_program(p.q.model, {p.images})[0];
+    CHECK(simulated.f == exact.f);
+    for (const quant::QuantLayer& L : p.q.model.layers) {
+        const LayerMapping& l = *p.mapping.find(L.name);
+        if (l.groups_per_array < 2) continue;
+        const sim::ProgrammedMatrix block = sim::CrossbarBackend::program_block(L, 0, int(l.groups_per_array), p.device, l);
+        CHECK(block.rows == l.groups_per_array * L.rows());
+        CHECK(block.cols == l.groups_per_array * (L.N * l.cols_per_output + l.reference_cols));
+        CHECK(block.cols <= p.device.array.usable_cols);  // the mapper leaves room for every group's references
+    }
+}
+
+TEST_CASE("conv groups packed in one array are read together: two's-complement columns see every group's leak") {
+    // Without a leak reference each column keeps g_off x the inputs of every row the array drives:
+    // a packed group's outputs differ from the same group read alone by exactly g_off x (the other
+    // groups' input sum) x the sum of its column weights.
+    const Packed p = mobilenet({"weight.encoding=twos_complement"});
+    Mapping apart = p.mapping;
+    for (LayerMapping& l : apart.layers) l.groups_per_array = 1;
+    sim::CrossbarBackend together(p.q.model, p.device, 1, 0, p.mapping), alone(p.q.model, p.device, 1, 0, apart);
+    REQUIRE(packed_layers(p, together) >= 3);
+    const double g_off = 3.0 / (10 - 1);  // (2^cell.bits - 1) / (on_off_ratio - 1)
+    std::mt19937 rng(7);
+    for (const quant::QuantLayer& L : p.q.model.layers) {
+        const int64_t count = std::min(together.groups_per_call(L), L.groups);
+        if (count < 2) continue;
+        const std::string name = L.name;
+        INFO(name);
+        CHECK(alone.groups_per_call(L) == 1);
+        const int64_t V = 37, R = L.rows(), N = L.N;
+        std::uniform_int_distribution<int32_t> code(L.input.code_min, L.input.code_max);
+        std::vector<int32_t> x(size_t(V * count * R));
+        for (int32_t& v : x) v = code(rng);
+        quant::MvmContext ctx;
+        ctx.items = V;
+        std::vector<int64_t> block(size_t(V * count * N));
+        together.mvm(L, 0, x.data(), V, block.data(), ctx);
+        int64_t weight_sum = 0;
+        for (int64_t w : L.digits.column_weight) weight_sum += w;
+        std::vector<int32_t> xg(size_t(V * R));
+        std::vector<int64_t> own(size_t(V * N));
+        double worst = 0;
+        for (int64_t i = 0; i < count; ++i) {
+            for (int64_t v = 0; v < V; ++v) std::copy_n(x.data() + (v * count + i) * R, R, xg.data() + v * R);
+            alone.mvm(L, int(i), xg.data(), V, own.data(), ctx);
+            for (int64_t v = 0; v < V; ++v) {
+                int64_t others = 0;  // the other groups' input sum on this vector
+                for (int64_t k = 0; k < count * R; ++k)
+                    if (k / R != i) others += x[size_t(v * count * R + k)];
+                for (int64_t n = 0; n < N; ++n) {
+                    const double extra = double(block[size_t((v * count + i) * N + n)] - own[size_t(v * N + n)]);
+                    worst = std::max(worst, std::fabs(extra - g_off * double(others) * double(weight_sum)));
+                }
+            }
+        }
+        CHECK(worst <= 1.0);  // each of the two results rounded to an integer once
+    }
+    // The digital leak reference subtracts the nominal leak of every driven row: exact again.
+    const Packed r = mobilenet({"weight.encoding=twos_complement", "weight.leak_reference=digital"});
+    sim::CrossbarBackend referenced(r.q.model, r.device, 1, 0, r.mapping);
+    quant::RunOptions ro;
+    ro.backend = &referenced;
+    CHECK(quant::run_program(r.q.model, {r.images}, ro)[0].f == quant::run_program(r.q.model, {r.images})[0].f);
 }

@@ -48,6 +48,9 @@ public:
 
     void mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
              const quant::MvmContext& ctx) override;
+    // Conv groups the mapping packs block-diagonally into one array (groups_per_array) are read
+    // together, as that array reads them: every group's rows driven at once.
+    int64_t groups_per_call(const quant::QuantLayer& layer) const override;
 
     // Calibrated ADC ranges: while calibrating, mvm() observes column sums and returns the
     // exact result (so activations follow the integer program); finish fixes the ranges.
@@ -56,7 +59,8 @@ public:
         calibration_mode_ = mode;
     }
     void finish_calibration();
-    // [layer][group][read group x column]: what calibration observed, or the ADC ranges in force.
+    // [layer][array block: one group, or the groups packed in one array][read group x column]:
+    // what calibration observed, or the ADC ranges in force.
     using ColumnValues = std::vector<std::vector<std::vector<double>>>;
     ColumnValues calibration_maxima() const;
     ColumnValues adc_ranges() const;
@@ -95,6 +99,11 @@ public:
     // Exposed for tests.
     static ProgrammedMatrix program(const quant::QuantLayer& layer, int group, const DeviceSpec& device,
                                     const LayerMapping* placed = nullptr);
+    // The array of `count` groups packed block-diagonally from `first`: each group's columns (its
+    // own reference columns too) hold its digits on its rows and digit 0 (an off cell, which leaks
+    // g_off) on the others' rows; outputs group by group.
+    static ProgrammedMatrix program_block(const quant::QuantLayer& layer, int first, int count, const DeviceSpec& device,
+                                          const LayerMapping& placed);
 
 private:
     ColumnValues per_group(const std::vector<double>& (CrossbarLayer::*field)() const) const;
@@ -108,7 +117,12 @@ private:
     void reserve_all();  // after a change of plan (forced kernel, calibrated ranges)
 
     const quant::QuantizedModel& model_;
-    std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][group]
+    // The exact integer result of a call of `count` groups (each group's GEMM on its own rows).
+    void exact_mvm(const quant::QuantLayer& layer, int group, int64_t count, const int32_t* x, int64_t vectors, int64_t* acc,
+                   const quant::MvmContext& ctx, Scratch& s);
+
+    std::vector<std::vector<CrossbarLayer>> layers_;  // [layer][array block]
+    std::vector<int64_t> groups_per_block_;           // [layer]: 1, or the groups packed in one array
     std::vector<std::string> names_;
     bool calibrating_ = false;
     AdcCalibration calibration_mode_ = AdcCalibration::nominal;

@@ -52,7 +52,7 @@ struct LayerMapping {
     int64_t rows_per_vector = 0;  // array rows one group's input occupies (2K for a pos/neg split)
     int weight_bits = 0;          // the width its weights are stored at
     int64_t cols_per_output = 0;  // columns one output occupies (slices, x2 differential)
-    int64_t reference_cols = 0;   // reference columns per array (offset encoding)
+    int64_t reference_cols = 0;   // reference columns per array (offset encoding), per group where groups are packed
     int64_t outputs_per_array = 0;
     int64_t rows_per_array = 0;    // rows of one row tile (array.usable_rows): partial sums of row tiles add digitally
     int64_t groups_per_array = 1;  // conv groups packed block-diagonally in one array

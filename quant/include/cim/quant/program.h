@@ -188,11 +188,17 @@ struct MvmContext {
 // Computes acc = u * A for `vectors` input vectors of one group: x is vectors x
 // layer.rows() codes (as the array receives them), acc is vectors x N. Called
 // concurrently from several threads, each with its own x, acc and items.
+// A backend that reads several conv groups at once (groups packed block-diagonally in one
+// array drive their rows together) says so with groups_per_call(layer) = g: convolutions then
+// call it once per block of g groups, `group` the block's first, x holding each vector's
+// groups' rows one after the other (g x rows()), acc their outputs (g x N), fewer in the last
+// block.
 class MvmBackend {
 public:
     virtual ~MvmBackend() = default;
     virtual void mvm(const QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
                      const MvmContext& ctx) = 0;
+    virtual int64_t groups_per_call(const QuantLayer& /*layer*/) const { return 1; }
 };
 
 // The exact integer GEMM (int16 SIMD kernels when codes allow, else int64).
