@@ -40,7 +40,7 @@ technology: ...
 node_nm: ...
 chip:    {tiles, macros_per_tile, max_chips, clock_mhz}
 array:   {rows, cols, usable_rows, usable_cols, max_active_rows, bias_rows, bias_row_input,
-          capacity_bits, adc: {range, bits, cols_per_adc}}
+          capacity_bits, max_groups_per_array, adc: {range, bits, cols_per_adc}}
 cell:    {bits, on_off_ratio}
 weight:  {bits, clip, encoding}
 input:   {bits, mode, dac_bits, signed_handling}

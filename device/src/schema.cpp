@@ -84,6 +84,12 @@ void declare_array(Schema& s) {
     s.integer(FIELD(array.capacity_bits)).optional("(none: not checked)").unit("bits").min(1)
         .doc("Capacity stated by the source; when given it must equal rows x cols x cell.bits.");
 
+    s.integer(FIELD(array.max_groups_per_array)).optional("(none: as many as fit)").unit("groups").min(1)
+        .doc("Most conv groups the mapper packs block-diagonally into one array; 1 gives every group arrays of "
+             "its own. Packed groups are read at once: with a finite `cell.on_off_ratio` every column carries "
+             "the off-cell leak of every driven row (docs/simulator.md), so fewer groups per array trade "
+             "arrays for accuracy.");
+
     s.section("array.adc", "Column readout. `range: none` means no ADC: the column sum is read "
                            "exactly (all-digital macros).");
     s.enumeration(FIELD(array.adc.range), kAdcRangeNames).required()

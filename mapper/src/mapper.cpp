@@ -266,7 +266,8 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
             // would read every group's inputs).
             const int64_t group_cols = v.N * cols.per_output + cols.reference;
             if (v.groups > 1 && L.rows_per_vector <= R && v.N <= outputs_per_array)
-                L.groups_per_array = std::min({R / L.rows_per_vector, C / group_cols, v.groups});
+                L.groups_per_array = std::min({R / L.rows_per_vector, C / group_cols, v.groups,
+                                               d.array.max_groups_per_array.value_or(v.groups)});
             const int64_t blocks = L.groups_per_array > 1 ? ceil_div(v.groups, L.groups_per_array) : v.groups;
             L.row_tiles = L.groups_per_array > 1 ? 1 : ceil_div(L.rows_per_vector, R);
             L.col_tiles = L.groups_per_array > 1 ? 1 : ceil_div(v.N, outputs_per_array);
@@ -397,14 +398,14 @@ Mapping map_model(const Graph& g, const DeviceSpec& d, const MapOptions& opt) {
 }
 
 std::string mapping_key(const DeviceSpec& d) {
-    // Everything map_model reads: array geometry, chip hierarchy, the weight
+    // Everything map_model reads: array geometry (groups per array included), chip hierarchy, the weight
     // encoding, width, clip and slicing (columns per weight, reference columns placed or not), signed-input handling,
     // whether a QDQ model's widths are used, a digital device's kind and engine geometry, and the
     // name and file (used in the Mapping and its messages).
     std::string k;
     k.reserve(160);
     for (long long v : {(long long)d.array.usable_rows, (long long)d.array.usable_cols, (long long)d.array.max_active_rows,
-                        (long long)d.array.multi_layer, (long long)d.chip.tiles, (long long)d.chip.macros_per_tile,
+                        (long long)d.array.multi_layer, (long long)d.array.max_groups_per_array.value_or(-1), (long long)d.chip.tiles, (long long)d.chip.macros_per_tile,
                         (long long)d.chip.max_chips.value_or(-1), (long long)d.input.signed_handling,
                         (long long)d.weight.encoding, (long long)d.weight.offset_reference, (long long)d.weight.bits,
                         (long long)d.weight.clip, (long long)d.cell.bits,

@@ -226,6 +226,43 @@ TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
     CHECK(L->macs == 9 * 32 * 64);
 }
 
+TEST_CASE("packed groups keep a reference set each, and array.max_groups_per_array caps the packing") {
+    TempDir tmp;
+    OnnxBuilder b(13);
+    b.input("x", {1, 32, 8, 8});
+    b.initializer("w", {32, 1, 3, 3}, ones(32 * 9));
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    auto* n = b.node("Conv", {"xr", "w"}, {"y"}, "dw");
+    OnnxBuilder::attr_int(n, "group", 32);
+    OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+    b.output("y");
+    b.save(tmp.file("dw.onnx"));
+    const Graph g = specialize_batch(import_onnx(tmp.file("dw.onnx")), 1);
+    MapOptions no_dup;
+    no_dup.duplicate = false;
+    // Offset weights with converted references: 4 weight columns and 4 reference columns per group
+    // (8-bit weights in 2-bit cells), so 128 columns hold 16 groups' 8, and 128 rows 14 groups' 9.
+    const DeviceSpec offset = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=offset", "input.bits=8",
+                                                    "weight.offset_reference=converted", "quant.weight_bits=8", "quant.activation_bits=8"});
+    const LayerMapping* L = map_model(g, offset, no_dup).find("dw");
+    REQUIRE(L);
+    REQUIRE(L->reference_cols == 4);
+    CHECK(L->groups_per_array == 14);
+    // 32 columns of references each: 128 / (4 + 4) = 16 groups at most, and 128 / 9 = 14 rows' worth.
+    const DeviceSpec narrow = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=offset", "input.bits=8",
+                                                    "weight.offset_reference=converted", "quant.weight_bits=8", "quant.activation_bits=8", "array.usable_cols=64"});
+    CHECK(map_model(g, narrow, no_dup).find("dw")->groups_per_array == 8);  // 64 / 8, not (64 - 4) / 4 = 15
+    for (const int64_t cap : {1, 4}) {
+        const DeviceSpec capped = diff_device({"array.max_groups_per_array=" + std::to_string(cap)});
+        const Mapping m = map_model(g, capped, no_dup);
+        const LayerMapping* c = m.find("dw");
+        REQUIRE(c);
+        CHECK(c->groups_per_array == cap);
+        CHECK(c->arrays == (cap == 1 ? 32 : 8));
+        CHECK(mapping_key(capped) != mapping_key(diff_device()));
+    }
+}
+
 TEST_CASE("all-zero (pruned) arrays are not placed") {
     TempDir tmp;
     // 256 x 32 weights: 2 row tiles x 2 col tiles; zero the whole second row tile's first column tile.

@@ -171,6 +171,9 @@ struct ArraySpec {
     int bias_row_input = 0;                   // input code driven on bias rows
     std::optional<std::int64_t> capacity_bits;  // stated capacity, cross-checked when given
     bool multi_layer = false;                 // several layers' weight blocks may share one array
+    // Conv groups packed block-diagonally into one array, at most (none: as many as fit). Packed
+    // groups are read together, so with a finite ON/OFF ratio each column sees every group's leak.
+    std::optional<std::int64_t> max_groups_per_array;
     AdcSpec adc;
 
     bool operator==(const ArraySpec&) const = default;
