@@ -41,6 +41,19 @@ Graph gemm_model(TempDir& tmp, int64_t K, int64_t N, bool relu_first, std::vecto
     return specialize_batch(import_onnx(tmp.file("gemm.onnx")), 1);
 }
 
+// A depthwise 3 x 3 convolution of 32 channels on an 8 x 8 input (after a ReLU: unsigned inputs).
+void save_depthwise(const std::string& path) {
+    OnnxBuilder b(13);
+    b.input("x", {1, 32, 8, 8});
+    b.initializer("w", {32, 1, 3, 3}, ones(32 * 9));
+    b.node("Relu", {"x"}, {"xr"}, "relu");
+    auto* n = b.node("Conv", {"xr", "w"}, {"y"}, "dw");
+    OnnxBuilder::attr_int(n, "group", 32);
+    OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+    b.output("y");
+    b.save(path);
+}
+
 Mapping map_without_duplication(const std::string& model_file) {
     MapOptions no_dup;
     no_dup.duplicate = false;
@@ -203,15 +216,7 @@ TEST_CASE("resize: nearest only moves data, bilinear costs a multiply and an add
 
 TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
     TempDir tmp;
-    OnnxBuilder b(13);
-    b.input("x", {1, 32, 8, 8});
-    b.initializer("w", {32, 1, 3, 3}, ones(32 * 9));
-    b.node("Relu", {"x"}, {"xr"}, "relu");
-    auto* n = b.node("Conv", {"xr", "w"}, {"y"}, "dw");
-    OnnxBuilder::attr_int(n, "group", 32);
-    OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
-    b.output("y");
-    b.save(tmp.file("dw.onnx"));
+    save_depthwise(tmp.file("dw.onnx"));
     Mapping m = map_without_duplication(tmp.file("dw.onnx"));
     const LayerMapping* L = m.find("dw");
     REQUIRE(L);
@@ -228,15 +233,7 @@ TEST_CASE("a depthwise 3x3 conv packs groups block-diagonally") {
 
 TEST_CASE("packed groups keep a reference set each, and array.max_groups_per_array caps the packing") {
     TempDir tmp;
-    OnnxBuilder b(13);
-    b.input("x", {1, 32, 8, 8});
-    b.initializer("w", {32, 1, 3, 3}, ones(32 * 9));
-    b.node("Relu", {"x"}, {"xr"}, "relu");
-    auto* n = b.node("Conv", {"xr", "w"}, {"y"}, "dw");
-    OnnxBuilder::attr_int(n, "group", 32);
-    OnnxBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
-    b.output("y");
-    b.save(tmp.file("dw.onnx"));
+    save_depthwise(tmp.file("dw.onnx"));
     const Graph g = specialize_batch(import_onnx(tmp.file("dw.onnx")), 1);
     MapOptions no_dup;
     no_dup.duplicate = false;
