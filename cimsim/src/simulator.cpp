@@ -189,9 +189,10 @@ CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const Devic
             placed = mapping.find(L.name);
             if (!placed) throw InternalError("layer '" + L.name + "' is not in the mapping of " + mapping.model);
         }
-        // Conv groups packed block-diagonally share one array and are read together; a ConvTranspose's
-        // groups are read one by one (the program scatters each group's columns apart).
-        const int64_t per_block = placed && L.op == OpKind::Conv ? std::max<int64_t>(1, placed->groups_per_array) : 1;
+        // Conv (and ConvTranspose) groups packed block-diagonally share one array and are read together.
+        const int64_t per_block = placed && (L.op == OpKind::Conv || L.op == OpKind::ConvTranspose)
+                                      ? std::max<int64_t>(1, placed->groups_per_array)
+                                      : 1;
         std::vector<CrossbarLayer> blocks;
         for (int64_t g = 0, b = 0; g < L.groups; g += per_block, ++b)
             blocks.emplace_back(device,

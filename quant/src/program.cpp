@@ -132,42 +132,51 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         const Tensor* bias = node.has_input(2) && in.size() > 2 ? in[2] : nullptr;
         std::fill(Y.f.begin(), Y.f.end(), 0.0f);
         const int64_t nchunks = ceil_div(B, chunk);
-        const int64_t cap = call_vectors(opt, R, N, std::min(chunk, B) * I3);
+        const int64_t gpc = std::clamp<int64_t>(backend.groups_per_call(L), 1, G);  // as for Conv
+        CIM_INTERNAL_CHECK(gpc == 1 || !(tap && tap->accumulators), "accumulator taps read one group per call");
+        const int64_t cap = call_vectors(opt, gpc * R, gpc * N, std::min(chunk, B) * I3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xrows(size_t(cap * R));
-            std::vector<int64_t> acc(size_t(cap * N));
-            std::vector<int64_t> qsum(static_cast<size_t>(cap));
+            std::vector<int32_t> xrows(size_t(cap * gpc * R));
+            std::vector<int64_t> acc(size_t(cap * gpc * N));
+            std::vector<int64_t> qsum(static_cast<size_t>(cap * gpc));
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
-                for (int64_t g = 0; g < G; ++g)
+                for (int64_t g0 = 0; g0 < G; g0 += gpc) {
+                    const int64_t gc = std::min(gpc, G - g0), Rb = gc * R, Nb = gc * N;
                     for (int64_t v0 = 0; v0 < items * I3; v0 += cap) {
                         const int64_t v1 = std::min(items * I3, v0 + cap), vectors = v1 - v0;
                         for (int64_t v = v0; v < v1; ++v) {
                             const int64_t b = b0 + v / I3, i = v % I3;
-                            int32_t* row = xrows.data() + (v - v0) * R;
-                            int64_t sum = 0;
-                            for (int64_t k = 0; k < K; ++k) {
-                                const int32_t val = q[size_t((b * Cin + g * K + k) * I3 + i)];
-                                put_row(row, K, k, val, split);
-                                sum += val;
+                            for (int64_t gi = 0; gi < gc; ++gi) {
+                                int32_t* row = xrows.data() + (v - v0) * Rb + gi * R;
+                                int64_t sum = 0;
+                                for (int64_t k = 0; k < K; ++k) {
+                                    const int32_t val = q[size_t((b * Cin + (g0 + gi) * K + k) * I3 + i)];
+                                    put_row(row, K, k, val, split);
+                                    sum += val;
+                                }
+                                qsum[size_t((v - v0) * gc + gi)] = sum;
                             }
-                            qsum[size_t(v - v0)] = sum;
                         }
-                        backend.mvm(L, int(g), xrows.data(), vectors, acc.data(),
+                        backend.mvm(L, int(g0), xrows.data(), vectors, acc.data(),
                                     MvmContext{opt.first_item + b0, items, I3, v0});
-                        if (tap && tap->accumulators) tap->accumulators(L, int(g), xrows.data(), vectors, acc.data());
+                        if (tap && tap->accumulators) tap->accumulators(L, int(g0), xrows.data(), vectors, acc.data());
                         for (int64_t v = v0; v < v1; ++v) {
                             const int64_t b = b0 + v / I3, i = v % I3, j = v - v0;
-                            for (int64_t n = 0; n < N; ++n) {
-                                const int64_t o = target[size_t(i * K3 + n % K3)];
-                                if (o < 0) continue;
-                                Y.f[size_t((b * M + g * Mg + n / K3) * O3 + o)] +=
-                                    float(L.requantize(g, n, acc[size_t(j * N + n)], qsum[size_t(j)]));
+                            for (int64_t gi = 0; gi < gc; ++gi) {
+                                const int64_t g = g0 + gi;
+                                for (int64_t n = 0; n < N; ++n) {
+                                    const int64_t o = target[size_t(i * K3 + n % K3)];
+                                    if (o < 0) continue;
+                                    Y.f[size_t((b * M + g * Mg + n / K3) * O3 + o)] +=
+                                        float(L.requantize(g, n, acc[size_t(j * Nb + gi * N + n)], qsum[size_t(j * gc + gi)]));
+                                }
                             }
                         }
                     }
+                }
                 if (bias)
                     for (int64_t b = b0; b < b1; ++b)
                         for (int64_t m = 0; m < M; ++m) {

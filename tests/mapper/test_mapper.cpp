@@ -241,7 +241,8 @@ TEST_CASE("packed groups keep a reference set each, and array.max_groups_per_arr
     // (8-bit weights in 2-bit cells), so 128 columns hold 16 groups' 8, and 128 rows 14 groups' 9.
     const DeviceSpec offset = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=offset", "input.bits=8",
                                                     "weight.offset_reference=converted", "quant.weight_bits=8", "quant.activation_bits=8"});
-    const LayerMapping* L = map_model(g, offset, no_dup).find("dw");
+    const Mapping mapped = map_model(g, offset, no_dup);  // kept: find() points into it
+    const LayerMapping* L = mapped.find("dw");
     REQUIRE(L);
     REQUIRE(L->reference_cols == 4);
     CHECK(L->groups_per_array == 14);

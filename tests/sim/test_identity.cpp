@@ -129,6 +129,40 @@ TEST_CASE("ideal crossbars reproduce the integer program of ConvTranspose layers
                    batch(16), batch(4));
 }
 
+TEST_CASE("ConvTranspose groups packed in one array are read together, bit for bit on ideal cells") {
+    // Four groups of one input channel each, 2 x 2 kernel, stride 2: 1 row and 4 outputs (32 columns
+    // of 8-bit differential weights in 2-bit cells) per group, so one 128-column array holds all four.
+    test::TempDir tmp;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> nd(0.0f, 0.5f);
+    test::OnnxBuilder b(13);
+    b.input("x", {-1, 4, 5, 5});
+    std::vector<float> w(16);
+    for (auto& v : w) v = nd(rng);
+    b.initializer("w", {4, 1, 2, 2}, w);
+    auto* t = b.node("ConvTranspose", {"x", "w"}, {"y"}, "up");
+    test::OnnxBuilder::attr_int(t, "group", 4);
+    test::OnnxBuilder::attr_ints(t, "strides", {2, 2});
+    b.output("y");
+    b.save(tmp.file("up.onnx"));
+    const Graph g = import_onnx(tmp.file("up.onnx"));
+    auto batch = [&](int64_t n) {
+        Tensor x(ElemType::Float, {n, 4, 5, 5});
+        for (auto& v : x.f) v = nd(rng);
+        return x;
+    };
+    const DeviceSpec isaac = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
+                                                   "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=9",
+                                                   "cell.on_off_ratio=.inf", "input.signed_handling=offset"});
+    const Tensor calib = batch(16), images = batch(4);
+    const auto q = quant::quantize(g, isaac, {calib}, quant::QuantOptions::from_device(isaac));
+    REQUIRE(q.model.layers.size() == 1);
+    const sim::CrossbarBackend backend(q.model, isaac, 1, 0);
+    CHECK(sim::simulation_mapping(q.model, isaac).find("up")->groups_per_array == 4);
+    CHECK(backend.groups_per_call(q.model.layers[0]) == 4);
+    check_identity(g, isaac, calib, images);
+}
+
 TEST_CASE("captured layer outputs: equal to the integer program's on ideal arrays, and differ with read noise") {
     const std::string data = models::default_fashion_mnist_dir();
     const Tensor calib = as_tensor(models::calibration_split(data, 32, 1));
