@@ -166,11 +166,13 @@ ProgrammedMatrix CrossbarBackend::program_block(const quant::QuantLayer& L, int 
     return pm;
 }
 
-int64_t CrossbarBackend::groups_per_call(const quant::QuantLayer& layer) const {
+size_t CrossbarBackend::layer_index(const quant::QuantLayer& layer) const {
     const size_t li = size_t(&layer - model_.layers.data());
-    CIM_INTERNAL_CHECK(li < groups_per_block_.size(), "layer not from this model");
-    return groups_per_block_[li];
+    CIM_INTERNAL_CHECK(li < layers_.size(), "layer not from this model");
+    return li;
 }
+
+int64_t CrossbarBackend::groups_per_call(const quant::QuantLayer& layer) const { return groups_per_block_[layer_index(layer)]; }
 
 CrossbarBackend::CrossbarBackend(const quant::QuantizedModel& model, const DeviceSpec& device, uint64_t seed, uint64_t instance)
     : CrossbarBackend(model, device, seed, instance, simulation_mapping(model, device)) {}
@@ -276,8 +278,7 @@ void CrossbarBackend::force_kernel(SumKernel k) {
 
 void CrossbarBackend::mvm(const quant::QuantLayer& layer, int group, const int32_t* x, int64_t vectors, int64_t* acc,
                           const quant::MvmContext& ctx) {
-    const size_t li = size_t(&layer - model_.layers.data());
-    CIM_INTERNAL_CHECK(li < layers_.size(), "layer not from this model");
+    const size_t li = layer_index(layer);
     const int64_t per_block = groups_per_block_[li];
     CIM_INTERNAL_CHECK(group % per_block == 0, "a call that does not start a packed block");
     CrossbarLayer& xb = layers_[li][size_t(group / per_block)];

@@ -25,6 +25,22 @@ int64_t call_vectors(const RunOptions& opt, int64_t rows, int64_t cols, int64_t 
     return std::min(vectors, std::max(kMinCallVectors, opt.call_bytes / per_vector));
 }
 
+// Conv groups one backend call carries (MvmBackend::groups_per_call, within the layer's groups).
+int64_t call_groups(const QuantLayer& L, const MvmBackend& backend, const LayerTap* tap) {
+    const int64_t gpc = std::clamp<int64_t>(backend.groups_per_call(L), 1, L.groups);
+    CIM_INTERNAL_CHECK(gpc == 1 || !(tap && tap->accumulators), "accumulator taps read one group per call");
+    return gpc;
+}
+
+// One thread's buffers for calls of up to `vectors` vectors of `groups` groups: the array rows,
+// the accumulators and each group's input sum per vector.
+struct CallBuffers {
+    std::vector<int32_t> rows;
+    std::vector<int64_t> acc, qsum;
+    CallBuffers(int64_t vectors, int64_t groups, int64_t R, int64_t N)
+        : rows(size_t(vectors * groups * R)), acc(size_t(vectors * groups * N)), qsum(size_t(vectors * groups)) {}
+};
+
 // Convolution geometry, 1 to 3 spatial dims padded to 3.
 // Input codes of one layer: quantizes a float tensor to logical codes.
 void quantize_codes(const ActQuant& a, const float* x, int64_t count, int32_t* q) {
@@ -64,14 +80,14 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         const int32_t pad = L.input.realization == InputRealization::offset ? L.input.zero_point : 0;
         const int64_t nchunks = ceil_div(B, chunk);
         // Groups read together (packed in one array): each vector carries the block's groups' rows.
-        const int64_t gpc = std::clamp<int64_t>(backend.groups_per_call(L), 1, G);
-        CIM_INTERNAL_CHECK(gpc == 1 || !(tap && tap->accumulators), "accumulator taps read one group per call");
+        const int64_t gpc = call_groups(L, backend, tap);
         const int64_t cap = call_vectors(opt, gpc * R, gpc * N, std::min(chunk, B) * O3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xcol(size_t(cap * gpc * R));
-            std::vector<int64_t> acc(size_t(cap * gpc * N));
-            std::vector<int64_t> qsum(static_cast<size_t>(cap * gpc));
+            CallBuffers buf(cap, gpc, R, N);
+            std::vector<int32_t>& xcol = buf.rows;
+            std::vector<int64_t>& acc = buf.acc;
+            std::vector<int64_t>& qsum = buf.qsum;
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
@@ -132,14 +148,14 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
         const Tensor* bias = node.has_input(2) && in.size() > 2 ? in[2] : nullptr;
         std::fill(Y.f.begin(), Y.f.end(), 0.0f);
         const int64_t nchunks = ceil_div(B, chunk);
-        const int64_t gpc = std::clamp<int64_t>(backend.groups_per_call(L), 1, G);  // as for Conv
-        CIM_INTERNAL_CHECK(gpc == 1 || !(tap && tap->accumulators), "accumulator taps read one group per call");
+        const int64_t gpc = call_groups(L, backend, tap);  // as for Conv
         const int64_t cap = call_vectors(opt, gpc * R, gpc * N, std::min(chunk, B) * I3);
 #pragma omp parallel
         {
-            std::vector<int32_t> xrows(size_t(cap * gpc * R));
-            std::vector<int64_t> acc(size_t(cap * gpc * N));
-            std::vector<int64_t> qsum(static_cast<size_t>(cap * gpc));
+            CallBuffers buf(cap, gpc, R, N);
+            std::vector<int32_t>& xrows = buf.rows;
+            std::vector<int64_t>& acc = buf.acc;
+            std::vector<int64_t>& qsum = buf.qsum;
 #pragma omp for schedule(dynamic)
             for (int64_t c = 0; c < nchunks; ++c) {
                 const int64_t b0 = c * chunk, b1 = std::min(B, b0 + chunk), items = b1 - b0;
@@ -221,9 +237,10 @@ bool run_layer(const QuantLayer& L, const Node& node, std::span<const Tensor* co
     const int64_t cap = call_vectors(opt, R, N, std::min(V, chunk_vectors));
 #pragma omp parallel if (nchunks > 1)
     {
-        std::vector<int32_t> xrows(size_t(cap * R));
-        std::vector<int64_t> acc(size_t(cap * N));
-        std::vector<int64_t> qsum(static_cast<size_t>(cap));
+        CallBuffers buf(cap, 1, R, N);
+        std::vector<int32_t>& xrows = buf.rows;
+        std::vector<int64_t>& acc = buf.acc;
+        std::vector<int64_t>& qsum = buf.qsum;
 #pragma omp for schedule(dynamic)
         for (int64_t c = 0; c < nchunks; ++c) {
             const int64_t j0 = c * chunk_vectors, j1 = std::min(V, j0 + chunk_vectors);

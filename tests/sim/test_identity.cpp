@@ -23,6 +23,18 @@ namespace {
 
 using sim_test::as_tensor;
 
+// n draws of `nd`, or a float tensor of them (one stream, so successive calls continue it).
+std::vector<float> normals(std::mt19937& rng, std::normal_distribution<float>& nd, size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+Tensor normal_tensor(std::mt19937& rng, std::normal_distribution<float>& nd, std::vector<int64_t> shape) {
+    Tensor x(ElemType::Float, std::move(shape));
+    x.f = normals(rng, nd, x.f.size());
+    return x;
+}
+
 // kernels: the bit-plane path's column sums by popcount and by int8 dot products (the plan's
 // choices on ideal cells; int8 on the layers whose digits fit a byte), and by the float conductance
 // rows (sparse row lists and dense blocks), every kernel on every model.
@@ -87,11 +99,7 @@ TEST_CASE("ideal crossbars reproduce the integer program of ConvTranspose layers
     test::TempDir tmp;
     std::mt19937 rng(5);
     std::normal_distribution<float> nd(0.0f, 0.5f);
-    auto randn = [&](size_t n) {
-        std::vector<float> v(n);
-        for (auto& x : v) x = nd(rng);
-        return v;
-    };
+    auto randn = [&](size_t n) { return normals(rng, nd, n); };
     test::OnnxBuilder b(13);
     b.input("x", {-1, 4, 6, 6});
     b.initializer("w1", {4, 3, 3, 3}, randn(108));
@@ -106,11 +114,7 @@ TEST_CASE("ideal crossbars reproduce the integer program of ConvTranspose layers
     b.output("y");
     b.save(tmp.file("deconv.onnx"));
     const Graph g = import_onnx(tmp.file("deconv.onnx"));
-    auto batch = [&](int64_t n) {
-        Tensor x(ElemType::Float, {n, 4, 6, 6});
-        for (auto& v : x.f) v = nd(rng);
-        return x;
-    };
+    auto batch = [&](int64_t n) { return normal_tensor(rng, nd, {n, 4, 6, 6}); };
     DeviceSpec isaac = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
                                              "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=9",
                                              "cell.on_off_ratio=.inf", "input.signed_handling=offset"});
@@ -137,20 +141,14 @@ TEST_CASE("ConvTranspose groups packed in one array are read together, bit for b
     std::normal_distribution<float> nd(0.0f, 0.5f);
     test::OnnxBuilder b(13);
     b.input("x", {-1, 4, 5, 5});
-    std::vector<float> w(16);
-    for (auto& v : w) v = nd(rng);
-    b.initializer("w", {4, 1, 2, 2}, w);
+    b.initializer("w", {4, 1, 2, 2}, normals(rng, nd, 16));
     auto* t = b.node("ConvTranspose", {"x", "w"}, {"y"}, "up");
     test::OnnxBuilder::attr_int(t, "group", 4);
     test::OnnxBuilder::attr_ints(t, "strides", {2, 2});
     b.output("y");
     b.save(tmp.file("up.onnx"));
     const Graph g = import_onnx(tmp.file("up.onnx"));
-    auto batch = [&](int64_t n) {
-        Tensor x(ElemType::Float, {n, 4, 5, 5});
-        for (auto& v : x.f) v = nd(rng);
-        return x;
-    };
+    auto batch = [&](int64_t n) { return normal_tensor(rng, nd, {n, 4, 5, 5}); };
     const DeviceSpec isaac = load_device("isaac", {"weight.bits=8", "cell.bits=2", "weight.encoding=differential", "input.bits=8",
                                                    "quant.weight_bits=8", "quant.activation_bits=8", "array.adc.bits=9",
                                                    "cell.on_off_ratio=.inf", "input.signed_handling=offset"});

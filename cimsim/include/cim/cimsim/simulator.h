@@ -117,6 +117,7 @@ private:
     void reserve_all();  // after a change of plan (forced kernel, calibrated ranges)
 
     const quant::QuantizedModel& model_;
+    size_t layer_index(const quant::QuantLayer& layer) const;  // checked: a layer of model_
     // The exact integer result of a call of `count` groups (each group's GEMM on its own rows).
     void exact_mvm(const quant::QuantLayer& layer, int group, int64_t count, const int32_t* x, int64_t vectors, int64_t* acc,
                    const quant::MvmContext& ctx, Scratch& s);
